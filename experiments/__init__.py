@@ -1,0 +1,1 @@
+"""Thin runnable entry points: ``python -m experiments.<name> --config=...``."""

@@ -1,0 +1,48 @@
+"""Times a config's compiled train step; last line of output is one JSON object.
+
+    python -m experiments.benchmark --config=experiments/configs/mnist_dcgan.py
+    python -m experiments.benchmark --config=... --config.batch_size=128 --num_steps=50
+    python -m experiments.benchmark --config=... --layers   # per-layer ConvTranspose times
+
+With PyTorch installed (``pip install torch``) it also times an eager PyTorch
+implementation of the same architecture and step in the same process and adds
+``torch_images_per_sec`` and ``speedup_vs_torch``.
+"""
+import json
+
+from absl import app
+from absl import flags
+from ml_collections import config_flags
+
+from ganjax import benchmark
+from ganjax import data
+
+_CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.',
+                                          lock_config=True)
+_NUM_STEPS = flags.DEFINE_integer('num_steps', 20, 'Timed steps (median is reported).')
+_LAYERS = flags.DEFINE_bool('layers', False, 'Also time each upsampling layer.')
+flags.mark_flags_as_required(['config'])
+
+
+def main(argv):
+    del argv
+    config = _CONFIG.value
+    data_shape, num_classes = data.dataset_spec(config.data)
+    result = benchmark.time_ganjax_step(config, data_shape, num_classes,
+                                        num_steps=_NUM_STEPS.value)
+    try:
+        result.update(benchmark.time_torch_step(config, num_steps=_NUM_STEPS.value))
+        result['speedup_vs_torch'] = round(
+            result['images_per_sec'] / result['torch_images_per_sec'], 2)
+    except ImportError:
+        result['torch'] = 'not installed'
+    except NotImplementedError as e:
+        result['torch'] = str(e)
+    if _LAYERS.value:
+        for row in benchmark.time_conv_transpose_layers(config.batch_size, _NUM_STEPS.value):
+            print(json.dumps(row))
+    print(json.dumps(result))
+
+
+if __name__ == '__main__':
+    app.run(main)

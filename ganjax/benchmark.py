@@ -1,0 +1,91 @@
+"""Timing the compiled train step (and, where PyTorch is installed, its eager twin).
+
+Protocol: build the step exactly as training does (``ganjax.build``), compile it and run
+a few warm-up steps, then time ``num_steps`` steps one by one with
+``jax.block_until_ready`` and report the median. The same batch is fed every step, so
+input loading is not timed. ``images_per_sec`` counts generated images per G update,
+``batch_size / step time``; with ``n_critic > 1`` a step also reads ``n_critic`` real
+batches.
+"""
+import statistics
+import time
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ganjax import build, layers, parallel
+
+
+def _median_seconds(run_once, num_steps: int, warmup: int) -> float:
+    for _ in range(warmup):
+        run_once()
+    times = []
+    for _ in range(num_steps):
+        start = time.perf_counter()
+        run_once()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _report(seconds: float, batch_size: int, prefix: str = '') -> dict:
+    return {f'{prefix}step_ms': round(seconds * 1e3, 3),
+            f'{prefix}images_per_sec': round(batch_size / seconds, 1)}
+
+
+def time_ganjax_step(config, data_shape, num_classes: int, *, num_steps: int = 20,
+                     warmup: int = 3) -> dict:
+    """Median time of ``config``'s jit-compiled train step on all local devices' default."""
+    setup = build.build_gan(config, data_shape, num_classes)
+    state = setup.init_state(jax.random.key(config.seed))
+    rng = np.random.default_rng(config.seed)
+    shape = (config.loss.n_critic, config.batch_size)
+    batch = {'image': jnp.asarray(rng.uniform(-1, 1, (*shape, *data_shape)), jnp.float32)}
+    if setup.num_classes:
+        batch['label'] = jnp.asarray(rng.integers(0, setup.num_classes, shape), jnp.int32)
+    step = parallel.compile_jit(setup.train_step)
+    holder = [state]
+
+    def run_once():
+        holder[0], metrics = step(holder[0], batch)
+        jax.block_until_ready(metrics)
+    seconds = _median_seconds(run_once, num_steps, warmup)
+    return {**_report(seconds, config.batch_size), 'batch_size': config.batch_size,
+            'devices': 1, 'backend': jax.default_backend()}
+
+
+def time_torch_step(config, *, num_steps: int = 20, warmup: int = 3) -> dict:
+    """Median time of the eager PyTorch twin (``ganjax.torch_reference``) of the step."""
+    import torch  # pylint: disable=import-outside-toplevel
+    from ganjax import torch_reference  # pylint: disable=import-outside-toplevel
+    step, image_shape = torch_reference.make_step(config)
+    real = torch.rand(config.batch_size, *image_shape) * 2 - 1
+    seconds = _median_seconds(lambda: step(real), num_steps, warmup)
+    return {**_report(seconds, config.batch_size, 'torch_'),
+            'torch_threads': torch.get_num_threads(), 'torch_version': torch.__version__}
+
+
+def time_conv_transpose_layers(batch_size: int = 64, num_steps: int = 20) -> list[dict]:
+    """Forward, kernel-gradient and input-gradient times of DCGAN-28's upsampling layers,
+    ``flax.linen.ConvTranspose`` against ``ganjax.layers.ConvTranspose``."""
+    shapes = (((7, 7, 256), 128, 1), ((7, 7, 128), 64, 2), ((14, 14, 64), 1, 2))
+    rows = []
+    for in_shape, features, stride in shapes:
+        x = jax.random.normal(jax.random.key(0), (batch_size, *in_shape))
+        row = {'layer': f'{in_shape} -> {features} ch, 5x5, stride {stride}'}
+        for label, cls in (('flax', nn.ConvTranspose), ('ganjax', layers.ConvTranspose)):
+            module = cls(features, (5, 5), (stride, stride), 'SAME')
+            params = module.init(jax.random.key(1), x)
+
+            def loss(p, inputs, module=module):
+                return jnp.sum(module.apply(p, inputs) ** 2)
+            fns = {'forward': (jax.jit(module.apply), (params, x)),
+                   'd_kernel': (jax.jit(jax.grad(loss)), (params, x)),
+                   'd_input': (jax.jit(jax.grad(loss, argnums=1)), (params, x))}
+            for what, (fn, args) in fns.items():
+                seconds = _median_seconds(
+                    lambda fn=fn, args=args: jax.block_until_ready(fn(*args)), num_steps, 2)
+                row[f'{label}_{what}_ms'] = round(seconds * 1e3, 2)
+        rows.append(row)
+    return rows

@@ -1,0 +1,77 @@
+"""Class conditioning shared by every generator and discriminator.
+
+Generators take labels through a learned embedding concatenated with z (Mirza &
+Osindero 2014). Discriminators map an image to a feature vector φ(x) and finish with
+``DiscriminatorHead``, which adds one of two class-conditional heads:
+
+* ``'projection'`` (Miyato & Koyama 2018, "cGANs with Projection Discriminator"):
+  ``D(x, y) = wᵀφ(x) + b + embed(y)ᵀφ(x)``.
+* ``'auxiliary'`` (Odena et al. 2017, ACGAN): ``D(x) = wᵀφ(x) + b`` plus class logits
+  ``Vφ(x) + c`` trained with ``ganjax.losses.auxiliary_classifier_loss``.
+"""
+import functools
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from ganjax import layers
+
+CONDITIONINGS = ('none', 'projection', 'auxiliary')
+
+
+def check_labels(labels: jax.Array | None, num_classes: int, batch: int) -> None:
+    """Raises a ValueError when labels are missing, unexpected or of the wrong shape."""
+    if num_classes and labels is None:
+        raise ValueError(f'this model is class-conditional (num_classes={num_classes}): '
+                         'pass labels')
+    if not num_classes and labels is not None:
+        raise ValueError('labels were passed to an unconditional model (num_classes=0)')
+    if labels is not None and labels.shape != (batch,):
+        raise ValueError(f'labels must have shape ({batch},), got {labels.shape}')
+
+
+class ConditionalLatent(nn.Module):
+    """z, or [z, embed(y)] for a class-conditional generator."""
+    num_classes: int = 0
+    embed_dim: int = 50
+
+    @nn.compact
+    def __call__(self, z: jax.Array, labels: jax.Array | None) -> jax.Array:
+        check_labels(labels, self.num_classes, z.shape[0])
+        if not self.num_classes:
+            return z
+        embedding = nn.Embed(self.num_classes, self.embed_dim, name='label_embedding')(labels)
+        return jnp.concatenate([z, embedding.astype(z.dtype)], axis=-1)
+
+
+class DiscriminatorHead(nn.Module):
+    """Maps features φ(x) to ``(logits (B,), class_logits (B, K) or None)``."""
+    num_classes: int = 0
+    conditioning: str = 'none'
+    spectral_norm: bool = False
+    kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+
+    @nn.compact
+    def __call__(self, features: jax.Array, labels: jax.Array | None, *, train: bool):
+        if self.conditioning not in CONDITIONINGS:
+            raise ValueError(f'conditioning must be one of {CONDITIONINGS}, '
+                             f'got {self.conditioning!r}')
+        if (self.conditioning == 'none') != (self.num_classes == 0):
+            raise ValueError(f'conditioning={self.conditioning!r} needs num_classes '
+                             f'{"= 0" if self.conditioning == "none" else "> 0"}, '
+                             f'got num_classes={self.num_classes}')
+        # An auxiliary-classifier D predicts the label rather than reading it.
+        if self.conditioning == 'projection':
+            check_labels(labels, self.num_classes, features.shape[0])
+        apply = functools.partial(layers.maybe_spectral_norm,
+                                  spectral_norm=self.spectral_norm, train=train)
+        logits = apply(nn.Dense(1, kernel_init=self.kernel_init, name='logit'), features)[:, 0]
+        class_logits = None
+        if self.conditioning == 'projection':
+            embed = nn.Embed(self.num_classes, features.shape[-1], name='projection')
+            logits = logits + jnp.sum(apply(embed, labels) * features, axis=-1)
+        elif self.conditioning == 'auxiliary':
+            class_logits = apply(nn.Dense(self.num_classes, kernel_init=self.kernel_init,
+                                          name='class_logits'), features)
+        return logits, class_logits

@@ -1,0 +1,131 @@
+"""DCGAN generators and discriminators (Radford et al. 2016), N(0, 0.02) weight init.
+
+* ``Generator28`` / ``Discriminator28``: the MNIST DCGAN of seed 002 (the TensorFlow
+  DCGAN tutorial): G Dense(7·7·256, no bias) → BN → LeakyReLU → 7×7×256 →
+  ConvT 128 5×5/1 → ConvT 64 5×5/2 → ConvT C 5×5/2 → tanh, with BN + LeakyReLU between;
+  D Conv 64 5×5/2 → LeakyReLU → Dropout 0.3 → Conv 128 5×5/2 → LeakyReLU → Dropout 0.3
+  → Dense 1. LeakyReLU slope 0.3 is Keras' default, which that tutorial uses.
+* ``Generator`` / ``Discriminator``: the 32×32 / 64×64 RGB DCGAN of seed 003: G projects
+  z to 4×4 with ConvT 4×4 (VALID), then ConvT 4×4/2 layers halving the channels, with
+  BN + ReLU, and a ConvT 4×4/2 to C channels with tanh; D mirrors it with Conv 4×4/2,
+  BN (not on the first layer) and LeakyReLU(0.2), and a final 4×4 → 1 layer (a Dense
+  on the flattened 4×4 features, which is the same function). For 64×64 there is one
+  more layer on each side (Radford et al.'s 64×64 architecture); seed 003's code, which
+  resizes to 64 but builds the 32×32 stack, is not followed there.
+
+Upsampling uses ``ganjax.layers.ConvTranspose``, the same function as Flax's, fast to
+differentiate on XLA:CPU.
+"""
+import functools
+import math
+
+import flax.linen as nn
+import jax
+
+from ganjax import layers
+from ganjax.models import conditioning
+
+_INIT = layers.dcgan_init()
+
+
+class Generator28(nn.Module):
+    """seed 002's MNIST generator: z [+ labels] → (B, 28, 28, channels) in [−1, 1]."""
+    channels: int = 1
+    negative_slope: float = 0.3
+    num_classes: int = 0
+    bn_axis_name: str | None = None
+
+    @nn.compact
+    def __call__(self, z: jax.Array, labels: jax.Array | None = None, *,
+                 train: bool) -> jax.Array:
+        batch_norm = functools.partial(nn.BatchNorm, use_running_average=not train,
+                                       axis_name=self.bn_axis_name)
+        h = conditioning.ConditionalLatent(self.num_classes)(z, labels)
+        h = nn.Dense(7 * 7 * 256, use_bias=False, kernel_init=_INIT)(h)
+        h = nn.leaky_relu(batch_norm()(h), self.negative_slope).reshape(-1, 7, 7, 256)
+        for features, stride in ((128, 1), (64, 2)):
+            h = layers.ConvTranspose(features, 5, stride, use_bias=False, kernel_init=_INIT)(h)
+            h = nn.leaky_relu(batch_norm()(h), self.negative_slope)
+        return nn.tanh(layers.ConvTranspose(self.channels, 5, 2, kernel_init=_INIT)(h))
+
+
+class Discriminator28(nn.Module):
+    """seed 002's MNIST discriminator: (B, 28, 28, C) → (logits (B,), class_logits)."""
+    negative_slope: float = 0.3
+    dropout_rate: float = 0.3
+    num_classes: int = 0
+    conditioning: str = 'none'
+    spectral_norm: bool = False
+
+    @nn.compact
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool):
+        apply = functools.partial(layers.maybe_spectral_norm,
+                                  spectral_norm=self.spectral_norm, train=train)
+        h = x
+        for features in (64, 128):
+            h = apply(nn.Conv(features, (5, 5), (2, 2), kernel_init=_INIT), h)
+            h = nn.leaky_relu(h, self.negative_slope)
+            h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
+        return conditioning.DiscriminatorHead(
+            self.num_classes, self.conditioning, self.spectral_norm, _INIT)(
+                h.reshape(h.shape[0], -1), labels, train=train)
+
+
+def _num_upsamplings(image_size: int) -> int:
+    if image_size not in (32, 64):
+        raise ValueError(f'image_size must be 32 or 64, got {image_size}')
+    return int(math.log2(image_size // 4))
+
+
+class Generator(nn.Module):
+    """seed 003's DCGAN generator: z [+ labels] → (B, S, S, channels), S in {32, 64}."""
+    image_size: int = 32
+    channels: int = 3
+    base_features: int = 64
+    num_classes: int = 0
+    bn_axis_name: str | None = None
+
+    @nn.compact
+    def __call__(self, z: jax.Array, labels: jax.Array | None = None, *,
+                 train: bool) -> jax.Array:
+        batch_norm = functools.partial(nn.BatchNorm, use_running_average=not train,
+                                       axis_name=self.bn_axis_name)
+        n = _num_upsamplings(self.image_size)
+        h = conditioning.ConditionalLatent(self.num_classes)(z, labels)
+        h = h.reshape(h.shape[0], 1, 1, h.shape[-1])
+        h = layers.ConvTranspose(self.base_features * 2 ** (n - 1), 4, 1, 'VALID',
+                                 use_bias=False, kernel_init=_INIT)(h)
+        h = nn.relu(batch_norm()(h))
+        for i in range(n - 2, -1, -1):
+            h = layers.ConvTranspose(self.base_features * 2 ** i, 4, 2, use_bias=False,
+                                     kernel_init=_INIT)(h)
+            h = nn.relu(batch_norm()(h))
+        return nn.tanh(layers.ConvTranspose(self.channels, 4, 2, use_bias=False,
+                                            kernel_init=_INIT)(h))
+
+
+class Discriminator(nn.Module):
+    """seed 003's DCGAN discriminator: (B, S, S, C) → (logits (B,), class_logits)."""
+    image_size: int = 32
+    base_features: int = 64
+    negative_slope: float = 0.2
+    batch_norm: bool = True
+    num_classes: int = 0
+    conditioning: str = 'none'
+    spectral_norm: bool = False
+    bn_axis_name: str | None = None
+
+    @nn.compact
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool):
+        apply = functools.partial(layers.maybe_spectral_norm,
+                                  spectral_norm=self.spectral_norm, train=train)
+        h = x
+        for i in range(_num_upsamplings(self.image_size)):
+            h = apply(nn.Conv(self.base_features * 2 ** i, (4, 4), (2, 2), use_bias=False,
+                              kernel_init=_INIT), h)
+            if self.batch_norm and i > 0:
+                h = nn.BatchNorm(use_running_average=not train, axis_name=self.bn_axis_name)(h)
+            h = nn.leaky_relu(h, self.negative_slope)
+        return conditioning.DiscriminatorHead(
+            self.num_classes, self.conditioning, self.spectral_norm, _INIT)(
+                h.reshape(h.shape[0], -1), labels, train=train)

@@ -1,0 +1,48 @@
+"""PacGAN's networks for the 2-D mixture benchmarks (Lin et al. 2018, Appendix).
+
+G: z ∈ R² → 4 × (Dense 400, BatchNorm, ReLU) → Dense 2. D: 3 maxout layers of 200
+units × 5 pieces → Dense 1 (a logit).
+"""
+import flax.linen as nn
+import jax
+
+from ganjax import layers
+from ganjax.models import conditioning
+
+
+class Generator(nn.Module):
+    """z (B, 2) → points (B, 2)."""
+    hidden: int = 400
+    depth: int = 4
+    output_dim: int = 2
+    num_classes: int = 0
+    bn_axis_name: str | None = None
+
+    @nn.compact
+    def __call__(self, z: jax.Array, labels: jax.Array | None = None, *,
+                 train: bool) -> jax.Array:
+        h = conditioning.ConditionalLatent(self.num_classes)(z, labels)
+        for _ in range(self.depth):
+            h = nn.Dense(self.hidden)(h)
+            h = nn.relu(nn.BatchNorm(use_running_average=not train,
+                                     axis_name=self.bn_axis_name)(h))
+        return nn.Dense(self.output_dim)(h)
+
+
+class Discriminator(nn.Module):
+    """points (B, 2) → (logits (B,), class_logits)."""
+    hidden: int = 200
+    pieces: int = 5
+    depth: int = 3
+    num_classes: int = 0
+    conditioning: str = 'none'
+    spectral_norm: bool = False
+
+    @nn.compact
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool):
+        h = x.reshape(x.shape[0], -1)
+        for _ in range(self.depth):
+            h = layers.maybe_spectral_norm(layers.Maxout(self.hidden, self.pieces), h,
+                                           spectral_norm=self.spectral_norm, train=train)
+        return conditioning.DiscriminatorHead(
+            self.num_classes, self.conditioning, self.spectral_norm)(h, labels, train=train)

@@ -1,0 +1,245 @@
+"""The adversarial train step: one pure function ``(state, batch) -> (state, metrics)``.
+
+One call performs ``n_critic`` discriminator updates, each on its own real batch with
+fresh z (Gulrajani et al. 2017, Algorithm 1), then one generator update against the
+updated discriminator, then the EMA update of G's parameters (Yazıcı et al. 2019):
+
+    for i in 1..n_critic:   θ_D ← opt_D(∇_θD [L_D(D(x_i), D(sg(G(z_i)))) + w·penalty + aux])
+    θ_G ← opt_G(∇_θG [L_G(D(G(z))) + aux]);   θ_EMA ← β·θ_EMA + (1 − β)·θ_G
+
+``batch`` is ``{'image': (n_critic, B, ...), 'label': (n_critic, B)}`` (labels only for
+class-conditional models). The same function is compiled by ``ganjax.parallel`` with
+``jax.jit`` or ``jax.pmap``. Under pmap (``axis_name`` set) gradients and metrics are
+averaged over devices with ``lax.pmean`` and BatchNorm statistics are synchronised by
+the models' ``bn_axis_name``. Latents and fake labels are drawn for the *global* batch
+and sliced per device, so pmap reproduces jit exactly for models without dropout; keys
+for dropout and penalty interpolation are folded with the device index, since those
+must differ between devices.
+
+The generator's BatchNorm running averages are updated by its own update only; the
+fakes shown to D are made in train mode (batch statistics), as in PyTorch DCGAN code.
+D's collections (BatchNorm averages, spectral-norm vectors) are updated by D's updates
+only.
+"""
+from collections.abc import Callable
+import functools
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+from ganjax import losses
+from ganjax import state as state_lib
+
+Metrics = dict[str, jax.Array]
+
+
+def _nonsaturating_d(config, real, fake):
+    return losses.minimax_discriminator_loss(real, fake, config.label_smoothing)
+
+
+# name → (D loss(config, real, fake), G loss(real, fake)). The G losses take the real
+# logits too because the relativistic loss needs them.
+ADVERSARIAL_LOSSES: dict[str, tuple[Callable, Callable]] = {
+    'non_saturating': (_nonsaturating_d,
+                       lambda real, fake: losses.non_saturating_generator_loss(fake)),
+    'minimax': (_nonsaturating_d, lambda real, fake: losses.minimax_generator_loss(fake)),
+    'wasserstein': (lambda config, real, fake: losses.wasserstein_discriminator_loss(real, fake),
+                    lambda real, fake: losses.wasserstein_generator_loss(fake)),
+    'hinge': (lambda config, real, fake: losses.hinge_discriminator_loss(real, fake),
+              lambda real, fake: losses.hinge_generator_loss(fake)),
+    'least_squares': (
+        lambda config, real, fake: losses.least_squares_discriminator_loss(real, fake),
+        lambda real, fake: losses.least_squares_generator_loss(fake)),
+    'relativistic_average': (
+        lambda config, real, fake: losses.relativistic_average_discriminator_loss(real, fake),
+        losses.relativistic_average_generator_loss),
+}
+PENALTIES = ('none', 'gradient_penalty', 'r1')
+
+
+def _global_sample(sample: Callable[[jax.Array, int], jax.Array], key: jax.Array,
+                   local_batch: int, axis_name: str | None) -> jax.Array:
+    """Draws for the global batch with one key, then keeps this device's slice."""
+    if axis_name is None:
+        return sample(key, local_batch)
+    index = jax.lax.axis_index(axis_name)
+    full = sample(key, local_batch * jax.lax.axis_size(axis_name))
+    return jax.lax.dynamic_slice_in_dim(full, index * local_batch, local_batch)
+
+
+def _device_key(key: jax.Array, axis_name: str | None) -> jax.Array:
+    if axis_name is None:
+        return key
+    return jax.random.fold_in(key, jax.lax.axis_index(axis_name))
+
+
+def _pmean(tree, axis_name: str | None):
+    return tree if axis_name is None else jax.lax.pmean(tree, axis_name)
+
+
+def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
+                        g_tx: optax.GradientTransformation,
+                        d_tx: optax.GradientTransformation, loss_config, *,
+                        latent_dim: int, num_classes: int = 0, ema_decay: float = 0.999,
+                        axis_name: str | None = None):
+    """Returns the pure train step for these networks, optimizers and losses.
+
+    Args:
+      generator, discriminator: Flax modules (see ``ganjax.models``).
+      g_tx, d_tx: the two optimizers.
+      loss_config: ``config.loss``: ``name`` (a key of ``ADVERSARIAL_LOSSES``),
+        ``label_smoothing`` (minimax/non-saturating D), ``penalty`` ('none',
+        'gradient_penalty' or 'r1'), ``penalty_weight`` (multiplies the penalty as
+        ``ganjax.losses`` returns it: λ for the gradient penalty, γ/2 for R1),
+        ``n_critic`` and ``auxiliary_weight`` (ACGAN class loss; 0 disables it).
+      latent_dim: size of z ~ N(0, I).
+      num_classes: > 0 for class-conditional models; fake labels are uniform.
+      ema_decay: β of the EMA of G's parameters; 0 makes it an exact copy.
+      axis_name: the pmap axis name, or None under jit.
+
+    Returns:
+      ``train_step(state, batch) -> (state, metrics)``; metrics are scalars:
+      ``d_loss``, ``g_loss``, ``d_real``/``d_fake`` (mean D output on the last critic
+      iteration's real and fake batch), ``penalty``, ``d_grad_norm``, ``g_grad_norm``
+      (and ``d_aux_loss``/``g_aux_loss`` for an auxiliary classifier).
+    """
+    if loss_config.name not in ADVERSARIAL_LOSSES:
+        raise ValueError(f'loss.name must be one of {sorted(ADVERSARIAL_LOSSES)}, '
+                         f'got {loss_config.name!r}')
+    if loss_config.penalty not in PENALTIES:
+        raise ValueError(f'loss.penalty must be one of {PENALTIES}, '
+                         f'got {loss_config.penalty!r}')
+    d_objective, g_objective = ADVERSARIAL_LOSSES[loss_config.name]
+    d_objective = functools.partial(d_objective, loss_config)
+    auxiliary = getattr(discriminator, 'conditioning', 'none') == 'auxiliary'
+
+    def sample_fakes(key, local_batch):
+        z_key, label_key = jax.random.split(key)
+        z = _global_sample(lambda k, n: jax.random.normal(k, (n, latent_dim)), z_key,
+                           local_batch, axis_name)
+        if not num_classes:
+            return z, None
+        labels = _global_sample(lambda k, n: jax.random.randint(k, (n,), 0, num_classes),
+                                label_key, local_batch, axis_name)
+        return z, labels
+
+    def generate(g_params, g_state, z, labels):
+        """G in train mode; returns fakes and G's updated collections."""
+        fakes, g_state = generator.apply({'params': g_params, **g_state}, z, labels,
+                                         train=True, mutable=list(g_state))
+        return fakes, g_state
+
+    def discriminate(d_params, d_state, x, labels, dropout_key):
+        """D in train mode; returns ((logits, class_logits), D's updated collections)."""
+        return discriminator.apply({'params': d_params, **d_state}, x, labels, train=True,
+                                   rngs={'dropout': dropout_key}, mutable=list(d_state))
+
+    def class_loss(class_logits, labels):
+        if not auxiliary:
+            return jnp.zeros(())
+        return loss_config.auxiliary_weight * losses.auxiliary_classifier_loss(
+            class_logits, labels)
+
+    def penalty(d_params, d_state, real, fake, labels, key):
+        if loss_config.penalty == 'none':
+            return jnp.zeros(())
+        dropout_key, mix_key = jax.random.split(key)
+
+        def critic(x):
+            return discriminate(d_params, d_state, x, labels, dropout_key)[0][0]
+        if loss_config.penalty == 'gradient_penalty':
+            return losses.gradient_penalty(critic, real, fake, mix_key)
+        return losses.r1_penalty(critic, real)
+
+    def d_loss_fn(d_params, d_state, real, real_labels, fake, fake_labels, key):
+        real_key, fake_key, penalty_key = jax.random.split(key, 3)
+        (real_logits, real_classes), d_state = discriminate(d_params, d_state, real,
+                                                            real_labels, real_key)
+        (fake_logits, fake_classes), d_state = discriminate(d_params, d_state, fake,
+                                                            fake_labels, fake_key)
+        adversarial = d_objective(real_logits, fake_logits)
+        reg = penalty(d_params, d_state, real, fake, real_labels, penalty_key)
+        aux = class_loss(real_classes, real_labels) + class_loss(fake_classes, fake_labels)
+        metrics = dict(d_loss=adversarial, penalty=reg, d_real=jnp.mean(real_logits),
+                       d_fake=jnp.mean(fake_logits))
+        if auxiliary:
+            metrics['d_aux_loss'] = aux
+        return adversarial + loss_config.penalty_weight * reg + aux, (d_state, metrics)
+
+    def g_loss_fn(g_params, g_state, d_params, d_state, real, real_labels, z, labels, key):
+        real_key, fake_key = jax.random.split(key)
+        fakes, g_state = generate(g_params, g_state, z, labels)
+        (fake_logits, fake_classes), _ = discriminate(d_params, d_state, fakes, labels, fake_key)
+        # Only the relativistic loss reads real logits; they do not depend on G.
+        real_logits = (discriminate(d_params, d_state, real, real_labels, real_key)[0][0]
+                       if loss_config.name == 'relativistic_average' else None)
+        adversarial = g_objective(real_logits, fake_logits)
+        aux = class_loss(fake_classes, labels)
+        metrics = dict(g_loss=adversarial)
+        if auxiliary:
+            metrics['g_aux_loss'] = aux
+        return adversarial + aux, (g_state, metrics)
+
+    def train_step(state: state_lib.GANState, batch) -> tuple[state_lib.GANState, Metrics]:
+        real_images = batch['image']
+        real_labels = batch.get('label') if num_classes else None
+        n_critic, local_batch = real_images.shape[:2]
+        if n_critic != loss_config.n_critic:
+            raise ValueError(f"batch['image'] must have leading axis loss.n_critic="
+                             f'{loss_config.n_critic}, got shape {real_images.shape}')
+        step_key = jax.random.fold_in(state.rng, state.step)
+        keys = jax.random.split(step_key, n_critic + 1)
+        d_keys, g_key = keys[:-1], keys[-1]
+
+        def d_update(carry, inputs):
+            d_params, d_state, d_opt_state = carry
+            key, real, labels = inputs
+            sample_key, loss_key = jax.random.split(key)
+            z, fake_labels = sample_fakes(sample_key, local_batch)
+            fakes = jax.lax.stop_gradient(generate(state.g_params, state.g_state, z,
+                                                   fake_labels)[0])
+            grads, (d_state, metrics) = jax.grad(d_loss_fn, has_aux=True)(
+                d_params, d_state, real, labels, fakes, fake_labels,
+                _device_key(loss_key, axis_name))
+            grads = _pmean(grads, axis_name)
+            updates, d_opt_state = d_tx.update(grads, d_opt_state, d_params)
+            metrics['d_grad_norm'] = optax.tree.norm(grads)
+            return (optax.apply_updates(d_params, updates), d_state, d_opt_state), metrics
+
+        # A Python loop, unrolled at trace time, not lax.scan: XLA:CPU ran the scanned
+        # DCGAN-28 step 9× slower (5.3 s vs 0.58 s at batch 64, n_critic=1), and
+        # n_critic is small.
+        carry = (state.d_params, state.d_state, state.d_opt_state)
+        per_update = []
+        for i in range(n_critic):
+            labels_i = None if real_labels is None else real_labels[i]
+            carry, metrics_i = d_update(carry, (d_keys[i], real_images[i], labels_i))
+            per_update.append(metrics_i)
+        d_params, d_state, d_opt_state = carry
+        d_metrics = jax.tree.map(lambda *values: jnp.stack(values), *per_update)
+
+        sample_key, loss_key = jax.random.split(g_key)
+        z, fake_labels = sample_fakes(sample_key, local_batch)
+        last_labels = None if real_labels is None else real_labels[-1]
+        grads, (g_state, g_metrics) = jax.grad(g_loss_fn, has_aux=True)(
+            state.g_params, state.g_state, d_params, d_state, real_images[-1], last_labels,
+            z, fake_labels, _device_key(loss_key, axis_name))
+        grads = _pmean(grads, axis_name)
+        updates, g_opt_state = g_tx.update(grads, state.g_opt_state, state.g_params)
+        g_params = optax.apply_updates(state.g_params, updates)
+        g_metrics['g_grad_norm'] = optax.tree.norm(grads)
+
+        metrics = {name: jnp.mean(values) for name, values in d_metrics.items()}
+        # Means over the batch are means of the critic iterations' last batch.
+        for name in ('d_real', 'd_fake'):
+            metrics[name] = d_metrics[name][-1]
+        metrics.update(g_metrics)
+        new_state = state.replace(
+            step=state.step + 1, g_params=g_params, g_state=g_state, d_params=d_params,
+            d_state=d_state, g_opt_state=g_opt_state, d_opt_state=d_opt_state,
+            ema_params=optax.incremental_update(g_params, state.ema_params, 1.0 - ema_decay))
+        return new_state, _pmean(metrics, axis_name)
+
+    return train_step
