@@ -15,6 +15,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from ganjax import benchmark
+from ganjax import cli
 from ganjax import data
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.',
@@ -45,4 +46,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)

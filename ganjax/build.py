@@ -14,6 +14,7 @@ import optax
 from ganjax import models
 from ganjax import state as state_lib
 from ganjax import step as step_lib
+from ganjax import vae_step
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +28,7 @@ class GANSetup:
     data_shape: tuple[int, ...]
     num_classes: int
     latent_dim: int
+    n_critic: int
 
     def init_state(self, key: jax.Array) -> state_lib.GANState:
         """A fresh state; shapes only depend on the config, never on the batch size."""
@@ -35,10 +37,17 @@ class GANSetup:
             key, self.generator, self.discriminator, self.g_tx, self.d_tx,
             jnp.zeros((1, self.latent_dim)), jnp.zeros((1, *self.data_shape)), labels)
 
-    def generate(self, g_params, g_state, z: jax.Array,
-                 labels: jax.Array | None = None) -> jax.Array:
-        """Samples in eval mode (BatchNorm running averages)."""
-        return self.generator.apply({'params': g_params, **g_state}, z, labels, train=False)
+    @property
+    def updates_per_step(self) -> int:
+        """Length of the batch's leading axis: one real batch per D update."""
+        return self.n_critic
+
+    def sample(self, state: state_lib.GANState, z: jax.Array, labels: jax.Array | None = None,
+               *, use_ema: bool = True) -> jax.Array:
+        """G's samples in eval mode (BatchNorm running averages), from the EMA params
+        unless ``use_ema`` is false."""
+        params = state.ema_params if use_ema else state.g_params
+        return self.generator.apply({'params': params, **state.g_state}, z, labels, train=False)
 
 
 def build_gan(config, data_shape: Sequence[int], num_classes: int,
@@ -61,4 +70,48 @@ def build_gan(config, data_shape: Sequence[int], num_classes: int,
         latent_dim=config.model.latent_dim, num_classes=num_classes,
         ema_decay=config.ema_decay, axis_name=axis_name)
     return GANSetup(generator, discriminator, g_tx, d_tx, train_step, tuple(data_shape),
-                    num_classes, config.model.latent_dim)
+                    num_classes, config.model.latent_dim, config.loss.n_critic)
+
+
+@dataclasses.dataclass(frozen=True)
+class VAESetup:
+    """The VAE counterpart of ``GANSetup``, with the same interface for the loop."""
+    model: nn.Module
+    tx: optax.GradientTransformation
+    train_step: Callable
+    data_shape: tuple[int, ...]
+    latent_dim: int
+    num_classes: int = 0
+    updates_per_step: int = 1
+
+    def init_state(self, key: jax.Array) -> vae_step.VAEState:
+        return vae_step.init_vae_state(key, self.model, self.tx,
+                                       jnp.zeros((1, *self.data_shape)))
+
+    def sample(self, state: vae_step.VAEState, z: jax.Array, labels: jax.Array | None = None,
+               *, use_ema: bool = True) -> jax.Array:
+        """Decoded means p(x|z) mapped to [−1, 1]; a VAE has no labels and no EMA."""
+        del labels, use_ema
+        logits = self.model.apply({'params': state.params}, z, method=self.model.decode)
+        return 2.0 * jax.nn.sigmoid(logits) - 1.0
+
+
+def is_vae(config) -> bool:
+    return config.model.name == 'vae'
+
+
+def build(config, data_shape: Sequence[int], num_classes: int,
+          axis_name: str | None = None) -> GANSetup | VAESetup:
+    """``build_gan`` or, for ``model.name == 'vae'``, ``build_vae``."""
+    if is_vae(config):
+        return build_vae(config, data_shape, axis_name)
+    return build_gan(config, data_shape, num_classes, axis_name)
+
+
+def build_vae(config, data_shape: Sequence[int], axis_name: str | None = None) -> VAESetup:
+    """Builds the VAE of ``config.model`` (``architecture``, ``latent_dim``) trained with
+    ``config.optimizer.vae`` and ``config.loss.beta``."""
+    model = models.build_vae(config.model, data_shape)
+    tx = state_lib.make_optimizer(config.optimizer.vae, config.total_steps)
+    train_step = vae_step.make_vae_train_step(model, tx, config.loss.beta, axis_name)
+    return VAESetup(model, tx, train_step, tuple(data_shape), config.model.latent_dim)

@@ -87,11 +87,15 @@ def save_grid(path: str, images: Any, nrow: int | None = None, padding: int = 2)
         nrow: images per row, as for `make_grid`.
         padding: as for `make_grid`.
     """
-    grid = make_grid(images, nrow=nrow, padding=padding)
-    if grid.shape[-1] == 1:
-        grid = grid[..., 0]
+    save_png(path, make_grid(images, nrow=nrow, padding=padding))
+
+
+def save_png(path: str, image: np.ndarray) -> None:
+    """Writes one uint8 (H, W, C) image as a PNG (grayscale if C == 1), creating parents."""
+    if image.shape[-1] == 1:
+        image = image[..., 0]
     _make_parent_dirs(path)
-    Image.fromarray(grid).save(path, format='PNG')
+    Image.fromarray(image).save(path, format='PNG')
 
 
 def slerp(z0: jax.Array, z1: jax.Array, t: jax.Array | float) -> jax.Array:

@@ -5,7 +5,11 @@ fresh z (Gulrajani et al. 2017, Algorithm 1), then one generator update against 
 updated discriminator, then the EMA update of G's parameters (Yazıcı et al. 2019):
 
     for i in 1..n_critic:   θ_D ← opt_D(∇_θD [L_D(D(x_i), D(sg(G(z_i)))) + w·penalty + aux])
-    θ_G ← opt_G(∇_θG [L_G(D(G(z))) + aux]);   θ_EMA ← β·θ_EMA + (1 − β)·θ_G
+    θ_G ← opt_G(∇_θG [L_G(D(G(z))) + aux]);   θ_EMA ← β_t·θ_EMA + (1 − β_t)·θ_G
+
+with the warm-up β_t = min(β, (1 + t)/(10 + t)) at step t (the ``num_updates`` convention
+of TensorFlow's ExponentialMovingAverage), so that early in a run the average is not
+dominated by the random initial weights.
 
 ``batch`` is ``{'image': (n_critic, B, ...), 'label': (n_critic, B)}`` (labels only for
 class-conditional models). The same function is compiled by ``ganjax.parallel`` with
@@ -79,6 +83,11 @@ def _pmean(tree, axis_name: str | None):
     return tree if axis_name is None else jax.lax.pmean(tree, axis_name)
 
 
+def ema_decay_at(step: jax.Array, decay: float) -> jax.Array:
+    """β_t = min(β, (1 + t)/(10 + t)): the EMA decay after warm-up at step t."""
+    return jnp.minimum(decay, (1.0 + step) / (10.0 + step))
+
+
 def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
                         g_tx: optax.GradientTransformation,
                         d_tx: optax.GradientTransformation, loss_config, *,
@@ -96,7 +105,8 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         ``n_critic`` and ``auxiliary_weight`` (ACGAN class loss; 0 disables it).
       latent_dim: size of z ~ N(0, I).
       num_classes: > 0 for class-conditional models; fake labels are uniform.
-      ema_decay: β of the EMA of G's parameters; 0 makes it an exact copy.
+      ema_decay: β of the EMA of G's parameters (with the warm-up above); 0 makes it an
+        exact copy.
       axis_name: the pmap axis name, or None under jit.
 
     Returns:
@@ -239,7 +249,8 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         new_state = state.replace(
             step=state.step + 1, g_params=g_params, g_state=g_state, d_params=d_params,
             d_state=d_state, g_opt_state=g_opt_state, d_opt_state=d_opt_state,
-            ema_params=optax.incremental_update(g_params, state.ema_params, 1.0 - ema_decay))
+            ema_params=optax.incremental_update(g_params, state.ema_params,
+                                                1.0 - ema_decay_at(state.step, ema_decay)))
         return new_state, _pmean(metrics, axis_name)
 
     return train_step

@@ -4,6 +4,21 @@ This must run before JAX initialises its backends, which is why it lives here an
 in a fixture.
 """
 import jax
+import pytest
 
 jax.config.update('jax_num_cpu_devices', 4)
 jax.config.update('jax_platforms', 'cpu')
+
+
+@pytest.fixture(scope='module')
+def fast_compilation():
+    """Skips most of XLA's optimisation passes for a test module (``usefixtures``).
+
+    They cost more than they save on small programs compiled once: compiling a DCGAN's
+    initialiser on CPU drops from ~5 s to ~0.6 s. The arithmetic is the same IEEE
+    operations either way; timing-sensitive code is not tested under it.
+    """
+    previous = jax.config.read('jax_disable_most_optimizations')
+    jax.config.update('jax_disable_most_optimizations', True)
+    yield
+    jax.config.update('jax_disable_most_optimizations', previous)

@@ -102,11 +102,18 @@ def test_n_critic_discriminator_updates_per_generator_update(n_critic):
     assert int(after.g_opt_state[0].count) == 1
 
 
-@pytest.mark.parametrize('decay', [0.0, 0.5, 0.999])
+@pytest.mark.parametrize('step,decay,expected', [
+    (0, 0.999, 0.1), (90, 0.999, 0.91), (10_000, 0.999, 0.999), (5, 0.0, 0.0)])
+def test_ema_warmup_schedule(step, decay, expected):
+    assert float(step_lib.ema_decay_at(jnp.asarray(step), decay)) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize('decay', [0.0, 0.05, 0.999])
 def test_ema_is_exponential_moving_average_of_generator(decay):
     config = make_config(ema_decay=decay)
     (before, after), _ = run_steps(config)
-    expected = jax.tree.map(lambda ema, new: decay * ema + (1 - decay) * new,
+    effective = min(decay, 1 / 10)  # warm-up at step 0: min(β, (1 + 0)/(10 + 0))
+    expected = jax.tree.map(lambda ema, new: effective * ema + (1 - effective) * new,
                             before.ema_params, after.g_params)
     chex.assert_trees_all_close(after.ema_params, expected, rtol=1e-6, atol=1e-7)
     if decay == 0.0:

@@ -26,8 +26,9 @@ def _dcgan28(image_shape):
 
 def _dcgan(image_shape):
     height, width, channels = image_shape
-    if height != width:
-        raise ValueError(f"model.name='dcgan' needs square images, got {tuple(image_shape)}")
+    if height != width or height not in (32, 64):
+        raise ValueError("model.name='dcgan' needs 32×32 or 64×64 images (data.image_size), "
+                         f'got {tuple(image_shape)}')
     return dict(image_size=height, channels=channels), dict(image_size=height)
 
 

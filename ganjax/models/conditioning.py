@@ -62,7 +62,7 @@ class DiscriminatorHead(nn.Module):
                              f'{"= 0" if self.conditioning == "none" else "> 0"}, '
                              f'got num_classes={self.num_classes}')
         # An auxiliary-classifier D predicts the label rather than reading it.
-        if self.conditioning == 'projection':
+        if self.conditioning != 'auxiliary':
             check_labels(labels, self.num_classes, features.shape[0])
         apply = functools.partial(layers.maybe_spectral_norm,
                                   spectral_norm=self.spectral_norm, train=train)

@@ -1,0 +1,24 @@
+"""DCGAN on CIFAR-10 (seed 003; Radford et al. 2016), at 32×32 or, via arg, 64×64.
+
+Commands:
+    python -m experiments.cifar10 --config=experiments/configs/cifar10_dcgan.py
+    python -m experiments.cifar10 --config=experiments/configs/cifar10_dcgan.py:64
+
+G: ConvT 4×4 from z to 4×4, then ConvT 4×4/2 layers with BN + ReLU, tanh; D: Conv 4×4/2
+with BN + LeakyReLU(0.2). Non-saturating loss, Adam 2e-4 / β1 0.5, batch 64. At 64×64
+images are resized with antialiasing and G/D get one more layer each. Needs TFDS
+CIFAR-10 (``tfds build cifar10`` where there is internet); there is no offline copy.
+Meant for accelerators: on a 2-core CPU a 32×32 step takes about a second.
+"""
+from experiments.configs import defaults
+
+
+def get_config(arg: str | None = None):
+    args = set((arg or '32').split(','))
+    config = defaults.gan_config(dataset='cifar10', model='dcgan', total_steps=50_000)
+    config.ema_decay = 0.999
+    if '64' in args:
+        config.data.image_size = 64
+    if 'smoke' in args:
+        defaults.shrink_for_smoke_test(config)
+    return config

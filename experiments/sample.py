@@ -1,0 +1,44 @@
+"""Writes samples from a run's newest checkpoint (its EMA generator unless --raw).
+
+    python -m experiments.sample --workdir=DIR --num=64 --out=samples.png
+    python -m experiments.sample --workdir=DIR --num=10000 --out=samples.npy
+    python -m experiments.sample --workdir=DIR --num=64 --labels=3 --out=threes.png
+
+``.npy`` holds a float32 array (N, H, W, C) in [−1, 1]; ``.png`` a grid.
+"""
+from absl import app
+from absl import flags
+from absl import logging
+import jax
+
+from ganjax import cli
+from ganjax import sampling
+
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Run directory with checkpoints.')
+_NUM = flags.DEFINE_integer('num', 64, 'Number of samples.', lower_bound=1)
+_OUT = flags.DEFINE_string('out', None, 'Output file: .png (grid) or .npy (array).')
+_LABELS = flags.DEFINE_string('labels', None, "Class-conditional models: '3' or '0,4,7' "
+                              '(cycled); default cycles through all classes.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the latents.')
+_RAW = flags.DEFINE_bool('raw', False, "Sample the raw generator, not its EMA.")
+flags.mark_flags_as_required(['workdir', 'out'])
+
+
+def run():
+    _, setup, state, step = sampling.load_run(_WORKDIR.value)
+    labels = sampling.parse_labels(_LABELS.value, _NUM.value, setup.num_classes)
+    samples = sampling.generate(setup, state, _NUM.value, jax.random.key(_SEED.value), labels,
+                                use_ema=not _RAW.value)
+    sampling.write_samples(_OUT.value, samples)
+    logging.info('Wrote %d samples from the checkpoint at step %d to %s.', _NUM.value, step,
+                 _OUT.value)
+
+
+def main(argv):
+    del argv
+    cli.quiet_library_logs()
+    cli.exit_on_user_error(run)
+
+
+if __name__ == '__main__':
+    app.run(main, flags_parser=cli.parse_flags)
