@@ -15,8 +15,10 @@ from absl import flags
 from ml_collections import config_flags
 
 from ganjax import benchmark
+from ganjax import build
 from ganjax import cli
 from ganjax import data
+from ganjax import validation
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.',
                                           lock_config=True)
@@ -25,9 +27,12 @@ _LAYERS = flags.DEFINE_bool('layers', False, 'Also time each upsampling layer.')
 flags.mark_flags_as_required(['config'])
 
 
-def main(argv):
-    del argv
+def run():
     config = _CONFIG.value
+    validation.validate(config, num_devices=1)
+    if build.is_vae(config):
+        raise validation.ConfigError("the benchmark times GAN train steps; model.name='vae' "
+                                     'is not one')
     data_shape, num_classes = data.dataset_spec(config.data)
     result = benchmark.time_ganjax_step(config, data_shape, num_classes,
                                         num_steps=_NUM_STEPS.value)
@@ -43,6 +48,11 @@ def main(argv):
         for row in benchmark.time_conv_transpose_layers(config.batch_size, _NUM_STEPS.value):
             print(json.dumps(row))
     print(json.dumps(result))
+
+
+def main(argv):
+    del argv
+    cli.exit_on_user_error(run)
 
 
 if __name__ == '__main__':

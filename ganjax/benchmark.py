@@ -36,7 +36,7 @@ def _report(seconds: float, batch_size: int, prefix: str = '') -> dict:
 
 def time_ganjax_step(config, data_shape, num_classes: int, *, num_steps: int = 20,
                      warmup: int = 3) -> dict:
-    """Median time of ``config``'s jit-compiled train step on all local devices' default."""
+    """Median time of ``config``'s jit-compiled train step on the default device."""
     setup = build.build_gan(config, data_shape, num_classes)
     state = setup.init_state(jax.random.key(config.seed))
     rng = np.random.default_rng(config.seed)

@@ -1,7 +1,8 @@
 """What the experiment entry points share: flags, the default workdir, user errors.
 
-A user error (bad config value, unusable workdir, unavailable data) ends the program
-with one ``error: ...`` line on stderr and exit status 2, without a traceback.
+A user error (bad config value, unusable workdir, unavailable data) or a diverged run
+(a non-finite loss; its earlier checkpoints are kept) ends the program with one
+``error: ...`` line on stderr and exit status 2, without a traceback.
 """
 import datetime
 import logging as std_logging
@@ -15,8 +16,10 @@ from ml_collections import config_flags
 from ganjax import data
 from ganjax import loop
 from ganjax import validation
+from ganjax import writers
 
-USER_ERRORS = (validation.ConfigError, data.DataUnavailableError, OSError)
+EXPECTED_ERRORS = (validation.ConfigError, data.DataUnavailableError, loop.WorkdirError,
+                   writers.NonFiniteLossError)
 
 
 def define_config_flags() -> None:
@@ -77,9 +80,9 @@ def quiet_library_logs() -> None:
 
 
 def exit_on_user_error(run, *args):
-    """Calls ``run(*args)``; a user error prints one line and exits with status 2."""
+    """Calls ``run(*args)``; an expected error prints one line and exits with status 2."""
     try:
         return run(*args)
-    except USER_ERRORS as e:
+    except EXPECTED_ERRORS as e:
         print(f'error: {e}', file=sys.stderr)
         sys.exit(2)

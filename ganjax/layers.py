@@ -5,7 +5,7 @@ Why the transposed convolution is rewritten here
 XLA lowers a stride-s transposed convolution to a convolution over an input dilated
 with s − 1 zeros between pixels (``lhs_dilation``). On XLA:CPU the *kernel* gradient of
 that convolution is pathologically slow: for DCGAN-28's 7×7×128 → 14×14×64, 5×5,
-stride-2 layer at batch 64 it takes ~27× its forward pass (``python -m
+stride-2 layer at batch 64 it took 24–28× its forward pass (``python -m
 experiments.benchmark --config=experiments/configs/mnist_dcgan.py --layers``), most
 of it spent multiplying inserted zeros.
 
@@ -13,11 +13,11 @@ of it spent multiplying inserted zeros.
 a sub-pixel convolution (Shi et al. 2016, "Real-Time Single Image and Video
 Super-Resolution Using an Efficient Sub-Pixel CNN"): output pixel ``y[s·q + r]`` only
 ever meets the kernel taps ``t ≡ pad_lo − r (mod s)``, so the s² output phases are s²
-small stride-1 convolutions of the *undilated* input. They are stacked into one
-stride-1 convolution with s²·C_out output channels and interleaved by a depth-to-space
-shuffle. Only undilated stride-1 convolutions remain, whose forward pass and both
-gradients are fast on every backend; the kernel is rearranged by strided slices, whose
-gradient is as cheap.
+small stride-1 convolutions of the *undilated* input, each with exactly its taps
+(k = 5, s = 2: 3×3, 3×2, 2×3 and 2×2), interleaved by a depth-to-space shuffle. Only
+undilated stride-1 convolutions remain, whose forward pass and both gradients are fast
+on every backend, and no tap is a multiplication by an inserted zero. The kernel is
+split by strided slices, whose gradient is as cheap.
 
 (The analogous space-to-depth rewrite of strided *convolutions* was measured slower
 than XLA's own on CPU, so discriminators use ``flax.linen.Conv``.)
@@ -78,42 +78,33 @@ def _transpose_pads(kernel: int, stride: int, padding) -> tuple[int, int]:
     return lo, total - lo
 
 
-def _phase_taps(kernel: int, stride: int, pad_lo: int) -> tuple[list[tuple[int, int]], int, int]:
-    """For one spatial axis, which kernel taps each output phase applies, and where.
+def _axis_phases(kernel: int, stride: int, pad_lo: int) -> list[tuple[int, int, int]]:
+    """For one spatial axis, what each output phase r of a transposed convolution reads.
 
-    Output ``y[s·q + r] = Σ_t K[t]·x[q + (r + t − pad_lo) / s]`` over the taps with
-    ``(r + t − pad_lo) % s == 0``: the arithmetic progression ``t = t0, t0 + s, …``.
-    Every phase is placed in a common window of input offsets ``d_min … d_min + window − 1``.
+    ``y[s·q + r] = Σ_t K[t]·x[q + (r + t − pad_lo) / s]`` over the taps with
+    ``(r + t − pad_lo) % s == 0``: the progression ``t = t0, t0 + s, …``, which reads
+    ``x[q + d0], x[q + d0 + 1], …``.
 
     Returns:
-      ``(placements, d_min, window)``, where ``placements[r] = (t0, lo)``: phase r uses
-      ``K[t0::s]``, starting at window position ``lo`` (zero taps elsewhere).
+      ``[(t0, number of taps, d0) for r in range(stride)]``.
     """
-    starts = [(pad_lo - r) % stride for r in range(stride)]
-    first = [(r + t0 - pad_lo) // stride for r, t0 in enumerate(starts)]
-    counts = [len(range(t0, kernel, stride)) for t0 in starts]
-    d_min = min(d for d, n in zip(first, counts) if n)
-    window = max(d + n for d, n in zip(first, counts) if n) - d_min
-    # A phase with no taps (kernel < stride) is all zeros; place its empty slice at 0.
-    return [(t0, d - d_min if n else 0) for t0, d, n in zip(starts, first, counts)], d_min, window
-
-
-def _phase_kernel(kernel: jax.Array, taps_h, taps_w) -> jax.Array:
-    """Stacks every phase's taps into one (win_h, win_w, C_in, s_h·s_w·C_out) kernel.
-
-    Built from strided slices and pads rather than a gather, so that its gradient is a
-    cheap pad/slice too and not a scatter-add over the kernel.
-    """
-    (places_h, _, win_h), (places_w, _, win_w) = taps_h, taps_w
     phases = []
-    for t0_h, lo_h in places_h:
-        for t0_w, lo_w in places_w:
-            taps = kernel[t0_h::len(places_h), t0_w::len(places_w)]
-            phases.append(jnp.pad(taps, ((lo_h, win_h - lo_h - taps.shape[0]),
-                                         (lo_w, win_w - lo_w - taps.shape[1]),
-                                         (0, 0), (0, 0))))
-    stacked = jnp.stack(phases, axis=-2)  # (win_h, win_w, C_in, s_h·s_w, C_out)
-    return stacked.reshape(*stacked.shape[:3], -1)
+    for r in range(stride):
+        t0 = (pad_lo - r) % stride
+        phases.append((t0, len(range(t0, kernel, stride)), (r + t0 - pad_lo) // stride))
+    return phases
+
+
+def _phase_output(x: jax.Array, taps: jax.Array, offsets: Sequence[int],
+                  out_sizes: Sequence[int]) -> jax.Array:
+    """``y[q] = Σ_m taps[m]·x[q + d0 + m]`` for q < out_size, per axis: a stride-1
+    convolution whose (possibly negative) padding places the offset d0."""
+    if 0 in taps.shape[:2]:  # a kernel smaller than the stride leaves this phase empty
+        return jnp.zeros((x.shape[0], *out_sizes, taps.shape[-1]), x.dtype)
+    pads = [(-d0, q + n - 1 - size + d0)
+            for d0, q, n, size in zip(offsets, out_sizes, taps.shape[:2], x.shape[1:3])]
+    return jax.lax.conv_general_dilated(x, taps, (1, 1), pads,
+                                        dimension_numbers=_DIMENSION_NUMBERS)
 
 
 def conv_transpose(x: jax.Array, kernel: jax.Array, strides: Sequence[int],
@@ -121,8 +112,8 @@ def conv_transpose(x: jax.Array, kernel: jax.Array, strides: Sequence[int],
     """Exactly ``jax.lax.conv_transpose(x, kernel, strides, padding)`` for NHWC/HWIO.
 
     (``transpose_kernel=False``, the convention of ``flax.linen.ConvTranspose``.)
-    Computed as one stride-1 convolution producing all s_h·s_w output phases as
-    channels, then a depth-to-space shuffle; see the module docstring.
+    Computed as one stride-1 convolution per output phase, each with exactly the taps
+    that phase meets, interleaved by a depth-to-space shuffle; see the module docstring.
 
     Args:
       x: input, shape (B, H, W, C_in).
@@ -135,25 +126,22 @@ def conv_transpose(x: jax.Array, kernel: jax.Array, strides: Sequence[int],
     """
     padding = _padding_pairs(padding)
     in_sizes, kernel_sizes = x.shape[1:3], kernel.shape[:2]
-    c_in, c_out = kernel.shape[2:]
     per_axis = (padding, padding) if isinstance(padding, str) else padding
     pads = [_transpose_pads(k, s, p) for k, s, p in zip(kernel_sizes, strides, per_axis)]
     out_sizes = [(n - 1) * s + 1 + lo + hi - k + 1
                  for n, k, s, (lo, hi) in zip(in_sizes, kernel_sizes, strides, pads)]
-    taps_h, taps_w = [_phase_taps(k, st, lo)
-                      for k, st, (lo, _) in zip(kernel_sizes, strides, pads)]
-    phase_kernel = _phase_kernel(kernel, taps_h, taps_w)
-    (s_h, s_w), windows, d_mins = strides, (taps_h[2], taps_w[2]), (taps_h[1], taps_w[1])
-
-    # Phase grids cover ceil(out / s) positions per axis; pad the input (crop it, where
-    # negative) so that the stride-1 convolution yields exactly that many.
+    # Every phase covers ceil(out / s) positions; the interleaved result is cropped.
     q_sizes = [-(-o // s) for o, s in zip(out_sizes, strides)]
-    conv_pads = [(-d_min, q + win - 1 - n + d_min)
-                 for q, win, n, d_min in zip(q_sizes, windows, in_sizes, d_mins)]
-    phases = jax.lax.conv_general_dilated(x, phase_kernel, (1, 1), conv_pads,
-                                          dimension_numbers=_DIMENSION_NUMBERS)
-    batch, q_h, q_w = phases.shape[:3]
-    y = phases.reshape(batch, q_h, q_w, s_h, s_w, c_out).transpose(0, 1, 3, 2, 4, 5)
+    (s_h, s_w) = strides
+    phases_h, phases_w = [_axis_phases(k, s, lo)
+                          for k, s, (lo, _) in zip(kernel_sizes, strides, pads)]
+    rows = []
+    for t0_h, _, d0_h in phases_h:
+        row = [_phase_output(x, kernel[t0_h::s_h, t0_w::s_w], (d0_h, d0_w), q_sizes)
+               for t0_w, _, d0_w in phases_w]
+        rows.append(jnp.stack(row, axis=3))        # (B, Q_h, Q_w, s_w, C_out)
+    y = jnp.stack(rows, axis=2)                     # (B, Q_h, s_h, Q_w, s_w, C_out)
+    batch, q_h, _, q_w, _, c_out = y.shape
     y = y.reshape(batch, q_h * s_h, q_w * s_w, c_out)
     return y[:, :out_sizes[0], :out_sizes[1], :]
 

@@ -1,0 +1,33 @@
+"""The benchmark's report, and that its PyTorch twin is the same architecture.
+
+No timing is asserted: timings are measured by ``python -m experiments.benchmark``.
+"""
+import jax
+import pytest
+
+from experiments.configs import mnist_dcgan
+from experiments.configs import mnist_mlp_gan
+from ganjax import benchmark
+from ganjax import build
+
+
+def test_report_fields():
+    config = mnist_mlp_gan.get_config('smoke')
+    result = benchmark.time_ganjax_step(config, (28, 28, 1), 10, num_steps=2, warmup=1)
+    assert set(result) == {'step_ms', 'images_per_sec', 'batch_size', 'devices', 'backend'}
+    assert result['step_ms'] > 0 and result['batch_size'] == 8
+    assert result['images_per_sec'] == pytest.approx(8 / (result['step_ms'] / 1e3), rel=1e-2)
+
+
+@pytest.mark.parametrize('get_config', [mnist_dcgan.get_config, mnist_mlp_gan.get_config])
+def test_torch_twin_has_the_same_parameters(get_config):
+    torch = pytest.importorskip('torch')
+    from ganjax import torch_reference  # pylint: disable=import-outside-toplevel
+    config = get_config()
+    setup = build.build_gan(config, (28, 28, 1), 10)
+    state = jax.eval_shape(setup.init_state, jax.random.key(0))
+    ours = sum(x.size for x in jax.tree.leaves((state.g_params, state.d_params)))
+    generator, discriminator, _ = torch_reference.ARCHITECTURES[config.model.name](
+        torch, config.model.latent_dim, 1, 0.3)
+    theirs = sum(p.numel() for m in (generator, discriminator) for p in m.parameters())
+    assert ours == theirs
