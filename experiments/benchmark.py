@@ -20,15 +20,14 @@ from ganjax import cli
 from ganjax import data
 from ganjax import validation
 
-_CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.',
-                                          lock_config=True)
+config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
 _NUM_STEPS = flags.DEFINE_integer('num_steps', 20, 'Timed steps (median is reported).')
 _LAYERS = flags.DEFINE_bool('layers', False, 'Also time each upsampling layer.')
 flags.mark_flags_as_required(['config'])
 
 
 def run():
-    config = _CONFIG.value
+    config = cli.loaded_config()
     validation.validate(config, num_devices=1)
     if build.is_vae(config):
         raise validation.ConfigError("the benchmark times GAN train steps; model.name='vae' "

@@ -47,12 +47,28 @@ def parse_flags(argv: list[str]) -> list[str]:
     sys.exit(2)
 
 
+def loaded_config():
+    """The value of --config, loaded now: a file that failed to load is a user error.
+
+    (ml_collections loads the file lazily and raises a plain IOError on first use.)
+    """
+    config = flags.FLAGS.config
+    try:
+        config.get('seed')
+    except OSError as e:
+        raise validation.ConfigError(str(e)) from e
+    return config
+
+
 def train_main(argv) -> None:
     """``main`` of the training entry points: trains --config in --workdir."""
     del argv
     quiet_library_logs()
-    workdir = flags.FLAGS.workdir or default_workdir(flags.FLAGS['config'].config_filename)
-    exit_on_user_error(loop.train_and_evaluate, flags.FLAGS.config, workdir)
+
+    def train():
+        workdir = flags.FLAGS.workdir or default_workdir(flags.FLAGS['config'].config_filename)
+        return loop.train_and_evaluate(loaded_config(), workdir)
+    exit_on_user_error(train)
 
 
 def default_workdir(config_path: str) -> str:

