@@ -6,6 +6,10 @@ Command:
 G reads [z, embed(y)]; D has an auxiliary class head trained with softmax cross-entropy
 on real and fake images (weight ``loss.auxiliary_weight``), and G also minimises the
 class loss of its fakes. Non-saturating loss, Adam 2e-4 / β1 0.5.
+
+Runtime on a 2-core CPU: 0.44 s/step (``python -m experiments.benchmark``), about 22
+minutes for 3,000 steps. Expected: row i of the sample grids shows digit i (not yet
+run to completion here).
 """
 from experiments.configs import defaults
 

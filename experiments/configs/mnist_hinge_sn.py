@@ -6,6 +6,10 @@ Command:
 Every D layer is spectrally normalised (one power iteration per train-mode call); hinge
 loss; TTUR learning rates (Heusel et al. 2017): G 1e-4, D 4e-4, Adam β = (0.0, 0.9) as in
 SN-GAN / SAGAN. D has no dropout.
+
+Runtime on a 2-core CPU: 0.38 s/step (``python -m experiments.benchmark``), about 19
+minutes for 3,000 steps. Expected: digits like the DCGAN run's (not yet run to
+completion here).
 """
 from experiments.configs import defaults
 

