@@ -40,7 +40,7 @@ def time_ganjax_step(config, data_shape, num_classes: int, *, num_steps: int = 2
     setup = build.build_gan(config, data_shape, num_classes)
     state = setup.init_state(jax.random.key(config.seed))
     rng = np.random.default_rng(config.seed)
-    shape = (config.loss.n_critic, config.batch_size)
+    shape = (setup.updates_per_step, config.batch_size)
     batch = {'image': jnp.asarray(rng.uniform(-1, 1, (*shape, *data_shape)), jnp.float32)}
     if setup.num_classes:
         batch['label'] = jnp.asarray(rng.integers(0, setup.num_classes, shape), jnp.int32)

@@ -28,7 +28,7 @@ class GANSetup:
     data_shape: tuple[int, ...]
     num_classes: int
     latent_dim: int
-    n_critic: int
+    updates_per_step: int  # the batch's leading axis: one real batch per D update (n_critic)
 
     def init_state(self, key: jax.Array) -> state_lib.GANState:
         """A fresh state; shapes only depend on the config, never on the batch size."""
@@ -36,11 +36,6 @@ class GANSetup:
         return state_lib.init_gan_state(
             key, self.generator, self.discriminator, self.g_tx, self.d_tx,
             jnp.zeros((1, self.latent_dim)), jnp.zeros((1, *self.data_shape)), labels)
-
-    @property
-    def updates_per_step(self) -> int:
-        """Length of the batch's leading axis: one real batch per D update."""
-        return self.n_critic
 
     def sample(self, state: state_lib.GANState, z: jax.Array, labels: jax.Array | None = None,
                *, use_ema: bool = True) -> jax.Array:

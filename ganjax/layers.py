@@ -27,7 +27,6 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 Padding = str | Sequence[tuple[int, int]]
 _DIMENSION_NUMBERS = ('NHWC', 'HWIO', 'NHWC')

@@ -31,6 +31,19 @@ def compile_pmap(train_step: Callable) -> Callable:
     return jax.pmap(train_step, axis_name=AXIS, donate_argnums=0)
 
 
+def maybe_pmean(tree: PyTree, axis_name: str | None) -> PyTree:
+    """``lax.pmean`` over ``axis_name`` inside a pmapped step; the identity under jit."""
+    return tree if axis_name is None else jax.lax.pmean(tree, axis_name)
+
+
+def per_device_key(key: jax.Array, axis_name: str | None) -> jax.Array:
+    """``key`` folded with the device index inside a pmapped step; ``key`` under jit.
+
+    For randomness that must differ between devices (dropout masks, per-example noise).
+    """
+    return key if axis_name is None else jax.random.fold_in(key, jax.lax.axis_index(axis_name))
+
+
 def replicate(tree: PyTree, num_devices: int | None = None) -> PyTree:
     """Adds a leading device axis (a copy per local device) for ``compile_pmap``."""
     num_devices = num_devices or jax.local_device_count()

@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import optax
 
 from ganjax import losses
+from ganjax import parallel
 from ganjax import state as state_lib
 
 Metrics = dict[str, jax.Array]
@@ -71,16 +72,6 @@ def _global_sample(sample: Callable[[jax.Array, int], jax.Array], key: jax.Array
     index = jax.lax.axis_index(axis_name)
     full = sample(key, local_batch * jax.lax.axis_size(axis_name))
     return jax.lax.dynamic_slice_in_dim(full, index * local_batch, local_batch)
-
-
-def _device_key(key: jax.Array, axis_name: str | None) -> jax.Array:
-    if axis_name is None:
-        return key
-    return jax.random.fold_in(key, jax.lax.axis_index(axis_name))
-
-
-def _pmean(tree, axis_name: str | None):
-    return tree if axis_name is None else jax.lax.pmean(tree, axis_name)
 
 
 def ema_decay_at(step: jax.Array, decay: float) -> jax.Array:
@@ -212,8 +203,8 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
                                                    fake_labels)[0])
             grads, (d_state, metrics) = jax.grad(d_loss_fn, has_aux=True)(
                 d_params, d_state, real, labels, fakes, fake_labels,
-                _device_key(loss_key, axis_name))
-            grads = _pmean(grads, axis_name)
+                parallel.per_device_key(loss_key, axis_name))
+            grads = parallel.maybe_pmean(grads, axis_name)
             updates, d_opt_state = d_tx.update(grads, d_opt_state, d_params)
             metrics['d_grad_norm'] = optax.tree.norm(grads)
             return (optax.apply_updates(d_params, updates), d_state, d_opt_state), metrics
@@ -235,8 +226,8 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         last_labels = None if real_labels is None else real_labels[-1]
         grads, (g_state, g_metrics) = jax.grad(g_loss_fn, has_aux=True)(
             state.g_params, state.g_state, d_params, d_state, real_images[-1], last_labels,
-            z, fake_labels, _device_key(loss_key, axis_name))
-        grads = _pmean(grads, axis_name)
+            z, fake_labels, parallel.per_device_key(loss_key, axis_name))
+        grads = parallel.maybe_pmean(grads, axis_name)
         updates, g_opt_state = g_tx.update(grads, state.g_opt_state, state.g_params)
         g_params = optax.apply_updates(state.g_params, updates)
         g_metrics['g_grad_norm'] = optax.tree.norm(grads)
@@ -251,6 +242,6 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
             d_state=d_state, g_opt_state=g_opt_state, d_opt_state=d_opt_state,
             ema_params=optax.incremental_update(g_params, state.ema_params,
                                                 1.0 - ema_decay_at(state.step, ema_decay)))
-        return new_state, _pmean(metrics, axis_name)
+        return new_state, parallel.maybe_pmean(metrics, axis_name)
 
     return train_step

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import optax
 
 from ganjax import losses
+from ganjax import parallel
 
 
 @flax.struct.dataclass
@@ -52,17 +53,13 @@ def make_vae_train_step(model: nn.Module, tx: optax.GradientTransformation, beta
         if batch['image'].shape[0] != 1:
             raise ValueError("a VAE step makes one update: batch['image'] must have shape "
                              f"(1, B, ...), got {batch['image'].shape}")
-        key = jax.random.fold_in(state.rng, state.step)
-        if axis_name is not None:
-            key = jax.random.fold_in(key, jax.lax.axis_index(axis_name))
+        key = parallel.per_device_key(jax.random.fold_in(state.rng, state.step), axis_name)
         (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             state.params, batch['image'][0], key)
-        if axis_name is not None:
-            grads = jax.lax.pmean(grads, axis_name)
+        grads = parallel.maybe_pmean(grads, axis_name)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
-        metrics = dict(metrics, loss=loss, grad_norm=optax.tree.norm(grads))
-        if axis_name is not None:
-            metrics = jax.lax.pmean(metrics, axis_name)
+        metrics = parallel.maybe_pmean(dict(metrics, loss=loss, grad_norm=optax.tree.norm(grads)),
+                                       axis_name)
         return state.replace(step=state.step + 1, params=optax.apply_updates(state.params, updates),
                              opt_state=opt_state), metrics
 
