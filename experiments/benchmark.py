@@ -3,6 +3,7 @@
     python -m experiments.benchmark --config=experiments/configs/mnist_dcgan.py
     python -m experiments.benchmark --config=... --config.batch_size=128 --num_steps=50
     python -m experiments.benchmark --config=... --layers   # per-layer ConvTranspose times
+    python -m experiments.benchmark --config=... --compare_xla_defaults
 
 With PyTorch installed (``pip install torch``) it also times an eager PyTorch
 implementation of the same architecture and step in the same process and adds
@@ -23,6 +24,9 @@ from ganjax import validation
 config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
 _NUM_STEPS = flags.DEFINE_integer('num_steps', 20, 'Timed steps (median is reported).')
 _LAYERS = flags.DEFINE_bool('layers', False, 'Also time each upsampling layer.')
+_COMPARE_XLA_DEFAULTS = flags.DEFINE_bool(
+    'compare_xla_defaults', False,
+    "Also time the step compiled with XLA's default options instead of ganjax's.")
 flags.mark_flags_as_required(['config'])
 
 
@@ -35,6 +39,10 @@ def run():
     data_shape, num_classes = data.dataset_spec(config.data)
     result = benchmark.time_ganjax_step(config, data_shape, num_classes,
                                         num_steps=_NUM_STEPS.value)
+    if _COMPARE_XLA_DEFAULTS.value:
+        defaults = benchmark.time_ganjax_step(config, data_shape, num_classes,
+                                              num_steps=_NUM_STEPS.value, compiler_options={})
+        result['xla_defaults_step_ms'] = defaults['step_ms']
     try:
         result.update(benchmark.time_torch_step(config, num_steps=_NUM_STEPS.value))
         result['speedup_vs_torch'] = round(

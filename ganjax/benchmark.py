@@ -7,6 +7,7 @@ input loading is not timed. ``images_per_sec`` counts generated images per G upd
 ``batch_size / step time``; with ``n_critic > 1`` a step also reads ``n_critic`` real
 batches.
 """
+import functools
 import statistics
 import time
 
@@ -35,8 +36,12 @@ def _report(seconds: float, batch_size: int, prefix: str = '') -> dict:
 
 
 def time_ganjax_step(config, data_shape, num_classes: int, *, num_steps: int = 20,
-                     warmup: int = 3) -> dict:
-    """Median time of ``config``'s jit-compiled train step on the default device."""
+                     warmup: int = 3, compiler_options: dict | None = None) -> dict:
+    """Median time of ``config``'s jit-compiled train step on the default device.
+
+    ``compiler_options`` default to ganjax's (``parallel.compiler_options()``); ``{}``
+    times XLA's defaults.
+    """
     setup = build.build_gan(config, data_shape, num_classes)
     state = setup.init_state(jax.random.key(config.seed))
     rng = np.random.default_rng(config.seed)
@@ -44,7 +49,7 @@ def time_ganjax_step(config, data_shape, num_classes: int, *, num_steps: int = 2
     batch = {'image': jnp.asarray(rng.uniform(-1, 1, (*shape, *data_shape)), jnp.float32)}
     if setup.num_classes:
         batch['label'] = jnp.asarray(rng.integers(0, setup.num_classes, shape), jnp.int32)
-    step = parallel.compile_jit(setup.train_step)
+    step = parallel.compile_jit(setup.train_step, options=compiler_options)
     holder = [state]
 
     def run_once():
@@ -52,7 +57,9 @@ def time_ganjax_step(config, data_shape, num_classes: int, *, num_steps: int = 2
         jax.block_until_ready(metrics)
     seconds = _median_seconds(run_once, num_steps, warmup)
     return {**_report(seconds, config.batch_size), 'batch_size': config.batch_size,
-            'devices': 1, 'backend': jax.default_backend()}
+            'devices': 1, 'backend': jax.default_backend(),
+            'compiler_options': parallel.compiler_options() if compiler_options is None
+            else compiler_options}
 
 
 def time_torch_step(config, *, num_steps: int = 20, warmup: int = 3) -> dict:
@@ -80,9 +87,10 @@ def time_conv_transpose_layers(batch_size: int = 64, num_steps: int = 20) -> lis
 
             def loss(p, inputs, module=module):
                 return jnp.sum(module.apply(p, inputs) ** 2)
-            fns = {'forward': (jax.jit(module.apply), (params, x)),
-                   'd_kernel': (jax.jit(jax.grad(loss)), (params, x)),
-                   'd_input': (jax.jit(jax.grad(loss, argnums=1)), (params, x))}
+            jit = functools.partial(jax.jit, compiler_options=parallel.compiler_options())
+            fns = {'forward': (jit(module.apply), (params, x)),
+                   'd_kernel': (jit(jax.grad(loss)), (params, x)),
+                   'd_input': (jit(jax.grad(loss, argnums=1)), (params, x))}
             for what, (fn, args) in fns.items():
                 seconds = _median_seconds(
                     lambda fn=fn, args=args: jax.block_until_ready(fn(*args)), num_steps, 2)

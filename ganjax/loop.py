@@ -4,6 +4,11 @@ Sections: validate and prepare the workdir → devices → model, optimizers, st
 resume from the newest readable checkpoint → data from (seed, step) → compiled step →
 loop (log, sample, checkpoint) → final pictures.
 
+Multi-process runs (``ganjax.distributed``): every process runs this same function; each
+reads only its own data shards, all of them run every compiled computation (train step,
+samples) and take part in every checkpoint save and restore, and only process 0 writes
+metrics, TensorBoard events and images.
+
 Exact resume: the state holds everything that changes (parameters, optimizer states,
 EMA, step, base RNG key); step keys are ``fold_in(rng, step)`` and batch ``s`` depends
 only on (seed, s) (``ganjax.data``). A run killed at any moment and started again with
@@ -16,6 +21,7 @@ import os
 
 from absl import logging
 import jax
+from jax.experimental import multihost_utils
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
@@ -39,7 +45,7 @@ def prepare_workdir(workdir: str) -> None:
     """Creates ``workdir`` and checks it is writable, or raises ``WorkdirError``."""
     try:
         os.makedirs(workdir, exist_ok=True)
-        probe = os.path.join(workdir, '.write_test')
+        probe = os.path.join(workdir, f'.write_test-{jax.process_index()}')
         with open(probe, 'w', encoding='utf-8') as f:
             f.write('ok')
         os.remove(probe)
@@ -95,8 +101,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     """
     # Validation and workdir: every user error surfaces here, before any compilation.
     pmap = config.get('parallel') == 'pmap'
-    num_devices = jax.local_device_count() if pmap else 1
-    validation.validate(config, num_devices, jax.process_count())
+    validation.validate(config, jax.device_count(), jax.process_count())
     prepare_workdir(workdir)
     is_chief = jax.process_index() == 0
     with contextlib.ExitStack() as resources:  # closes the checkpointer and writer on any exit
@@ -111,7 +116,12 @@ def _train(config, workdir: str, is_chief: bool, pmap: bool,
     setup = build.build(config, data_shape, num_classes,
                         axis_name=parallel.AXIS if pmap else None)
     root_key = jax.random.key(config.seed)
-    state = setup.init_state(root_key)
+    # jit: every array replicated over the mesh of all devices; pmap: built on one device
+    # and copied to each local device once restored.
+    mesh = None if pmap else parallel.data_mesh()
+    init_state = (setup.init_state if pmap else
+                  jax.jit(setup.init_state, out_shardings=parallel.replicated(mesh)))
+    state = init_state(root_key)
     checkpoints = resources.enter_context(checkpoint.Checkpointer(
         os.path.join(workdir, 'checkpoints'), max_to_keep=config.checkpoint.max_to_keep))
     restored, restored_step = checkpoints.restore_latest(state)
@@ -122,12 +132,15 @@ def _train(config, workdir: str, is_chief: bool, pmap: bool,
     writer = resources.enter_context(writers.MetricWriter(workdir, enabled=is_chief))
     writer.truncate_after(start_step)
 
-    # Data: this process's shard; batch s depends only on (seed, s).
-    per_process_batch = config.batch_size // jax.process_count()
+    # Data: this process's shards; batch s depends only on (seed, s).
+    if jax.process_count() > 1:
+        if is_chief:
+            data.prepare(config.data)
+        multihost_utils.sync_global_devices('ganjax: training data prepared')
     batches, info = data.load_train(
-        config.data, batch_size=per_process_batch * setup.updates_per_step, seed=config.seed,
+        config.data, batch_size=config.batch_size // jax.process_count(), seed=config.seed,
         start_step=start_step, process_index=jax.process_index(),
-        process_count=jax.process_count())
+        process_count=jax.process_count(), updates_per_step=setup.updates_per_step)
     if is_chief:
         _save_config(config, workdir, info)
 
@@ -135,29 +148,31 @@ def _train(config, workdir: str, is_chief: bool, pmap: bool,
     if pmap:
         train_step = parallel.compile_pmap(setup.train_step)
         state = parallel.replicate(state)
+        sample = jax.jit(setup.sample)
     else:
-        train_step = parallel.compile_jit(setup.train_step)
-    sample = jax.jit(setup.sample)
-    sample_z, sample_labels = fixed_latents(config, setup, jax.random.fold_in(root_key, 1))
+        train_step = parallel.compile_jit(setup.train_step, mesh)
+        everywhere = parallel.replicated(mesh)
+        sample = jax.jit(setup.sample, in_shardings=everywhere, out_shardings=everywhere)
+    sample_z, sample_labels = jax.device_get(
+        fixed_latents(config, setup, jax.random.fold_in(root_key, 1)))
 
     def current_state():
         return parallel.unreplicate(state) if pmap else state
 
     def save_samples(step: int) -> None:
+        # Every process computes the samples (a program over all devices); one writes.
         grid = images.make_grid(np.asarray(sample(current_state(), sample_z, sample_labels)),
                                 nrow=SAMPLE_GRID)
-        images.save_png(os.path.join(workdir, 'samples', f'step_{step:07d}.png'), grid)
-        writer.write_images(step, {'samples': grid})
+        if is_chief:
+            images.save_png(os.path.join(workdir, 'samples', f'step_{step:07d}.png'), grid)
+            writer.write_images(step, {'samples': grid})
 
     # The loop. Device-to-host transfers happen only at log, sample and checkpoint steps.
     progress = writers.ProgressReporter(config.total_steps, config.batch_size, start_step)
     metrics = {}
     for step in range(start_step + 1, config.total_steps + 1):
         batch = next(batches)
-        batch = jax.tree.map(
-            lambda x: x.reshape(setup.updates_per_step, per_process_batch, *x.shape[1:]), batch)
-        if pmap:
-            batch = parallel.split_batch(batch)
+        batch = parallel.split_batch(batch) if pmap else parallel.global_batch(batch, mesh)
         state, device_metrics = train_step(state, batch)
 
         log = is_time(step, config.log_every_steps, config.total_steps)
@@ -171,25 +186,31 @@ def _train(config, workdir: str, is_chief: bool, pmap: bool,
             report = progress.update(step, metrics)
             writer.write_scalars(step, {**{f'train/{k}': v for k, v in metrics.items()},
                                         'steps_per_sec': report.steps_per_sec})
-        if samples and is_chief:
+        if samples:
             save_samples(step)
         if ckpt:
             checkpoints.save(step, current_state())
 
     # Final pictures: a latent interpolation and the loss curves.
-    if is_chief and config.total_steps > start_step:
-        _final_pictures(config, setup, current_state(), workdir, root_key, sample)
+    if config.total_steps > start_step:
+        _final_pictures(config, setup, current_state(), workdir, root_key, sample, is_chief)
     return metrics
 
 
-def _final_pictures(config, setup, state, workdir: str, root_key: jax.Array, sample) -> None:
+def _final_pictures(config, setup, state, workdir: str, root_key: jax.Array, sample,
+                    is_chief: bool) -> None:
+    """Computed by every process (the samples are a program over all devices), written
+    by process 0."""
     labels = None
     if setup.num_classes:
         # One class per row: each interpolation stays within a class.
-        labels = jnp.repeat(jnp.arange(SAMPLE_GRID) % setup.num_classes, SAMPLE_GRID)
+        labels = np.repeat(np.arange(SAMPLE_GRID) % setup.num_classes, SAMPLE_GRID)
     grid = images.interpolation_grid(
-        lambda z: np.asarray(sample(state, z, labels)), jax.random.fold_in(root_key, 2),
+        lambda z: np.asarray(sample(state, jax.device_get(z), labels)),
+        jax.random.fold_in(root_key, 2),
         num_rows=SAMPLE_GRID, num_steps=SAMPLE_GRID, latent_dim=setup.latent_dim)
+    if not is_chief:
+        return
     images.save_png(os.path.join(workdir, 'interpolation.png'), grid)
     history = writers.read_metrics(os.path.join(workdir, 'metrics.jsonl'))
     keys = (('train/loss', 'train/reconstruction', 'train/kl') if build.is_vae(config)

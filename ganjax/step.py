@@ -5,7 +5,13 @@ fresh z (Gulrajani et al. 2017, Algorithm 1), then one generator update against 
 updated discriminator, then the EMA update of G's parameters (Yazıcı et al. 2019):
 
     for i in 1..n_critic:   θ_D ← opt_D(∇_θD [L_D(D(x_i), D(sg(G(z_i)))) + w·penalty + aux])
-    θ_G ← opt_G(∇_θG [L_G(D(G(z))) + aux]);   θ_EMA ← β_t·θ_EMA + (1 − β_t)·θ_G
+    θ_G ← opt_G(∇_θG [L_G(D(G(z_n))) + aux]);   θ_EMA ← β_t·θ_EMA + (1 − β_t)·θ_G
+
+G's update reuses the last critic update's latents z_n (and fake labels), as PyTorch's
+DCGAN example and TensorFlow's DCGAN tutorial reuse their fake batch: G's parameters
+have not changed in between, so G's forward pass — a sixth of DCGAN-28's step on CPU
+(298.5 → 247.8 ms, measured with the two steps interleaved in one process) — is run
+once and its VJP carries D's gradient back to θ_G.
 
 with the warm-up β_t = min(β, (1 + t)/(10 + t)) at step t (the ``num_updates`` convention
 of TensorFlow's ExponentialMovingAverage), so that early in a run the average is not
@@ -169,9 +175,9 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
             metrics['d_aux_loss'] = aux
         return adversarial + loss_config.penalty_weight * reg + aux, (d_state, metrics)
 
-    def g_loss_fn(g_params, g_state, d_params, d_state, real, real_labels, z, labels, key):
+    def g_loss_fn(fakes, labels, d_params, d_state, real, real_labels, key):
+        """G's loss as a function of its fakes; G's VJP carries the gradient on."""
         real_key, fake_key = jax.random.split(key)
-        fakes, g_state = generate(g_params, g_state, z, labels)
         (fake_logits, fake_classes), _ = discriminate(d_params, d_state, fakes, labels, fake_key)
         # Only the relativistic loss reads real logits; they do not depend on G.
         real_logits = (discriminate(d_params, d_state, real, real_labels, real_key)[0][0]
@@ -181,7 +187,7 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         metrics = dict(g_loss=adversarial)
         if auxiliary:
             metrics['g_aux_loss'] = aux
-        return adversarial + aux, (g_state, metrics)
+        return adversarial + aux, metrics
 
     def train_step(state: state_lib.GANState, batch) -> tuple[state_lib.GANState, Metrics]:
         real_images = batch['image']
@@ -191,19 +197,26 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
             raise ValueError(f"batch['image'] must have leading axis loss.n_critic="
                              f'{loss_config.n_critic}, got shape {real_images.shape}')
         step_key = jax.random.fold_in(state.rng, state.step)
-        keys = jax.random.split(step_key, n_critic + 1)
-        d_keys, g_key = keys[:-1], keys[-1]
+        keys = jax.random.split(step_key, 2 * n_critic + 1)
+        sample_keys, d_keys, g_key = keys[:n_critic], keys[n_critic:-1], keys[-1]
 
-        def d_update(carry, inputs):
+        # The last critic update and G's update share their fakes (module docstring).
+        z, g_labels = sample_fakes(sample_keys[-1], local_batch)
+        g_fakes, g_vjp, g_state = jax.vjp(
+            lambda g_params: generate(g_params, state.g_state, z, g_labels),
+            state.g_params, has_aux=True)
+
+        def d_update(carry, i):
             d_params, d_state, d_opt_state = carry
-            key, real, labels = inputs
-            sample_key, loss_key = jax.random.split(key)
-            z, fake_labels = sample_fakes(sample_key, local_batch)
-            fakes = jax.lax.stop_gradient(generate(state.g_params, state.g_state, z,
-                                                   fake_labels)[0])
+            if i == n_critic - 1:
+                fakes, fake_labels = g_fakes, g_labels
+            else:
+                z_i, fake_labels = sample_fakes(sample_keys[i], local_batch)
+                fakes = generate(state.g_params, state.g_state, z_i, fake_labels)[0]
+            labels = None if real_labels is None else real_labels[i]
             grads, (d_state, metrics) = jax.grad(d_loss_fn, has_aux=True)(
-                d_params, d_state, real, labels, fakes, fake_labels,
-                parallel.per_device_key(loss_key, axis_name))
+                d_params, d_state, real_images[i], labels, jax.lax.stop_gradient(fakes),
+                fake_labels, parallel.per_device_key(d_keys[i], axis_name))
             grads = parallel.maybe_pmean(grads, axis_name)
             updates, d_opt_state = d_tx.update(grads, d_opt_state, d_params)
             metrics['d_grad_norm'] = optax.tree.norm(grads)
@@ -215,18 +228,16 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         carry = (state.d_params, state.d_state, state.d_opt_state)
         per_update = []
         for i in range(n_critic):
-            labels_i = None if real_labels is None else real_labels[i]
-            carry, metrics_i = d_update(carry, (d_keys[i], real_images[i], labels_i))
+            carry, metrics_i = d_update(carry, i)
             per_update.append(metrics_i)
         d_params, d_state, d_opt_state = carry
         d_metrics = jax.tree.map(lambda *values: jnp.stack(values), *per_update)
 
-        sample_key, loss_key = jax.random.split(g_key)
-        z, fake_labels = sample_fakes(sample_key, local_batch)
         last_labels = None if real_labels is None else real_labels[-1]
-        grads, (g_state, g_metrics) = jax.grad(g_loss_fn, has_aux=True)(
-            state.g_params, state.g_state, d_params, d_state, real_images[-1], last_labels,
-            z, fake_labels, parallel.per_device_key(loss_key, axis_name))
+        fake_grads, g_metrics = jax.grad(g_loss_fn, has_aux=True)(
+            g_fakes, g_labels, d_params, d_state, real_images[-1], last_labels,
+            parallel.per_device_key(g_key, axis_name))
+        (grads,) = g_vjp(fake_grads)
         grads = parallel.maybe_pmean(grads, axis_name)
         updates, g_opt_state = g_tx.update(grads, state.g_opt_state, state.g_params)
         g_params = optax.apply_updates(state.g_params, updates)

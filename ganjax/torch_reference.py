@@ -1,8 +1,10 @@
 """PyTorch eager implementations of ganjax models and step, for the benchmark only.
 
 The same architecture and the same work per step as ``ganjax.step`` with one critic
-update and the non-saturating loss: D update on a real batch and G(z).detach(), G update
-through D, then the EMA of G's parameters. ``torch`` is imported lazily; it is not a
+update and the non-saturating loss: one G(z), a D update on a real batch and
+G(z).detach(), a G update through the updated D on the same G(z) (PyTorch's DCGAN
+example), then the EMA of G's parameters. D's parameters are frozen during G's backward
+pass, so that neither side computes gradients it does not use. ``torch`` is imported lazily; it is not a
 dependency of ganjax.
 """
 import copy
@@ -69,14 +71,16 @@ def make_step(config):
     def step(real):
         batch = real.shape[0]
         ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
-        fake = generator(torch.randn(batch, config.model.latent_dim)).detach()
+        fake = generator(torch.randn(batch, config.model.latent_dim))
         d_opt.zero_grad(set_to_none=True)
-        d_loss = bce(discriminator(real), ones) + bce(discriminator(fake), zeros)
+        d_loss = bce(discriminator(real), ones) + bce(discriminator(fake.detach()), zeros)
         d_loss.backward()
         d_opt.step()
         g_opt.zero_grad(set_to_none=True)
-        g_loss = bce(discriminator(generator(torch.randn(batch, config.model.latent_dim))), ones)
+        discriminator.requires_grad_(False)  # G's backward needs no D parameter gradients
+        g_loss = bce(discriminator(fake), ones)
         g_loss.backward()
+        discriminator.requires_grad_(True)
         g_opt.step()
         with torch.no_grad():
             torch._foreach_lerp_(ema_params, g_params, 1.0 - config.ema_decay)  # pylint: disable=protected-access

@@ -96,6 +96,8 @@ def validate(config, num_devices: int, process_count: int = 1) -> None:
     _positive_int(config, 'checkpoint.max_to_keep')
     try:
         data_shape, num_classes = data.dataset_spec(_get(config, 'data'))
+        if config.batch_size % process_count == 0:
+            data.shard_layout(config.data, config.batch_size // process_count, process_count)
         if _get(config, 'model.name') == 'vae':
             _optimizer(config, 'optimizer.vae')
             _require(_get(config, 'loss.beta') >= 0, 'loss.beta', config.loss.beta, 'be >= 0')

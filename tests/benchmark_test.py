@@ -2,6 +2,7 @@
 
 No timing is asserted: timings are measured by ``python -m experiments.benchmark``.
 """
+import chex
 import jax
 import pytest
 
@@ -9,12 +10,15 @@ from experiments.configs import mnist_dcgan
 from experiments.configs import mnist_mlp_gan
 from ganjax import benchmark
 from ganjax import build
+from ganjax import parallel
 
 
 def test_report_fields():
     config = mnist_mlp_gan.get_config('smoke')
     result = benchmark.time_ganjax_step(config, (28, 28, 1), 10, num_steps=2, warmup=1)
-    assert set(result) == {'step_ms', 'images_per_sec', 'batch_size', 'devices', 'backend'}
+    assert set(result) == {'step_ms', 'images_per_sec', 'batch_size', 'devices', 'backend',
+                           'compiler_options'}
+    assert result['compiler_options'] == parallel.compiler_options()
     assert result['step_ms'] > 0 and result['batch_size'] == 8
     assert result['images_per_sec'] == pytest.approx(8 / (result['step_ms'] / 1e3), rel=1e-2)
 
@@ -31,3 +35,14 @@ def test_torch_twin_has_the_same_parameters(get_config):
         torch, config.model.latent_dim, 1, 0.3)
     theirs = sum(p.numel() for m in (generator, discriminator) for p in m.parameters())
     assert ours == theirs
+
+
+def test_compiler_options_are_valid_for_this_jaxlib():
+    options = parallel.compiler_options()
+    if jax.default_backend() == 'cpu':
+        assert options == parallel._CPU_COMPILER_OPTIONS  # pylint: disable=protected-access
+    # Whatever they are, a step compiles with them and computes the same as without.
+    f = lambda x: jax.numpy.tanh(x @ x.T)
+    x = jax.random.normal(jax.random.key(0), (16, 16))
+    chex.assert_trees_all_close(jax.jit(f, compiler_options=options)(x), jax.jit(f)(x),
+                                rtol=1e-6)

@@ -6,6 +6,8 @@ in a fixture.
 import jax
 import pytest
 
+from ganjax import embedded_mnist
+
 jax.config.update('jax_num_cpu_devices', 4)
 jax.config.update('jax_platforms', 'cpu')
 
@@ -22,3 +24,11 @@ def fast_compilation():
     jax.config.update('jax_disable_most_optimizations', True)
     yield
     jax.config.update('jax_disable_most_optimizations', previous)
+
+
+@pytest.fixture(scope='session')
+def embedded_data_dir(tmp_path_factory):
+    """A TFDS data_dir holding the prepared embedded MNIST (real digits, offline)."""
+    data_dir = str(tmp_path_factory.mktemp('tfds'))
+    embedded_mnist.EmbeddedMnist(data_dir=data_dir).download_and_prepare()
+    return data_dir

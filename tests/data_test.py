@@ -80,13 +80,14 @@ def test_dataset_spec(name, image_size, expected):
     ({'image_size': 0}, 'data.image_size'),
     ({'image_size': True}, 'data.image_size'),
     ({'data_dir': 3}, 'data.data_dir'),
+    ({'num_shards': 0}, 'data.num_shards'),
 ])
 def test_bad_config_names_the_key(overrides, key):
     # A plain ConfigDict, as a config file that does not start from default_config()
     # builds: nothing type-checks its fields before ganjax.data does.
     config = config_dict.ConfigDict(
         {'name': 'mnist', 'source': 'auto', 'data_dir': None, 'image_size': None,
-         **overrides})
+         'num_shards': None, **overrides})
     with pytest.raises(ValueError, match=key):
         data.dataset_spec(config)
     with pytest.raises(ValueError, match=key):
@@ -244,3 +245,31 @@ def test_batch_larger_than_shard_is_rejected(embedded_dir):
     config = _config(source='embedded', data_dir=embedded_dir)
     with pytest.raises(ValueError, match='batch_size=2501'):
         data.load_train(config, batch_size=2501, seed=0, process_count=2)
+
+
+@pytest.mark.parametrize('start_step, updates', [(0, None), (5, None), (0, 2)])
+def test_global_batches_do_not_depend_on_the_process_count(embedded_dir, start_step,
+                                                           updates):
+    # With data.num_shards fixed, one process reading both shards yields, step by step
+    # (and update by update), the concatenation of what two processes read, one shard
+    # each.
+    config = _config(source='embedded', data_dir=embedded_dir, num_shards=2)
+    kwargs = dict(seed=1, start_step=start_step, updates_per_step=updates)
+    one, info = data.load_train(config, batch_size=500, **kwargs)
+    assert info.num_examples == 5000
+    two = [data.load_train(config, batch_size=250, process_index=index, process_count=2,
+                           **kwargs)[0] for index in range(2)]
+    for _ in range(4):  # crosses an epoch boundary
+        got, parts = next(one), [next(part) for part in two]
+        assert got['image'].shape == ((updates,) if updates else ()) + (500, 28, 28, 1)
+        for key in ('image', 'label'):
+            np.testing.assert_array_equal(
+                got[key], np.concatenate([p[key] for p in parts], axis=1 if updates else 0))
+
+
+@pytest.mark.parametrize('num_shards, process_count, batch_size', [(3, 2, 6), (4, 2, 3)])
+def test_shards_that_do_not_divide_are_rejected(embedded_dir, num_shards, process_count,
+                                                batch_size):
+    config = _config(source='embedded', data_dir=embedded_dir, num_shards=num_shards)
+    with pytest.raises(ValueError, match='data.num_shards'):
+        data.load_train(config, batch_size=batch_size, seed=0, process_count=process_count)

@@ -17,7 +17,6 @@ import pytest
 
 from experiments.configs import mnist_mlp_gan
 from ganjax import data
-from ganjax import embedded_mnist
 from ganjax import loop
 from ganjax import sampling
 from ganjax import writers
@@ -28,13 +27,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 class Interrupted(Exception):
     """Stands in for the process dying mid-run."""
-
-
-@pytest.fixture(scope='module')
-def embedded_data_dir(tmp_path_factory):
-    data_dir = str(tmp_path_factory.mktemp('tfds'))
-    embedded_mnist.EmbeddedMnist(data_dir=data_dir).download_and_prepare()
-    return data_dir
 
 
 def smoke_config(data_dir, **overrides):
@@ -181,6 +173,10 @@ def test_sigkilled_entry_point_resumes_exactly_and_samples(tmp_path, embedded_da
     (('--config.model.name=resnet',), {}, 'model.name'),
     (('--config=experiments/configs/no_such_config.py',), {}, 'no_such_config.py'),
     (('--workdir=FILE',), {}, 'workdir'),
+    (('--coordinator_address=127.0.0.1:1',), {}, '--num_processes and --process_id'),
+    (('--coordinator_address=127.0.0.1:1', '--num_processes=2', '--process_id=2'), {},
+     '--process_id=2'),
+    (('--config.data.num_shards=3', '--config.batch_size=8'), {}, 'data.num_shards'),
 ])
 def test_bad_input_gets_one_clear_error(tmp_path, args, env, expected):
     a_file = tmp_path / 'a_file'

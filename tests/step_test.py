@@ -94,6 +94,27 @@ def test_discriminator_update_leaves_generator_untouched():
 
 
 @pytest.mark.parametrize('n_critic', [1, 3])
+@pytest.mark.parametrize('d_frozen', [True, False])
+def test_generator_update_sees_the_last_critic_updates_fakes(n_critic, d_frozen):
+    # WGAN: g_loss = −mean D(G(z)) and d_fake = mean D(G(z_n)) for the last critic
+    # update's fakes. With D's optimizer zeroing its updates (and no dropout), they are
+    # negatives exactly when G's update reuses those fakes; with D learning, they are
+    # not, because G's update is against the updated D.
+    config = make_config(loss='wasserstein', n_critic=n_critic)
+    setup = build.build_gan(config, DATA_SHAPE, 10)
+    d_tx = optax.set_to_zero() if d_frozen else setup.d_tx
+    setup = dataclasses.replace(setup, d_tx=d_tx, train_step=step_lib.make_gan_train_step(
+        setup.generator, setup.discriminator, setup.g_tx, d_tx, config.loss,
+        latent_dim=config.model.latent_dim, ema_decay=config.ema_decay))
+    state = setup.init_state(jax.random.key(0))
+    step = jax.jit(setup.train_step)
+    batch = make_batch(config)
+    _, metrics = step(state, batch)
+    g_loss, last_d_fake = float(metrics['g_loss']), float(metrics['d_fake'])
+    assert (abs(g_loss + last_d_fake) <= 1e-6 * max(1.0, abs(g_loss))) == d_frozen
+
+
+@pytest.mark.parametrize('n_critic', [1, 3])
 def test_n_critic_discriminator_updates_per_generator_update(n_critic):
     config = make_config(n_critic=n_critic)
     (_, after), _ = run_steps(config)
@@ -166,7 +187,9 @@ def test_pmap_on_four_devices_equals_jit_on_one(model, n_critic, conditional):
         opt.name, opt.learning_rate = 'sgd', 0.05
     jit_setup = build.build_gan(config, DATA_SHAPE, 10)
     pmap_setup = build.build_gan(config, DATA_SHAPE, 10, axis_name=parallel.AXIS)
-    jit_step = parallel.compile_jit(jit_setup.train_step)
+    # XLA's default options for jit too, as jax.pmap takes none: the convolution
+    # kernels are then the same and only the reduction order differs.
+    jit_step = parallel.compile_jit(jit_setup.train_step, options={})
     pmap_step = parallel.compile_pmap(pmap_setup.train_step)
     state = jit_setup.init_state(jax.random.key(0))
     # Each step starts both from the same state, so rounding differences between the two
@@ -180,4 +203,30 @@ def test_pmap_on_four_devices_equals_jit_on_one(model, n_critic, conditional):
         got = parallel.unreplicate(pmap_state)
         for name in ('g_params', 'd_params', 'g_state', 'd_state', 'ema_params'):
             chex.assert_trees_all_close(getattr(got, name), getattr(state, name),
+                                        rtol=1e-4, atol=1e-6)
+
+
+def test_sharded_jit_on_four_devices_equals_jit_on_one():
+    # The sharded program is the same computation on the global batch, dropout masks
+    # included, partitioned by XLA: only the reduction order may differ.
+    config = make_config('dcgan28', n_critic=2, conditional=True, conditioning='projection',
+                         dropout_rate=0.3)
+    for opt in (config.optimizer.g, config.optimizer.d):  # SGD: see the pmap test
+        opt.name, opt.learning_rate = 'sgd', 0.05
+    setup = build.build_gan(config, DATA_SHAPE, 10)
+    mesh = parallel.data_mesh()
+    assert mesh.size == 4
+    one_device = parallel.compile_jit(setup.train_step)
+    four_devices = parallel.compile_jit(setup.train_step, mesh)
+    for i in range(2):
+        # Both from the same initial state (each donates its own copy), two batches.
+        batch = make_batch(config, seed=i)
+        got_state, got_metrics = four_devices(
+            jax.device_put(setup.init_state(jax.random.key(0)), parallel.replicated(mesh)),
+            parallel.global_batch(batch, mesh))
+        assert got_metrics['d_loss'].sharding.is_fully_replicated
+        state, metrics = one_device(setup.init_state(jax.random.key(0)), batch)
+        chex.assert_trees_all_close(got_metrics, metrics, rtol=1e-4, atol=1e-5)
+        for name in ('g_params', 'd_params', 'g_state', 'd_state', 'ema_params'):
+            chex.assert_trees_all_close(getattr(got_state, name), getattr(state, name),
                                         rtol=1e-4, atol=1e-6)

@@ -7,6 +7,8 @@ run to seconds for tests.
 """
 import ml_collections
 
+from ganjax import data
+
 
 def adam(learning_rate: float, b1: float = 0.5, b2: float = 0.999) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(dict(name='adam', learning_rate=learning_rate, b1=b1,
@@ -24,9 +26,7 @@ def gan_config(*, dataset: str, model: str, total_steps: int) -> ml_collections.
     config.sample_every_steps = 500
     config.parallel = 'jit'  # 'jit' or 'pmap'
 
-    config.data = ml_collections.ConfigDict(dict(
-        name=dataset, source='auto', data_dir=ml_collections.FieldReference(None, str),
-        image_size=ml_collections.FieldReference(None, int)))
+    config.data = data.default_config(dataset)
     config.model = ml_collections.ConfigDict(dict(
         name=model, latent_dim=100, conditional=False,
         generator=ml_collections.ConfigDict(),

@@ -1,0 +1,323 @@
+"""Sample-quality metrics of generative models, from features or logits.
+
+Every function takes arrays of per-sample features (or class logits) computed by a
+feature network of your choice, JAX or NumPy, and returns Python floats. The arithmetic
+is float64 on the host (NumPy): the Fréchet distance needs a matrix square root, whose
+float32 error alone exceeds the differences papers report, and float64 in JAX is a
+process-wide switch (``jax_enable_x64``) a library must not flip. Reported numbers
+depend on the feature network, the number of samples and, for KID, the subsets: store
+them with the number (``ganjax`` does so in ``eval.json``).
+
+* ``frechet_distance_from_features`` (FID; Heusel et al. 2017, "GANs Trained by a Two
+  Time-Scale Update Rule Converge to a Local Nash Equilibrium"):
+  ‖μ_r − μ_g‖² + Tr(Σ_r + Σ_g − 2 (Σ_r Σ_g)^½), with unbiased (n − 1) covariances.
+  ``FeatureStatistics`` accumulates μ and Σ over batches for large sample counts.
+* ``kernel_distance_from_features`` (KID; Bińkowski et al. 2018, "Demystifying MMD
+  GANs"): the unbiased estimator of MMD² with k(x, y) = (xᵀy / d + 1)³, averaged over
+  random subsets, with its standard error.
+* ``inception_score_from_logits`` (IS; Salimans et al. 2016, "Improved Techniques for
+  Training GANs"): exp(E_x KL(p(y|x) ‖ p(y))), p(y) the mean of p(y|x) over each split.
+* ``precision_recall_from_features`` (Kynkäänniemi et al. 2019, "Improved Precision and
+  Recall Metric for Assessing Generative Models") with density and coverage (Naeem et
+  al. 2020, "Reliable Fidelity and Diversity Metrics for Generative Models"), from
+  k-nearest-neighbour balls.
+"""
+import dataclasses
+
+import numpy as np
+
+_CHUNK = 1024  # rows of a pairwise-distance block: 1024 × M float64s at a time
+
+
+def _matrix(x, name: str, min_rows: int = 1) -> np.ndarray:
+    """``x`` as a float64 (N, D) array, or a ValueError naming ``name``."""
+    array = np.asarray(x, dtype=np.float64)
+    if array.ndim != 2 or array.shape[0] < min_rows or array.shape[1] < 1:
+        raise ValueError(f'{name} must be a (num_samples >= {min_rows}, num_features) '
+                         f'array, got shape {np.shape(x)}')
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f'{name} contains NaN or infinite values')
+    return array
+
+
+def _same_width(a: np.ndarray, b: np.ndarray, names: str) -> None:
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f'{names} must have the same number of features, got '
+                         f'{a.shape[1]} and {b.shape[1]}')
+
+
+# ----------------------------------------------------------------------------------
+# Fréchet distance.
+# ----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class FeatureStatistics:
+    """Running mean and covariance of feature batches, for the Fréchet distance.
+
+    Merges batches with Chan et al.'s pairwise update of the mean and the centred
+    scatter matrix (1979, "Updating formulae and a pairwise algorithm for computing
+    sample variances"), in float64: unlike Σx and Σxxᵀ it loses no precision when the
+    features' mean is large next to their spread.
+    """
+    count: int = 0
+    mean: np.ndarray | None = None
+    scatter: np.ndarray | None = None  # Σ (x − mean)(x − mean)ᵀ
+
+    def update(self, features) -> 'FeatureStatistics':
+        """Adds a (B, D) batch; returns self."""
+        batch = _matrix(features, 'features')
+        batch_mean = batch.mean(axis=0)
+        centred = batch - batch_mean
+        batch_scatter = centred.T @ centred
+        if self.count == 0:
+            self.count, self.mean, self.scatter = len(batch), batch_mean, batch_scatter
+            return self
+        _same_width(self.mean[None], batch, 'features and the earlier batches')
+        total = self.count + len(batch)
+        delta = batch_mean - self.mean
+        self.scatter = (self.scatter + batch_scatter
+                        + np.outer(delta, delta) * (self.count * len(batch) / total))
+        self.mean = self.mean + delta * (len(batch) / total)
+        self.count = total
+        return self
+
+    def covariance(self) -> np.ndarray:
+        """The unbiased covariance, scatter / (n − 1)."""
+        if self.count < 2:
+            raise ValueError(f'a covariance needs at least 2 samples, got {self.count}')
+        return self.scatter / (self.count - 1)
+
+
+def _trace_sqrt_product(sigma_a: np.ndarray, sigma_b: np.ndarray) -> float:
+    """Tr((Σ_a Σ_b)^½) for symmetric positive semi-definite Σ_a, Σ_b.
+
+    Σ_a Σ_b is similar to the symmetric PSD matrix A Σ_b A with A = Σ_a^½
+    (A⁻¹ (A Σ_b A) A = Σ_a Σ_b where A is invertible, and by continuity elsewhere), so
+    the trace is Σ √λ_i over A Σ_b A's eigenvalues: two symmetric eigendecompositions,
+    no non-symmetric matrix square root and no complex round-off to discard. Eigenvalues
+    that rounding makes slightly negative are clipped to 0.
+    """
+    eigenvalues, eigenvectors = np.linalg.eigh(sigma_a)
+    root_a = (eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))) @ eigenvectors.T
+    product = root_a @ sigma_b @ root_a
+    return float(np.sum(np.sqrt(np.clip(np.linalg.eigvalsh((product + product.T) / 2),
+                                        0.0, None))))
+
+
+def frechet_distance(mean_a, cov_a, mean_b, cov_b) -> float:
+    """d² = ‖μ_a − μ_b‖² + Tr(Σ_a) + Tr(Σ_b) − 2 Tr((Σ_a Σ_b)^½): the squared Fréchet
+    (2-Wasserstein) distance between N(μ_a, Σ_a) and N(μ_b, Σ_b) (Dowson & Landau 1982)."""
+    mean_a, mean_b = np.asarray(mean_a, np.float64), np.asarray(mean_b, np.float64)
+    cov_a, cov_b = np.asarray(cov_a, np.float64), np.asarray(cov_b, np.float64)
+    d = mean_a.shape[-1]
+    for name, value, shape in (('mean_a', mean_a, (d,)), ('mean_b', mean_b, (d,)),
+                               ('cov_a', cov_a, (d, d)), ('cov_b', cov_b, (d, d))):
+        if value.shape != shape:
+            raise ValueError(f'{name} must have shape {shape}, got {value.shape}')
+    distance = (np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b)
+                - 2.0 * _trace_sqrt_product(cov_a, cov_b))
+    return max(float(distance), 0.0)  # ≥ 0 exactly; rounding can leave −1e-12
+
+
+def frechet_distance_from_statistics(real: FeatureStatistics,
+                                     fake: FeatureStatistics) -> float:
+    """FID from two accumulated ``FeatureStatistics``."""
+    return frechet_distance(real.mean, real.covariance(), fake.mean, fake.covariance())
+
+
+def frechet_distance_from_features(real, fake) -> float:
+    """FID (Heusel et al. 2017) between two (N, D) feature sets; see ``frechet_distance``.
+
+    Means and unbiased covariances of each set; each needs at least 2 samples (and, for
+    a covariance of full rank, more samples than features).
+    """
+    real, fake = _matrix(real, 'real', 2), _matrix(fake, 'fake', 2)
+    _same_width(real, fake, 'real and fake')
+    return frechet_distance_from_statistics(FeatureStatistics().update(real),
+                                            FeatureStatistics().update(fake))
+
+
+# ----------------------------------------------------------------------------------
+# Kernel distance.
+# ----------------------------------------------------------------------------------
+
+
+def _polynomial_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a @ b.T / a.shape[1] + 1.0) ** 3
+
+
+def unbiased_mmd2(real: np.ndarray, fake: np.ndarray) -> float:
+    """MMD²_u = Σ_{i≠j} k(x_i, x_j)/(m(m−1)) + Σ_{i≠j} k(y_i, y_j)/(n(n−1))
+    − 2 Σ_{i,j} k(x_i, y_j)/(mn), with the cubic polynomial kernel (Gretton et al. 2012,
+    Lemma 6)."""
+    m, n = len(real), len(fake)
+    k_rr, k_ff = _polynomial_kernel(real, real), _polynomial_kernel(fake, fake)
+    return float((k_rr.sum() - np.trace(k_rr)) / (m * (m - 1))
+                 + (k_ff.sum() - np.trace(k_ff)) / (n * (n - 1))
+                 - 2.0 * _polynomial_kernel(real, fake).mean())
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelDistance:
+    """KID: the mean of ``MMD²_u`` over subsets, and its standard error.
+
+    ``std`` is the standard deviation over subsets (ddof=1; 0 for one subset) and
+    ``stderr`` = std / √num_subsets, the error of the mean as an estimate of the
+    expected subset MMD².
+    """
+    value: float
+    std: float
+    stderr: float
+    num_subsets: int
+    subset_size: int
+
+
+def kernel_distance_from_features(real, fake, *, num_subsets: int = 1,
+                                  subset_size: int | None = None,
+                                  seed: int = 0) -> KernelDistance:
+    """KID (Bińkowski et al. 2018) between two (N, D) feature sets.
+
+    Args:
+      real, fake: features, each at least 2 samples.
+      num_subsets: subsets drawn (each of ``subset_size`` real and fake samples, without
+        replacement within a subset); 1 with ``subset_size`` None uses all samples once.
+      subset_size: samples per subset; None for min(len(real), len(fake)). Bińkowski et
+        al.'s code and common FID toolkits use 100 subsets of 1,000.
+      seed: of the subset draws.
+    """
+    real, fake = _matrix(real, 'real', 2), _matrix(fake, 'fake', 2)
+    _same_width(real, fake, 'real and fake')
+    size = min(len(real), len(fake)) if subset_size is None else subset_size
+    if not 2 <= size <= min(len(real), len(fake)):
+        raise ValueError(f'subset_size must be in [2, {min(len(real), len(fake))}] '
+                         f'(the smaller set), got {subset_size}')
+    if num_subsets < 1:
+        raise ValueError(f'num_subsets must be >= 1, got {num_subsets}')
+    rng = np.random.default_rng(seed)
+    whole = num_subsets == 1 and size == len(real) == len(fake)
+    values = np.array([
+        unbiased_mmd2(real, fake) if whole else unbiased_mmd2(
+            real[rng.choice(len(real), size, replace=False)],
+            fake[rng.choice(len(fake), size, replace=False)])
+        for _ in range(num_subsets)])
+    std = float(values.std(ddof=1)) if num_subsets > 1 else 0.0
+    return KernelDistance(float(values.mean()), std, std / np.sqrt(num_subsets),
+                          num_subsets, size)
+
+
+# ----------------------------------------------------------------------------------
+# Inception score.
+# ----------------------------------------------------------------------------------
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+@dataclasses.dataclass(frozen=True)
+class InceptionScore:
+    """IS: the mean over splits, and the standard deviation over splits (ddof=0, as in
+    Salimans et al.'s code; 0 for one split)."""
+    mean: float
+    std: float
+    num_splits: int
+
+
+def inception_score_from_logits(logits, num_splits: int = 1) -> InceptionScore:
+    """IS = exp(E_x KL(p(y|x) ‖ p(y))) (Salimans et al. 2016) of (N, K) class logits.
+
+    p(y|x) = softmax(logits); p(y) is the mean of p(y|x) over the split. The samples are
+    cut into ``num_splits`` contiguous splits of N // num_splits (the remainder is
+    dropped), each scored separately. Ranges from 1 (every p(y|x) equal) to K (each
+    sample sure of one class, all classes equally often).
+    """
+    logits = _matrix(logits, 'logits', 1)
+    if not 1 <= num_splits <= len(logits):
+        raise ValueError(f'num_splits must be in [1, {len(logits)}], got {num_splits}')
+    per_split = len(logits) // num_splits
+    scores = []
+    for split in range(num_splits):
+        log_p = _log_softmax(logits[split * per_split:(split + 1) * per_split])
+        p = np.exp(log_p)
+        log_marginal = np.log(p.mean(axis=0))
+        # KL(p(y|x) ‖ p(y)) = Σ_y p log p − p log p(y); 0·log 0 = 0 where p underflows.
+        kl = np.sum(np.where(p > 0, p * (log_p - log_marginal), 0.0), axis=1)
+        scores.append(np.exp(kl.mean()))
+    return InceptionScore(float(np.mean(scores)), float(np.std(scores)), num_splits)
+
+
+# ----------------------------------------------------------------------------------
+# Precision, recall, density, coverage.
+# ----------------------------------------------------------------------------------
+
+
+def _pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean distances (len(a), len(b)), from ‖a‖² + ‖b‖² − 2abᵀ clipped at 0."""
+    squared = (np.sum(a ** 2, axis=1)[:, None] + np.sum(b ** 2, axis=1)[None, :]
+               - 2.0 * a @ b.T)
+    return np.sqrt(np.clip(squared, 0.0, None))
+
+
+def _kth_neighbour_radii(points: np.ndarray, k: int) -> np.ndarray:
+    """Distance from each point to its k-th nearest other point of the same set."""
+    radii = np.empty(len(points))
+    for start in range(0, len(points), _CHUNK):
+        distances = _pairwise_distances(points[start:start + _CHUNK], points)
+        # Column k of the sorted row: column 0 is the point itself, at distance 0.
+        radii[start:start + _CHUNK] = np.partition(distances, k, axis=1)[:, k]
+    return radii
+
+
+def _ball_counts(queries: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """For each query, the number of balls B(centre_i, radius_i) that contain it."""
+    counts = np.empty(len(queries), dtype=np.int64)
+    for start in range(0, len(queries), _CHUNK):
+        distances = _pairwise_distances(queries[start:start + _CHUNK], centres)
+        counts[start:start + _CHUNK] = np.sum(distances <= radii[None, :], axis=1)
+    return counts
+
+
+@dataclasses.dataclass(frozen=True)
+class PrecisionRecall:
+    """Improved precision/recall (Kynkäänniemi et al. 2019) and density/coverage
+    (Naeem et al. 2020) at ``k`` nearest neighbours."""
+    precision: float
+    recall: float
+    density: float
+    coverage: float
+    k: int
+
+
+def precision_recall_from_features(real, fake, k: int = 3) -> PrecisionRecall:
+    """Precision, recall, density and coverage of ``fake`` against ``real`` features.
+
+    With r_k(x) the distance from x to its k-th nearest neighbour in its own set and
+    B(x, r) the closed ball:
+
+    * precision = fraction of fakes in ⋃_reals B(x, r_k(x));
+    * recall = fraction of reals in ⋃_fakes B(y, r_k(y));
+    * density = (1 / (k·M)) Σ_fakes #{reals x: y ∈ B(x, r_k(x))} (can exceed 1);
+    * coverage = fraction of reals x whose ball B(x, r_k(x)) holds at least one fake.
+
+    Exact (all pairwise distances, in blocks of ``_CHUNK`` rows); both sets need more
+    than k samples.
+    """
+    real, fake = _matrix(real, 'real', k + 1), _matrix(fake, 'fake', k + 1)
+    _same_width(real, fake, 'real and fake')
+    if k < 1:
+        raise ValueError(f'k must be >= 1, got {k}')
+    real_radii, fake_radii = _kth_neighbour_radii(real, k), _kth_neighbour_radii(fake, k)
+    fakes_in_real_balls = _ball_counts(fake, real, real_radii)
+    reals_in_fake_balls = _ball_counts(real, fake, fake_radii)
+    nearest_fake = np.empty(len(real))
+    for start in range(0, len(real), _CHUNK):
+        nearest_fake[start:start + _CHUNK] = _pairwise_distances(
+            real[start:start + _CHUNK], fake).min(axis=1)
+    return PrecisionRecall(
+        precision=float(np.mean(fakes_in_real_balls > 0)),
+        recall=float(np.mean(reals_in_fake_balls > 0)),
+        density=float(fakes_in_real_balls.sum() / (k * len(fake))),
+        coverage=float(np.mean(nearest_fake <= real_radii)),
+        k=k)
