@@ -32,10 +32,12 @@ class GANSetup:
 
     def init_state(self, key: jax.Array) -> state_lib.GANState:
         """A fresh state; shapes only depend on the config, never on the batch size."""
-        labels = jnp.zeros((1,), jnp.int32) if self.num_classes else None
+        # One pack of examples for a packing discriminator (PacGAN), else one example.
+        rows = getattr(self.discriminator, 'packing', 1)
+        labels = jnp.zeros((rows,), jnp.int32) if self.num_classes else None
         return state_lib.init_gan_state(
             key, self.generator, self.discriminator, self.g_tx, self.d_tx,
-            jnp.zeros((1, self.latent_dim)), jnp.zeros((1, *self.data_shape)), labels)
+            jnp.zeros((rows, self.latent_dim)), jnp.zeros((rows, *self.data_shape)), labels)
 
     def sample(self, state: state_lib.GANState, z: jax.Array, labels: jax.Array | None = None,
                *, use_ema: bool = True) -> jax.Array:

@@ -1,4 +1,4 @@
-"""Pictures of a run: sample grids, latent interpolations and loss curves.
+"""Pictures of a run: sample grids, latent interpolations, loss curves, 2-D scatters.
 
 Generators here output images in [-1, 1] with layout (N, H, W, C); everything in this
 module ends as uint8 arrays or PNG files a person can look at.
@@ -208,6 +208,36 @@ def plot_losses(metrics: Sequence[dict[str, Any]], path: str,
     ax.set_xlabel('step')
     ax.grid(alpha=0.3)
     ax.legend()
+    _make_parent_dirs(path)
+    fig.savefig(path, format='png', dpi=100)
+
+
+def plot_point_sets(point_sets: Any, path: str, *, reference: Any = None,
+                    titles: Sequence[str] | None = None, columns: int = 5) -> None:
+    """Scatter plots of S sets of 2-D points side by side, into a PNG.
+
+    Args:
+        point_sets: (S, N, 2) points, one panel each.
+        path: the PNG file to write; parent directories are created.
+        reference: optional (K, 2) points marked with red crosses on every panel (the
+            modes of a mixture, say).
+        titles: optional S panel titles.
+        columns: panels per row.
+    """
+    point_sets = np.asarray(point_sets)
+    rows = -(-len(point_sets) // columns)
+    fig = figure.Figure(figsize=(2.6 * min(columns, len(point_sets)), 2.6 * rows),
+                        layout='constrained')
+    for index, points in enumerate(point_sets):
+        ax = fig.add_subplot(rows, columns, index + 1)
+        ax.scatter(points[:, 0], points[:, 1], s=1, alpha=0.4, color='tab:blue')
+        if reference is not None:
+            reference = np.asarray(reference)
+            ax.scatter(reference[:, 0], reference[:, 1], s=20, marker='x', color='tab:red')
+        if titles is not None:
+            ax.set_title(titles[index], fontsize=8)
+        ax.set_aspect('equal')
+        ax.tick_params(labelsize=6)
     _make_parent_dirs(path)
     fig.savefig(path, format='png', dpi=100)
 

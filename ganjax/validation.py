@@ -74,6 +74,14 @@ def _discriminator_fits_loss(config, discriminator) -> None:
     _require(config.loss.penalty == 'none' or not getattr(discriminator, 'batch_norm', False),
              'model.discriminator.batch_norm', True,
              f'be False with loss.penalty={config.loss.penalty!r}')
+    # Likewise a packed input's gradient spans several examples (PacGAN).
+    packing = getattr(discriminator, 'packing', 1)
+    _require(isinstance(packing, int) and packing >= 1, 'model.discriminator.packing',
+             packing, 'be a positive integer')
+    _require(config.loss.penalty == 'none' or packing == 1, 'model.discriminator.packing',
+             packing, f'be 1 with loss.penalty={config.loss.penalty!r}')
+    _require(config.batch_size % packing == 0, 'batch_size', config.batch_size,
+             f'be divisible by model.discriminator.packing={packing}')
 
 
 def validate(config, num_devices: int, process_count: int = 1) -> None:
@@ -103,10 +111,21 @@ def validate(config, num_devices: int, process_count: int = 1) -> None:
             _require(_get(config, 'loss.beta') >= 0, 'loss.beta', config.loss.beta, 'be >= 0')
             models.build_vae(config.model, data_shape)
         else:
-            _gan_sections(config)
-            _, discriminator = models.build_gan(
-                config.model, data_shape, num_classes if config.model.conditional else 0)
-            _discriminator_fits_loss(config, discriminator)
+            validate_gan_model(config, data_shape, num_classes)
+    except ConfigError:
+        raise
+    except (ValueError, KeyError, AttributeError) as e:
+        raise ConfigError(str(e).strip('"')) from e
+
+
+def validate_gan_model(config, data_shape, num_classes: int) -> None:
+    """Raises ``ConfigError`` for a bad ``loss``, ``optimizer`` or ``model`` section of a
+    GAN config, or a discriminator that does not fit the loss (part of ``validate``)."""
+    try:
+        _gan_sections(config)
+        _, discriminator = models.build_gan(
+            config.model, data_shape, num_classes if config.model.conditional else 0)
+        _discriminator_fits_loss(config, discriminator)
     except ConfigError:
         raise
     except (ValueError, KeyError, AttributeError) as e:

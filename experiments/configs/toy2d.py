@@ -1,0 +1,67 @@
+"""The 2-D mode-collapse benchmarks (PacGAN, Lin et al. 2018, Table 1), S seeds at once.
+
+Commands:
+    python -m experiments.toy2d --config=experiments/configs/toy2d.py:ring
+    python -m experiments.toy2d --config=experiments/configs/toy2d.py:grid
+    python -m experiments.toy2d --config=experiments/configs/toy2d.py:ring,pacgan2
+
+The arg is ``<mixture>[,<variant>[,smoke]]``: mixture ``ring`` (8 modes) or ``grid``
+(25); variant ``gan`` (default: non-saturating loss), ``pacgan2`` / ``pacgan3`` /
+``pacgan4`` (the same with a discriminator packing m samples), ``wgan_gp`` (Wasserstein
+loss, gradient penalty λ = 10, 5 critic updates, Adam β = (0, 0.9); Gulrajani et al.
+2017) or ``best``; ``smoke`` shrinks the run to seconds, for tests.
+
+PacGAN's networks (G 4 × 400 BN+ReLU from z ∈ R², D 3 maxout layers of 200 × 5), Adam
+1e-4 (β1 0.5), batch 100 drawn from 100,000 training points, 10 seeds; the 2,500
+evaluated samples come from the raw generator (``sample_from_ema=False``, as in the
+papers). See ``ganjax.mixtures`` for the metrics.
+"""
+import ml_collections
+
+from experiments.configs import defaults
+
+VARIANTS = ('gan', 'pacgan2', 'pacgan3', 'pacgan4', 'wgan_gp', 'best')
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+    mixture, variant, smoke = ((arg or 'ring').split(',') + ['', ''])[:3]
+    variant = variant or 'gan'
+    config = ml_collections.ConfigDict()
+    config.mixture = mixture
+    config.variant = variant
+    config.num_seeds = 10
+    config.first_seed = 0
+    config.batch_size = 100
+    config.total_steps = 6000
+    config.chunk_steps = 500
+    config.log_every_steps = 1000
+    config.num_train = 100_000
+    config.num_samples = 2500
+    config.sample_from_ema = False
+    config.model = ml_collections.ConfigDict(dict(
+        name='toy2d', latent_dim=2, conditional=False, generator=ml_collections.ConfigDict(),
+        discriminator=ml_collections.ConfigDict(dict(
+            conditioning='none', spectral_norm=False, packing=1))))
+    config.optimizer = ml_collections.ConfigDict(dict(g=defaults.adam(1e-4),
+                                                      d=defaults.adam(1e-4)))
+    config.loss = ml_collections.ConfigDict(dict(
+        name='non_saturating', label_smoothing=0.0, penalty='none', penalty_weight=0.0,
+        n_critic=1, auxiliary_weight=0.0))
+    config.ema_decay = 0.0
+    if variant.startswith('pacgan'):
+        config.model.discriminator.packing = int(variant[len('pacgan'):])
+    elif variant == 'wgan_gp':
+        config.loss.name, config.loss.penalty = 'wasserstein', 'gradient_penalty'
+        config.loss.penalty_weight, config.loss.n_critic = 10.0, 5
+        config.optimizer.g.b1 = config.optimizer.d.b1 = 0.0
+        config.optimizer.g.b2 = config.optimizer.d.b2 = 0.9
+    elif variant == 'best':
+        config.model.discriminator.packing = 2
+        config.ema_decay = 0.999
+        config.sample_from_ema = True
+    elif variant != 'gan':
+        raise ValueError(f'toy2d variant must be one of {VARIANTS}, got {variant!r}')
+    if smoke:
+        config.num_seeds, config.total_steps, config.chunk_steps = 2, 20, 10
+        config.log_every_steps, config.num_train, config.num_samples = 10, 1000, 200
+    return config

@@ -1,0 +1,91 @@
+"""The 2-D mode-collapse benchmark run: train S seeds, evaluate, write the results.
+
+``run(config, workdir)`` writes
+
+* ``samples.npy``: (S, num_samples, 2) generated points, seed by seed;
+* ``results.json``: the protocol, per-seed numbers (``ganjax.mixtures.mode_coverage``),
+  their mean and standard error (sample standard deviation / √S), the paper's anchor
+  and the runtime;
+* ``samples.png``: one scatter panel per seed over the mixture's modes.
+
+The config is ``experiments/configs/toy2d.py``'s.
+"""
+import json
+import os
+import time
+
+import numpy as np
+
+from ganjax import build
+from ganjax import images
+from ganjax import mixtures
+from ganjax import multiseed
+from ganjax import validation
+
+# Anchors (Lin et al. 2018, PacGAN, Table 1: its best PacGAN rows).
+PAPER = {'ring': {'modes': 7.9, 'high_quality': 0.956},
+         'grid': {'modes': 24.8, 'high_quality': 0.936}}
+METRICS = ('modes', 'high_quality', 'kl')
+
+
+def _mean_and_stderr(values) -> tuple[float, float]:
+    values = np.asarray(values, np.float64)
+    stderr = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
+    return float(values.mean()), float(stderr)
+
+
+def validate(config) -> None:
+    """Raises ``validation.ConfigError`` naming the first bad key of a toy2d config."""
+    if config.mixture not in mixtures.MIXTURES:
+        raise validation.ConfigError(f'mixture must be one of {sorted(mixtures.MIXTURES)}, '
+                                     f'got {config.mixture!r}')
+    for key in ('num_seeds', 'batch_size', 'total_steps', 'chunk_steps', 'num_train',
+                'num_samples'):
+        if not (isinstance(config[key], int) and config[key] > 0):
+            raise validation.ConfigError(f'{key} must be a positive integer, '
+                                         f'got {config[key]!r}')
+    if config.total_steps % config.chunk_steps:
+        raise validation.ConfigError(f'chunk_steps={config.chunk_steps} must divide '
+                                     f'total_steps={config.total_steps}')
+    validation.validate_gan_model(config, data_shape=(2,), num_classes=0)
+
+
+def run(config, workdir: str) -> dict:
+    """Trains ``config.num_seeds`` seeds of ``config`` and writes the results; returns
+    the contents of ``results.json``."""
+    validate(config)
+    mixture = mixtures.MIXTURES[config.mixture]()
+    setup = build.build_gan(config, (2,), 0)
+    seeds = list(range(config.first_seed, config.first_seed + config.num_seeds))
+    start = time.perf_counter()
+    states, _ = multiseed.train(
+        setup, mixture, seeds, batch_size=config.batch_size, total_steps=config.total_steps,
+        num_train=config.num_train, chunk_steps=config.chunk_steps,
+        log_every_steps=config.log_every_steps)
+    points = multiseed.samples(setup, states, seeds, config.num_samples,
+                               use_ema=config.sample_from_ema)
+    runtime = time.perf_counter() - start
+    per_seed = [dict(seed=seed, **vars(mixtures.mode_coverage(p, mixture)))
+                for seed, p in zip(seeds, points)]
+    summary = {name: _mean_and_stderr([r[name] for r in per_seed]) for name in METRICS}
+    results = dict(
+        mixture=config.mixture, variant=config.variant,
+        protocol=dict(num_modes=len(mixture.modes), std=mixture.std,
+                      num_train=config.num_train, num_samples=config.num_samples,
+                      high_quality_stds=mixtures.HIGH_QUALITY_STDS,
+                      sampled_from='ema' if config.sample_from_ema else 'raw generator',
+                      seeds=seeds, total_steps=config.total_steps,
+                      batch_size=config.batch_size),
+        per_seed=per_seed,
+        mean={name: value[0] for name, value in summary.items()},
+        stderr={name: value[1] for name, value in summary.items()},
+        paper=PAPER[config.mixture], runtime_s=round(runtime, 1))
+    os.makedirs(workdir, exist_ok=True)
+    np.save(os.path.join(workdir, 'samples.npy'), points)
+    with open(os.path.join(workdir, 'results.json'), 'w', encoding='utf-8') as f:
+        json.dump(results, f, indent=2)
+    images.plot_point_sets(
+        points, os.path.join(workdir, 'samples.png'), reference=mixture.modes,
+        titles=[f"seed {r['seed']}: {r['modes']}/{r['num_modes']} modes, "
+                f"{100 * r['high_quality']:.1f}% HQ" for r in per_seed])
+    return results
