@@ -37,20 +37,23 @@ def run():
         raise validation.ConfigError("the benchmark times GAN train steps; model.name='vae' "
                                      'is not one')
     data_shape, num_classes = data.dataset_spec(config.data)
-    result = benchmark.time_ganjax_step(config, data_shape, num_classes,
-                                        num_steps=_NUM_STEPS.value)
+    run_ganjax, result = benchmark.ganjax_step_runner(config, data_shape, num_classes)
+    runners = {'': run_ganjax}
     if _COMPARE_XLA_DEFAULTS.value:
-        defaults = benchmark.time_ganjax_step(config, data_shape, num_classes,
-                                              num_steps=_NUM_STEPS.value, compiler_options={})
-        result['xla_defaults_step_ms'] = defaults['step_ms']
+        runners['xla_defaults_'], _ = benchmark.ganjax_step_runner(
+            config, data_shape, num_classes, compiler_options={})
     try:
-        result.update(benchmark.time_torch_step(config, num_steps=_NUM_STEPS.value))
-        result['speedup_vs_torch'] = round(
-            result['images_per_sec'] / result['torch_images_per_sec'], 2)
+        runners['torch_'], torch_info = benchmark.torch_step_runner(config)
+        result.update(torch_info)
     except ImportError:
         result['torch'] = 'not installed'
     except NotImplementedError as e:
         result['torch'] = str(e)
+    seconds = benchmark.interleaved_median_seconds(runners, _NUM_STEPS.value, warmup=3)
+    for prefix, value in seconds.items():
+        result.update(benchmark.report(value, config.batch_size, prefix))
+    if 'torch_' in seconds:
+        result['speedup_vs_torch'] = round(seconds['torch_'] / seconds[''], 2)
     if _LAYERS.value:
         for row in benchmark.time_conv_transpose_layers(config.batch_size, _NUM_STEPS.value):
             print(json.dumps(row))

@@ -2,14 +2,18 @@
 
 Protocol: build the step exactly as training does (``ganjax.build``), compile it and run
 a few warm-up steps, then time ``num_steps`` steps one by one with
-``jax.block_until_ready`` and report the median. The same batch is fed every step, so
-input loading is not timed. ``images_per_sec`` counts generated images per G update,
+``jax.block_until_ready`` and report the median. Steps compared with each other (ganjax
+against PyTorch, against XLA's default options) are timed in alternating blocks of five
+steps, so that a change in the machine's load weighs on both sides of the ratio. The
+same batch is fed every step, so input loading is not timed. ``images_per_sec`` counts generated images per G update,
 ``batch_size / step time``; with ``n_critic > 1`` a step also reads ``n_critic`` real
 batches.
 """
+from collections.abc import Callable
 import functools
 import statistics
 import time
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -20,27 +24,39 @@ from ganjax import build, layers, parallel
 
 
 def _median_seconds(run_once, num_steps: int, warmup: int) -> float:
-    for _ in range(warmup):
-        run_once()
-    times = []
-    for _ in range(num_steps):
-        start = time.perf_counter()
-        run_once()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return interleaved_median_seconds({'only': run_once}, num_steps, warmup)['only']
 
 
-def _report(seconds: float, batch_size: int, prefix: str = '') -> dict:
+def interleaved_median_seconds(runners: dict[str, Callable[[], Any]], num_steps: int,
+                               warmup: int, block: int = 5) -> dict[str, float]:
+    """Median seconds per call of each runner over ``num_steps`` calls, timed in
+    alternating blocks of ``block`` calls, so that a change in the machine's load weighs
+    on all of them alike while each block still runs with warm caches."""
+    for run_once in runners.values():
+        for _ in range(warmup):
+            run_once()
+    times = {name: [] for name in runners}
+    while len(times[next(iter(runners))]) < num_steps:
+        for name, run_once in runners.items():
+            for _ in range(min(block, num_steps - len(times[name]))):
+                start = time.perf_counter()
+                run_once()
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def report(seconds: float, batch_size: int, prefix: str = '') -> dict:
     return {f'{prefix}step_ms': round(seconds * 1e3, 3),
             f'{prefix}images_per_sec': round(batch_size / seconds, 1)}
 
 
-def time_ganjax_step(config, data_shape, num_classes: int, *, num_steps: int = 20,
-                     warmup: int = 3, compiler_options: dict | None = None) -> dict:
-    """Median time of ``config``'s jit-compiled train step on the default device.
+def ganjax_step_runner(config, data_shape, num_classes: int,
+                       compiler_options: dict | None = None) -> tuple[Callable, dict]:
+    """``config``'s jit-compiled train step on the default device, as a function that
+    runs one step to completion, and a description of it.
 
     ``compiler_options`` default to ganjax's (``parallel.compiler_options()``); ``{}``
-    times XLA's defaults.
+    gives XLA's defaults. Compiles before returning.
     """
     setup = build.build_gan(config, data_shape, num_classes)
     state = setup.init_state(jax.random.key(config.seed))
@@ -55,22 +71,30 @@ def time_ganjax_step(config, data_shape, num_classes: int, *, num_steps: int = 2
     def run_once():
         holder[0], metrics = step(holder[0], batch)
         jax.block_until_ready(metrics)
-    seconds = _median_seconds(run_once, num_steps, warmup)
-    return {**_report(seconds, config.batch_size), 'batch_size': config.batch_size,
-            'devices': 1, 'backend': jax.default_backend(),
-            'compiler_options': parallel.compiler_options() if compiler_options is None
-            else compiler_options}
+    run_once()
+    return run_once, {'batch_size': config.batch_size, 'devices': 1,
+                      'backend': jax.default_backend(),
+                      'compiler_options': parallel.compiler_options()
+                      if compiler_options is None else compiler_options}
 
 
-def time_torch_step(config, *, num_steps: int = 20, warmup: int = 3) -> dict:
-    """Median time of the eager PyTorch twin (``ganjax.torch_reference``) of the step."""
+def torch_step_runner(config) -> tuple[Callable, dict]:
+    """The eager PyTorch twin (``ganjax.torch_reference``) of the step, as a function
+    that runs one step, and a description of it."""
     import torch  # pylint: disable=import-outside-toplevel
     from ganjax import torch_reference  # pylint: disable=import-outside-toplevel
     step, image_shape = torch_reference.make_step(config)
     real = torch.rand(config.batch_size, *image_shape) * 2 - 1
-    seconds = _median_seconds(lambda: step(real), num_steps, warmup)
-    return {**_report(seconds, config.batch_size, 'torch_'),
-            'torch_threads': torch.get_num_threads(), 'torch_version': torch.__version__}
+    return lambda: step(real), {'torch_threads': torch.get_num_threads(),
+                                'torch_version': torch.__version__}
+
+
+def time_ganjax_step(config, data_shape, num_classes: int, *, num_steps: int = 20,
+                     warmup: int = 3, compiler_options: dict | None = None) -> dict:
+    """Median time of ``config``'s jit-compiled train step (``ganjax_step_runner``)."""
+    run_once, info = ganjax_step_runner(config, data_shape, num_classes, compiler_options)
+    return {**report(_median_seconds(run_once, num_steps, warmup), config.batch_size),
+            **info}
 
 
 def time_conv_transpose_layers(batch_size: int = 64, num_steps: int = 20) -> list[dict]:

@@ -387,3 +387,53 @@ def test_maxout_is_max_over_pieces_of_affine_maps(features, pieces, input_shape)
     # max is 1-Lipschitz, so each piece's float32 dot-product error bound carries over.
     error = np.abs(np.asarray(got, np.float64) - want)
     assert np.all(error <= _gamma(input_shape[-1] + 1) * magnitude)
+
+
+# ----------------------------------------------------------------------------------
+# Conv: flax.linen.Conv with a sub-pixel input gradient when strided.
+# ----------------------------------------------------------------------------------
+
+CONV_CASES = [
+    # features, kernel_size, strides, padding, use_bias, input_size
+    (64, 5, 2, 'SAME', True, (28, 28)),        # DCGAN-28's first D layer, 1 channel in
+    (8, 5, 2, 'SAME', True, (14, 14)),
+    (6, 4, 2, 'SAME', False, (16, 16)),        # DCGAN 32/64's D layers
+    (5, 3, 3, 'VALID', True, (13, 11)),
+    (4, (4, 3), (2, 3), ((1, 2), (0, 3)), True, (9, 10)),
+    (3, 2, 2, 'SAME', True, (7, 7)),           # kernel no larger than the stride
+    (5, 3, 1, 'SAME', True, (8, 8)),           # unstrided: XLA's own throughout
+]
+
+
+@pytest.mark.parametrize('features, kernel_size, strides, padding, use_bias, input_size',
+                         CONV_CASES)
+def test_conv_module_is_flax_function_gradient_and_second_gradient(
+        x64, features, kernel_size, strides, padding, use_bias, input_size):
+    ours = layers.Conv(features, kernel_size, strides, padding, use_bias)
+    # Flax reads an int kernel size as a 1-D convolution; ours as the same on both axes.
+    as_pair = lambda v: (v, v) if isinstance(v, int) else v  # noqa: E731
+    flax_layer = nn.Conv(features, as_pair(kernel_size), as_pair(strides), padding,
+                         use_bias=use_bias)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, *input_size, 3))
+    key = jax.random.key(0)
+    chex.assert_trees_all_equal(ours.init(key, x), flax_layer.init(key, x))
+    params = jax.tree.map(lambda p: rng.standard_normal(p.shape),
+                          jax.eval_shape(ours.init, key, x))
+
+    @jax.jit
+    def compare(params, x):
+        def apply(layer):
+            y, vjp = jax.vjp(layer.apply, params, x)
+            cotangent = jnp.asarray(np.random.default_rng(5).standard_normal(y.shape))
+
+            def input_gradient_norm(params):  # what a gradient penalty differentiates
+                return jnp.sum(jax.grad(lambda x: jnp.sum(jnp.sin(layer.apply(params, x))))(
+                    x) ** 2)
+            return y, vjp(cotangent), jax.grad(input_gradient_norm)(params)
+        return apply(ours), apply(flax_layer)
+
+    ours_out, flax_out = compare(params, x)
+    chex.assert_trees_all_equal_structs(ours_out, flax_out)
+    chex.assert_trees_all_close(ours_out, flax_out, rtol=FLOAT64_TOLERANCE,
+                                atol=FLOAT64_TOLERANCE)

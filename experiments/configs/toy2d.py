@@ -39,9 +39,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.num_samples = 2500
     config.sample_from_ema = False
     config.model = ml_collections.ConfigDict(dict(
-        name='toy2d', latent_dim=2, conditional=False, generator=ml_collections.ConfigDict(),
+        name='toy2d', latent_dim=2, conditional=False,
+        generator=ml_collections.ConfigDict(dict(hidden=400, depth=4)),
         discriminator=ml_collections.ConfigDict(dict(
-            conditioning='none', spectral_norm=False, packing=1))))
+            hidden=200, pieces=5, depth=3, conditioning='none', spectral_norm=False,
+            packing=1))))
     config.optimizer = ml_collections.ConfigDict(dict(g=defaults.adam(1e-4),
                                                       d=defaults.adam(1e-4)))
     config.loss = ml_collections.ConfigDict(dict(

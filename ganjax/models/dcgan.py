@@ -13,7 +13,8 @@
   more layer on each side (Radford et al.'s 64×64 architecture); seed 003's code, which
   resizes to 64 but builds the 32×32 stack, is not followed there.
 
-Upsampling uses ``ganjax.layers.ConvTranspose``, the same function as Flax's, fast to
+Upsampling uses ``ganjax.layers.ConvTranspose`` and the discriminators' strided
+convolutions ``ganjax.layers.Conv``: the same functions as Flax's layers, faster to
 differentiate on XLA:CPU.
 """
 import functools
@@ -63,7 +64,7 @@ class Discriminator28(nn.Module):
                                   spectral_norm=self.spectral_norm, train=train)
         h = x
         for features in (64, 128):
-            h = apply(nn.Conv(features, (5, 5), (2, 2), kernel_init=_INIT), h)
+            h = apply(layers.Conv(features, (5, 5), (2, 2), kernel_init=_INIT), h)
             h = nn.leaky_relu(h, self.negative_slope)
             h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
         return conditioning.DiscriminatorHead(
@@ -121,8 +122,8 @@ class Discriminator(nn.Module):
                                   spectral_norm=self.spectral_norm, train=train)
         h = x
         for i in range(_num_upsamplings(self.image_size)):
-            h = apply(nn.Conv(self.base_features * 2 ** i, (4, 4), (2, 2), use_bias=False,
-                              kernel_init=_INIT), h)
+            h = apply(layers.Conv(self.base_features * 2 ** i, (4, 4), (2, 2), use_bias=False,
+                                  kernel_init=_INIT), h)
             if self.batch_norm and i > 0:
                 h = nn.BatchNorm(use_running_average=not train, axis_name=self.bn_axis_name)(h)
             h = nn.leaky_relu(h, self.negative_slope)
