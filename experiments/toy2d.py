@@ -7,6 +7,7 @@ Writes DIR/samples.npy, DIR/results.json and DIR/samples.png (``ganjax.mode_coll
 and prints the mean ± standard error over seeds.
 """
 import json
+import sys
 
 from absl import app
 from absl import flags
@@ -28,7 +29,8 @@ def main(argv):
     def run():
         config = cli.loaded_config()
         workdir = _WORKDIR.value or cli.default_workdir(flags.FLAGS['config'].config_filename)
-        results = mode_collapse.run(config, workdir)
+        command = ' '.join(['python -m experiments.toy2d', *sys.argv[1:]])
+        results = mode_collapse.run(config, workdir, command)
         print(json.dumps({'workdir': workdir, 'mean': results['mean'],
                           'stderr': results['stderr'], 'paper': results['paper'],
                           'runtime_s': results['runtime_s']}))

@@ -50,9 +50,10 @@ def validate(config) -> None:
     validation.validate_gan_model(config, data_shape=(2,), num_classes=0)
 
 
-def run(config, workdir: str) -> dict:
+def run(config, workdir: str, command: str | None = None) -> dict:
     """Trains ``config.num_seeds`` seeds of ``config`` and writes the results; returns
-    the contents of ``results.json``."""
+    the contents of ``results.json``, which records ``command`` as the way to reproduce
+    them."""
     validate(config)
     mixture = mixtures.MIXTURES[config.mixture]()
     setup = build.build_gan(config, (2,), 0)
@@ -79,7 +80,7 @@ def run(config, workdir: str) -> dict:
         per_seed=per_seed,
         mean={name: value[0] for name, value in summary.items()},
         stderr={name: value[1] for name, value in summary.items()},
-        paper=PAPER[config.mixture], runtime_s=round(runtime, 1))
+        paper=PAPER[config.mixture], runtime_s=round(runtime, 1), command=command)
     os.makedirs(workdir, exist_ok=True)
     np.save(os.path.join(workdir, 'samples.npy'), points)
     with open(os.path.join(workdir, 'results.json'), 'w', encoding='utf-8') as f:
@@ -89,3 +90,21 @@ def run(config, workdir: str) -> dict:
         titles=[f"seed {r['seed']}: {r['modes']}/{r['num_modes']} modes, "
                 f"{100 * r['high_quality']:.1f}% HQ" for r in per_seed])
     return results
+
+
+def results_table(all_results: list[dict]) -> str:
+    """A Markdown table of ``results.json`` contents, ours beside the paper's anchor."""
+    lines = ['| benchmark | variant | modes (ours) | modes (paper) | high quality (ours) '
+             '| high quality (paper) | KL (ours) | seeds × steps | runtime | command |',
+             '|---|---|---|---|---|---|---|---|---|---|']
+    for r in sorted(all_results, key=lambda r: (r['mixture'], r['variant'])):
+        mean, err, paper, protocol = r['mean'], r['stderr'], r['paper'], r['protocol']
+        lines.append(
+            f"| {r['mixture']} ({protocol['num_modes']} modes) | {r['variant']} "
+            f"| {mean['modes']:.1f} ± {err['modes']:.1f} | {paper['modes']} "
+            f"| {100 * mean['high_quality']:.1f} ± {100 * err['high_quality']:.1f} % "
+            f"| {100 * paper['high_quality']:.1f} % "
+            f"| {mean['kl']:.3f} ± {err['kl']:.3f} "
+            f"| {len(protocol['seeds'])} × {protocol['total_steps']} "
+            f"| {r['runtime_s'] / 60:.1f} min | `{r['command']}` |")
+    return '\n'.join(lines) + '\n'

@@ -109,7 +109,7 @@ def test_vmapped_seeds_equal_separate_single_seed_runs():
 @pytest.mark.parametrize('variant', ['gan', 'pacgan2', 'wgan_gp'])
 def test_benchmark_run_writes_samples_results_and_plot(tmp_path, variant):
     config = smoke_config(variant)
-    results = mode_collapse.run(config, str(tmp_path))
+    results = mode_collapse.run(config, str(tmp_path), command='python -m experiments.toy2d')
     samples = np.load(tmp_path / 'samples.npy')
     assert samples.shape == (2, config.num_samples, 2)
     with open(tmp_path / 'results.json', encoding='utf-8') as f:
@@ -120,6 +120,9 @@ def test_benchmark_run_writes_samples_results_and_plot(tmp_path, variant):
     assert results['mean']['modes'] == pytest.approx(
         np.mean([r['modes'] for r in results['per_seed']]))
     assert os.path.getsize(tmp_path / 'samples.png') > 0
+    row = mode_collapse.results_table([results]).splitlines()[-1]
+    assert row.startswith(f'| ring (8 modes) | {variant} | {results["mean"]["modes"]:.1f} ± ')
+    assert '| 7.9 |' in row and '| 95.6 % |' in row and '| 2 × 20 |' in row
 
 
 @pytest.mark.parametrize('key,value', [('mixture', 'spiral'), ('chunk_steps', 3),

@@ -9,8 +9,8 @@ with BN + LeakyReLU(0.2). Non-saturating loss, Adam 2e-4 / β1 0.5, batch 64. At
 images are resized with antialiasing and G/D get one more layer each. Needs TFDS
 CIFAR-10 (``tfds build cifar10`` where there is internet); there is no offline copy.
 
-Runtime: meant for accelerators. On a 2-core CPU a step takes 0.33 s at 32×32 and 2.0 s
-at 64×64 (``python -m experiments.benchmark``), i.e. about 4.5 hours for the 50,000
+Runtime: meant for accelerators. On a 2-core CPU a step takes 0.26 s at 32×32 and 1.5 s
+at 64×64 (``python -m experiments.benchmark``), i.e. about 3.5 hours for the 50,000
 steps at 32×32. Expected: blurry but recognisable object-like colour images after tens
 of thousands of steps, as in Radford et al. (not run here: no CIFAR-10 offline).
 """

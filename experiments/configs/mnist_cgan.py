@@ -7,7 +7,7 @@ G reads [z, embed(y)] (Mirza & Osindero 2014); D(x, y) = wᵀφ(x) + embed(y)ᵀ
 (Miyato & Koyama 2018). Non-saturating loss, Adam 2e-4 / β1 0.5. Sample grids have one
 row per digit 0–9.
 
-Runtime on a 2-core CPU: 0.51 s/step (``python -m experiments.benchmark``), about 26
+Runtime on a 2-core CPU: 0.27 s/step (``python -m experiments.benchmark``), about 14
 minutes for 3,000 steps. Expected: row i of the sample grids shows digit i (not yet
 run to completion here).
 """

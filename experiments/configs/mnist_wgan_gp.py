@@ -8,8 +8,8 @@ Wasserstein loss with gradient penalty λ = 10, n_critic = 5 critic updates per 
 The critic has no dropout and no BatchNorm (the penalty is per example).
 
 Runtime on a 2-core CPU: a step (5 critic updates, each differentiating the penalty's
-input gradient) takes 2.7 s (``python -m experiments.benchmark``), so 1,000 steps take
-about 45 minutes; meant for accelerators. Expected: digits comparable to the DCGAN run
+input gradient) takes 2.3 s (``python -m experiments.benchmark``), so 1,000 steps take
+about 40 minutes; meant for accelerators. Expected: digits comparable to the DCGAN run
 after a few thousand steps (not yet run to completion here).
 """
 from experiments.configs import defaults
