@@ -26,9 +26,9 @@ from typing import Any
 
 from absl import logging
 import jax
-from jax.experimental import multihost_utils
-import numpy as np
 import orbax.checkpoint as ocp
+
+from ganjax import distributed
 
 PyTree = Any
 
@@ -133,7 +133,9 @@ class Checkpointer:
         unreadable = {}  # step -> its error (None if it failed on another process)
         for step in sorted(self._manager.all_steps(), reverse=True):
             restored, error = self._try_restore(step, abstract)
-            if _all_processes_agree(error is None):
+            # Each host reads its own shards, so one may hit a damaged file another never
+            # touches; all must then fall back together.
+            if distributed.all_processes_agree(error is None):
                 self._quarantine(list(unreadable))
                 return _data_to_keys(restored, target), step
             logging.warning(
@@ -222,14 +224,3 @@ def _abstract_storable(leaf: Any) -> Any:
         spec = jax.sharding.PartitionSpec(*sharding.spec, *[None] * (data.ndim - leaf.ndim))
         sharding = jax.sharding.NamedSharding(sharding.mesh, spec)
     return jax.ShapeDtypeStruct(data.shape, data.dtype, sharding=sharding)
-
-
-def _all_processes_agree(ok: bool) -> bool:
-    """True if `ok` holds on every process.
-
-    With several hosts each reads its own shards, so one host may hit a damaged file
-    that another never touches; all must then fall back together.
-    """
-    if jax.process_count() == 1:
-        return ok
-    return bool(np.min(multihost_utils.process_allgather(np.int32(ok))))

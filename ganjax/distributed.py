@@ -15,6 +15,8 @@ On CPU the processes' collectives run over gloo (TCP), which is what lets two pr
 on one machine train together, as ganjax's tests do.
 """
 import jax
+from jax.experimental import multihost_utils
+import numpy as np
 
 
 class DistributedConfigError(ValueError):
@@ -49,3 +51,10 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
     jax.config.update('jax_cpu_collectives_implementation', 'gloo')
     jax.distributed.initialize(coordinator_address, num_processes, process_id)
     return True
+
+
+def all_processes_agree(ok: bool) -> bool:
+    """True if ``ok`` holds on every process (a barrier when there are several)."""
+    if jax.process_count() == 1:
+        return ok
+    return bool(np.min(multihost_utils.process_allgather(np.int32(ok))))

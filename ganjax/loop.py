@@ -21,7 +21,6 @@ import os
 
 from absl import logging
 import jax
-from jax.experimental import multihost_utils
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
@@ -29,6 +28,7 @@ import numpy as np
 from ganjax import build
 from ganjax import checkpoint
 from ganjax import data
+from ganjax import distributed
 from ganjax import images
 from ganjax import parallel
 from ganjax import validation
@@ -134,9 +134,15 @@ def _train(config, workdir: str, is_chief: bool, pmap: bool,
 
     # Data: this process's shards; batch s depends only on (seed, s).
     if jax.process_count() > 1:
+        error = None
         if is_chief:
-            data.prepare(config.data)
-        multihost_utils.sync_global_devices('ganjax: training data prepared')
+            try:
+                data.prepare(config.data)
+            except data.DataUnavailableError as e:
+                error = e
+        if not distributed.all_processes_agree(error is None):  # every process stops
+            raise error or data.DataUnavailableError(
+                'process 0 could not prepare the training data (see its error)')
     batches, info = data.load_train(
         config.data, batch_size=config.batch_size // jax.process_count(), seed=config.seed,
         start_step=start_step, process_index=jax.process_index(),

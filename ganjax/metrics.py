@@ -6,7 +6,7 @@ is float64 on the host (NumPy): the Fréchet distance needs a matrix square root
 float32 error alone exceeds the differences papers report, and float64 in JAX is a
 process-wide switch (``jax_enable_x64``) a library must not flip. Reported numbers
 depend on the feature network, the number of samples and, for KID, the subsets: store
-them with the number (``ganjax`` does so in ``eval.json``).
+them with the number.
 
 * ``frechet_distance_from_features`` (FID; Heusel et al. 2017, "GANs Trained by a Two
   Time-Scale Update Rule Converge to a Local Nash Equilibrium"):
@@ -181,7 +181,8 @@ def kernel_distance_from_features(real, fake, *, num_subsets: int = 1,
     Args:
       real, fake: features, each at least 2 samples.
       num_subsets: subsets drawn (each of ``subset_size`` real and fake samples, without
-        replacement within a subset); 1 with ``subset_size`` None uses all samples once.
+        replacement within a subset); 1 with ``subset_size`` None uses all samples of
+        both sets once, whatever their sizes.
       subset_size: samples per subset; None for min(len(real), len(fake)). Bińkowski et
         al.'s code and common FID toolkits use 100 subsets of 1,000.
       seed: of the subset draws.
@@ -195,7 +196,7 @@ def kernel_distance_from_features(real, fake, *, num_subsets: int = 1,
     if num_subsets < 1:
         raise ValueError(f'num_subsets must be >= 1, got {num_subsets}')
     rng = np.random.default_rng(seed)
-    whole = num_subsets == 1 and size == len(real) == len(fake)
+    whole = num_subsets == 1 and subset_size is None
     values = np.array([
         unbiased_mmd2(real, fake) if whole else unbiased_mmd2(
             real[rng.choice(len(real), size, replace=False)],
@@ -302,7 +303,9 @@ def precision_recall_from_features(real, fake, k: int = 3) -> PrecisionRecall:
     * coverage = fraction of reals x whose ball B(x, r_k(x)) holds at least one fake.
 
     Exact (all pairwise distances, in blocks of ``_CHUNK`` rows); both sets need more
-    than k samples.
+    than k samples. Balls are closed (≤), as in Kynkäänniemi et al.'s code; Naeem et al.
+    recommend k = 5 for density and coverage, Kynkäänniemi et al. k = 3 for precision
+    and recall (the default here): pass k and report it.
     """
     real, fake = _matrix(real, 'real', k + 1), _matrix(fake, 'fake', k + 1)
     _same_width(real, fake, 'real and fake')

@@ -95,8 +95,9 @@ def run(config, workdir: str, command: str | None = None) -> dict:
 def results_table(all_results: list[dict]) -> str:
     """A Markdown table of ``results.json`` contents, ours beside the paper's anchor."""
     lines = ['| benchmark | variant | modes (ours) | modes (paper) | high quality (ours) '
-             '| high quality (paper) | KL (ours) | seeds × steps | runtime | command |',
-             '|---|---|---|---|---|---|---|---|---|---|']
+             '| high quality (paper) | KL (ours) | seeds × steps | sampled from | runtime '
+             '| command |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
     for r in sorted(all_results, key=lambda r: (r['mixture'], r['variant'])):
         mean, err, paper, protocol = r['mean'], r['stderr'], r['paper'], r['protocol']
         lines.append(
@@ -106,5 +107,5 @@ def results_table(all_results: list[dict]) -> str:
             f"| {100 * paper['high_quality']:.1f} % "
             f"| {mean['kl']:.3f} ± {err['kl']:.3f} "
             f"| {len(protocol['seeds'])} × {protocol['total_steps']} "
-            f"| {r['runtime_s'] / 60:.1f} min | `{r['command']}` |")
+            f"| {protocol['sampled_from']} | {r['runtime_s'] / 60:.1f} min | `{r['command']}` |")
     return '\n'.join(lines) + '\n'

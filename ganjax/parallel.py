@@ -53,7 +53,7 @@ def compiler_options() -> dict[str, str]:
         return {}
     try:
         jax.jit(jnp.negative, compiler_options=_CPU_COMPILER_OPTIONS)(1.0)
-    except jax.errors.JaxRuntimeError:  # an older or newer jaxlib without the option
+    except Exception:  # pylint: disable=broad-except  # a jaxlib without the option
         return {}
     return dict(_CPU_COMPILER_OPTIONS)
 

@@ -11,7 +11,8 @@ G's update reuses the last critic update's latents z_n (and fake labels), as PyT
 DCGAN example and TensorFlow's DCGAN tutorial reuse their fake batch: G's parameters
 have not changed in between, so G's forward pass — a sixth of DCGAN-28's step on CPU
 (298.5 → 247.8 ms, measured with the two steps interleaved in one process) — is run
-once and its VJP carries D's gradient back to θ_G.
+once and its VJP carries D's gradient back to θ_G. (Its activations are kept through
+all n_critic updates: memory, not time, for n_critic > 1.)
 
 with the warm-up β_t = min(β, (1 + t)/(10 + t)) at step t (the ``num_updates`` convention
 of TensorFlow's ExponentialMovingAverage), so that early in a run the average is not

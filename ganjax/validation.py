@@ -101,6 +101,9 @@ def validate(config, num_devices: int, process_count: int = 1) -> None:
              f'be divisible by the number of devices ({num_devices})')
     _require(config.batch_size % process_count == 0, 'batch_size', config.batch_size,
              f'be divisible by the number of processes ({process_count})')
+    # pmap's outputs are per-process arrays, which orbax cannot checkpoint across hosts.
+    _require(config.parallel != 'pmap' or process_count == 1, 'parallel', config.parallel,
+             "be 'jit' in a multi-process run")
     _positive_int(config, 'checkpoint.max_to_keep')
     try:
         data_shape, num_classes = data.dataset_spec(_get(config, 'data'))

@@ -19,6 +19,7 @@ from experiments.configs import mnist_mlp_gan
 from ganjax import data
 from ganjax import loop
 from ganjax import sampling
+from ganjax import validation
 from ganjax import writers
 
 LOSS_KEYS = ('train/d_loss', 'train/g_loss', 'train/d_real', 'train/d_fake')
@@ -207,3 +208,10 @@ def test_pmap_run_matches_jit_run(embedded_data_dir, tmp_path):
     for step, values in jit_losses.items():
         np.testing.assert_allclose([pmap_losses[step][k] for k in LOSS_KEYS],
                                    [values[k] for k in LOSS_KEYS], rtol=2e-4, atol=1e-5)
+
+
+def test_pmap_is_rejected_in_a_multi_process_run(embedded_data_dir):
+    config = smoke_config(embedded_data_dir, parallel='pmap')
+    validation.validate(config, num_devices=2, process_count=1)
+    with pytest.raises(validation.ConfigError, match="parallel.*'jit' in a multi-process"):
+        validation.validate(config, num_devices=2, process_count=2)

@@ -192,3 +192,9 @@ def test_precision_and_recall_separate_fidelity_from_diversity():
 def test_precision_recall_needs_more_than_k_samples():
     with pytest.raises(ValueError, match='fake'):
         metrics.precision_recall_from_features(np.zeros((10, 2)), np.zeros((3, 2)), k=3)
+
+
+def test_kid_of_unequal_sets_uses_every_sample_once():
+    x, y = gaussian(30, 4, 0), gaussian(45, 4, 1)
+    kid = metrics.kernel_distance_from_features(x, y)
+    assert kid.value == pytest.approx(metrics.unbiased_mmd2(x, y), rel=1e-12)

@@ -106,7 +106,7 @@ def test_vmapped_seeds_equal_separate_single_seed_runs():
                                         rtol=1e-5, atol=1e-9)
 
 
-@pytest.mark.parametrize('variant', ['gan', 'pacgan2', 'wgan_gp'])
+@pytest.mark.parametrize('variant', ['gan', 'pacgan2', 'wgan_gp', 'best'])
 def test_benchmark_run_writes_samples_results_and_plot(tmp_path, variant):
     config = smoke_config(variant)
     results = mode_collapse.run(config, str(tmp_path), command='python -m experiments.toy2d')
@@ -123,6 +123,7 @@ def test_benchmark_run_writes_samples_results_and_plot(tmp_path, variant):
     row = mode_collapse.results_table([results]).splitlines()[-1]
     assert row.startswith(f'| ring (8 modes) | {variant} | {results["mean"]["modes"]:.1f} ± ')
     assert '| 7.9 |' in row and '| 95.6 % |' in row and '| 2 × 20 |' in row
+    assert ('| ema |' if variant == 'best' else '| raw generator |') in row
 
 
 @pytest.mark.parametrize('key,value', [('mixture', 'spiral'), ('chunk_steps', 3),

@@ -1,6 +1,6 @@
 """Two real processes (gloo collectives over localhost) train as one: the experiment
-entry point, run as a 2-process job, logs the same losses as one process does with
-4 devices, under the sharded jit and under pmap.
+entry point, run as a 2-process job (sharded jit, one device each), logs the same losses
+as one process with 4 devices does under the sharded jit and under pmap.
 
 The global batches agree because ``data.num_shards`` is fixed at 2: each of the two
 processes reads one shard, the single process reads both (``ganjax.data``).
