@@ -196,11 +196,9 @@ def _strided_conv_bwd(strides, pads, residuals, grad_out):
 strided_conv.defvjp(_strided_conv_fwd, _strided_conv_bwd)
 
 
-class Conv(nn.Module):
-    """Drop-in for ``flax.linen.Conv`` (NHWC, 2-D) whose input gradient is fast when
-    strided: same attributes (for the options listed here), parameter names, shapes,
-    initialisers and function; see ``strided_conv``. An int ``kernel_size`` or
-    ``strides`` applies to both spatial axes."""
+class _Convolution(nn.Module):
+    """What ``Conv`` and ``ConvTranspose`` share with Flax's 2-D layers: attributes,
+    parameter names, shapes, dtypes and initialisers. Subclasses define ``_apply``."""
     features: int
     kernel_size: int | Sequence[int]
     strides: int | Sequence[int] = 1
@@ -213,48 +211,43 @@ class Conv(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         kernel_size = _pair(self.kernel_size, 'kernel_size')
-        strides = _pair(self.strides, 'strides')
-        padding = _padding_pairs(self.padding)
         kernel = self.param('kernel', self.kernel_init,
-                            (*kernel_size, x.shape[-1], self.features),
-                            self.param_dtype).astype(x.dtype)
-        pads = (tuple(jax.lax.padtype_to_pads(x.shape[1:3], kernel_size, strides, padding))
-                if isinstance(padding, str) else padding)
-        pads = tuple(tuple(p) for p in pads)
-        y = (strided_conv(x, kernel, strides, pads) if strides != (1, 1)
-             else _conv(x, kernel, strides, pads))
+                            (*kernel_size, x.shape[-1], self.features), self.param_dtype)
+        y = self._apply(x, kernel.astype(x.dtype), _pair(self.strides, 'strides'))
         if self.use_bias:
             y = y + self.param('bias', self.bias_init, (self.features,),
                                self.param_dtype).astype(y.dtype)
         return y
 
+    def _apply(self, x: jax.Array, kernel: jax.Array, strides: tuple[int, int]) -> jax.Array:
+        raise NotImplementedError
 
-class ConvTranspose(nn.Module):
+
+class Conv(_Convolution):
+    """Drop-in for ``flax.linen.Conv`` (NHWC, 2-D) whose input gradient is fast when
+    strided: same attributes (for the options listed here), parameter names, shapes,
+    initialisers and function; see ``strided_conv``. An int ``kernel_size`` or
+    ``strides`` applies to both spatial axes."""
+
+    def _apply(self, x, kernel, strides):
+        padding = _padding_pairs(self.padding)
+        pads = (jax.lax.padtype_to_pads(x.shape[1:3], kernel.shape[:2], strides, padding)
+                if isinstance(padding, str) else padding)
+        pads = tuple(tuple(p) for p in pads)
+        if strides == (1, 1):
+            return _conv(x, kernel, strides, pads)
+        return strided_conv(x, kernel, strides, pads)
+
+
+class ConvTranspose(_Convolution):
     """Drop-in for ``flax.linen.ConvTranspose`` (NHWC) that is fast to differentiate.
 
     Same attributes, parameter names, shapes and initialisers as Flax's layer (for the
     options listed here), and the same function: see ``conv_transpose``.
     """
-    features: int
-    kernel_size: int | Sequence[int]
-    strides: int | Sequence[int] = 1
-    padding: Padding = 'SAME'
-    use_bias: bool = True
-    kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
-    bias_init: nn.initializers.Initializer = nn.initializers.zeros_init()
-    param_dtype: jnp.dtype = jnp.float32  # as Flax's, also under jax_enable_x64
 
-    @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        kernel_size = _pair(self.kernel_size, 'kernel_size')
-        strides = _pair(self.strides, 'strides')
-        kernel = self.param('kernel', self.kernel_init,
-                            (*kernel_size, x.shape[-1], self.features), self.param_dtype)
-        y = conv_transpose(x, kernel.astype(x.dtype), strides, self.padding)
-        if self.use_bias:
-            y = y + self.param('bias', self.bias_init, (self.features,),
-                               self.param_dtype).astype(y.dtype)
-        return y
+    def _apply(self, x, kernel, strides):
+        return conv_transpose(x, kernel, strides, self.padding)
 
 
 def maybe_spectral_norm(layer: nn.Module, x: jax.Array, *, spectral_norm: bool,
