@@ -30,8 +30,7 @@ per seed; 2,500 samples per seed; a sample is high quality within 3 standard dev
 of its nearest mode; a mode is captured by at least one high-quality sample; KL of the
 high-quality samples' mode histogram to the uniform one. Ours: mean ± standard error
 over seeds, one compiled program for all seeds, on a 2-core CPU. Paper: PacGAN's best
-rows of Table 1. The `best` configuration was chosen on the ring with seeds 0–4; each
-row's seeds are in its results file (the ring row uses seeds 100–109).
+rows of Table 1. The `best` configuration was chosen on the ring with seeds 0–4.
 
 """
 

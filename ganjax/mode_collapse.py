@@ -106,6 +106,7 @@ def results_table(all_results: list[dict]) -> str:
             f"| {100 * mean['high_quality']:.1f} ± {100 * err['high_quality']:.1f} % "
             f"| {100 * paper['high_quality']:.1f} % "
             f"| {mean['kl']:.3f} ± {err['kl']:.3f} "
-            f"| {len(protocol['seeds'])} × {protocol['total_steps']} "
+            f"| {len(protocol['seeds'])} ({protocol['seeds'][0]}–{protocol['seeds'][-1]}) "
+            f"× {protocol['total_steps']} "
             f"| {protocol['sampled_from']} | {r['runtime_s'] / 60:.1f} min | `{r['command']}` |")
     return '\n'.join(lines) + '\n'

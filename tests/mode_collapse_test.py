@@ -122,7 +122,7 @@ def test_benchmark_run_writes_samples_results_and_plot(tmp_path, variant):
     assert os.path.getsize(tmp_path / 'samples.png') > 0
     row = mode_collapse.results_table([results]).splitlines()[-1]
     assert row.startswith(f'| ring (8 modes) | {variant} | {results["mean"]["modes"]:.1f} ± ')
-    assert '| 7.9 |' in row and '| 95.6 % |' in row and '| 2 × 20 |' in row
+    assert '| 7.9 |' in row and '| 95.6 % |' in row and '| 2 (0–1) × 20 |' in row
     assert ('| ema |' if variant == 'best' else '| raw generator |') in row
 
 
