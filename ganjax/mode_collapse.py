@@ -36,17 +36,13 @@ def _mean_and_stderr(values) -> tuple[float, float]:
 
 def validate(config) -> None:
     """Raises ``validation.ConfigError`` naming the first bad key of a toy2d config."""
-    if config.mixture not in mixtures.MIXTURES:
-        raise validation.ConfigError(f'mixture must be one of {sorted(mixtures.MIXTURES)}, '
-                                     f'got {config.mixture!r}')
+    validation.require(config.mixture in mixtures.MIXTURES, 'mixture', config.mixture,
+                       f'be one of {sorted(mixtures.MIXTURES)}')
     for key in ('num_seeds', 'batch_size', 'total_steps', 'chunk_steps', 'num_train',
                 'num_samples'):
-        if not (isinstance(config[key], int) and config[key] > 0):
-            raise validation.ConfigError(f'{key} must be a positive integer, '
-                                         f'got {config[key]!r}')
-    if config.total_steps % config.chunk_steps:
-        raise validation.ConfigError(f'chunk_steps={config.chunk_steps} must divide '
-                                     f'total_steps={config.total_steps}')
+        validation.positive_int(config, key)
+    validation.require(config.total_steps % config.chunk_steps == 0, 'chunk_steps',
+                       config.chunk_steps, f'divide total_steps={config.total_steps}')
     validation.validate_gan_model(config, data_shape=(2,), num_classes=0)
 
 

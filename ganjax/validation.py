@@ -16,7 +16,9 @@ class ConfigError(ValueError):
     """A config value that cannot work; the message names the key."""
 
 
-def _require(condition: bool, key: str, value, requirement: str) -> None:
+def require(condition: bool, key: str, value, requirement: str) -> None:
+    """Raises ``ConfigError`` "config.<key> must <requirement>, got <value>" unless
+    ``condition``."""
     if not condition:
         raise ConfigError(f'config.{key} must {requirement}, got {value!r}')
 
@@ -30,57 +32,58 @@ def _get(config, key: str):
     return node
 
 
-def _positive_int(config, key: str) -> None:
+def positive_int(config, key: str) -> None:
+    """Raises ``ConfigError`` unless ``config.<key>`` (dotted) is a positive int."""
     value = _get(config, key)
-    _require(isinstance(value, int) and not isinstance(value, bool) and value > 0, key, value,
+    require(isinstance(value, int) and not isinstance(value, bool) and value > 0, key, value,
              'be a positive integer')
 
 
 def _optimizer(config, key: str) -> None:
     opt = _get(config, key)
-    _require(opt.name in state_lib.OPTIMIZERS, f'{key}.name', opt.name,
+    require(opt.name in state_lib.OPTIMIZERS, f'{key}.name', opt.name,
              f'be one of {state_lib.OPTIMIZERS}')
-    _require(opt.learning_rate > 0, f'{key}.learning_rate', opt.learning_rate, 'be > 0')
-    _require(opt.schedule in state_lib.SCHEDULES, f'{key}.schedule', opt.schedule,
+    require(opt.learning_rate > 0, f'{key}.learning_rate', opt.learning_rate, 'be > 0')
+    require(opt.schedule in state_lib.SCHEDULES, f'{key}.schedule', opt.schedule,
              f'be one of {state_lib.SCHEDULES}')
     for beta in ('b1', 'b2'):
         if beta in opt:
-            _require(0 <= opt[beta] < 1, f'{key}.{beta}', opt[beta], 'be in [0, 1)')
+            require(0 <= opt[beta] < 1, f'{key}.{beta}', opt[beta], 'be in [0, 1)')
 
 
 def _gan_sections(config) -> None:
     loss = _get(config, 'loss')
-    _require(loss.name in step_lib.ADVERSARIAL_LOSSES, 'loss.name', loss.name,
+    require(loss.name in step_lib.ADVERSARIAL_LOSSES, 'loss.name', loss.name,
              f'be one of {sorted(step_lib.ADVERSARIAL_LOSSES)}')
-    _require(loss.penalty in step_lib.PENALTIES, 'loss.penalty', loss.penalty,
+    require(loss.penalty in step_lib.PENALTIES, 'loss.penalty', loss.penalty,
              f'be one of {step_lib.PENALTIES}')
-    _require(loss.penalty_weight >= 0, 'loss.penalty_weight', loss.penalty_weight, 'be >= 0')
-    _require(0 <= loss.label_smoothing < 1, 'loss.label_smoothing', loss.label_smoothing,
+    require(loss.penalty_weight >= 0, 'loss.penalty_weight', loss.penalty_weight, 'be >= 0')
+    require(0 <= loss.label_smoothing < 1, 'loss.label_smoothing', loss.label_smoothing,
              'be in [0, 1)')
-    _positive_int(config, 'loss.n_critic')
-    _require(0 <= config.ema_decay < 1, 'ema_decay', config.ema_decay, 'be in [0, 1)')
+    positive_int(config, 'loss.n_critic')
+    require(0 <= config.ema_decay < 1, 'ema_decay', config.ema_decay, 'be in [0, 1)')
     _optimizer(config, 'optimizer.g')
     _optimizer(config, 'optimizer.d')
 
 
 def _discriminator_fits_loss(config, discriminator) -> None:
     conditioning = discriminator.conditioning
-    _require((conditioning == 'none') != bool(config.model.conditional),
+    require((conditioning == 'none') != bool(config.model.conditional),
              'model.discriminator.conditioning', conditioning,
              "be 'none' when model.conditional is False and 'projection' or 'auxiliary' "
              'when it is True')
     # Gradient penalties are per-example gradients; BatchNorm in train mode mixes the
     # examples of a batch, which makes them wrong (Gulrajani et al. 2017, §4).
-    _require(config.loss.penalty == 'none' or not getattr(discriminator, 'batch_norm', False),
+    require(config.loss.penalty == 'none' or not getattr(discriminator, 'batch_norm', False),
              'model.discriminator.batch_norm', True,
              f'be False with loss.penalty={config.loss.penalty!r}')
     # Likewise a packed input's gradient spans several examples (PacGAN).
     packing = getattr(discriminator, 'packing', 1)
-    _require(isinstance(packing, int) and packing >= 1, 'model.discriminator.packing',
+    require(isinstance(packing, int) and packing >= 1, 'model.discriminator.packing',
              packing, 'be a positive integer')
-    _require(config.loss.penalty == 'none' or packing == 1, 'model.discriminator.packing',
+    require(config.loss.penalty == 'none' or packing == 1, 'model.discriminator.packing',
              packing, f'be 1 with loss.penalty={config.loss.penalty!r}')
-    _require(config.batch_size % packing == 0, 'batch_size', config.batch_size,
+    require(config.batch_size % packing == 0, 'batch_size', config.batch_size,
              f'be divisible by model.discriminator.packing={packing}')
 
 
@@ -93,25 +96,25 @@ def validate(config, num_devices: int, process_count: int = 1) -> None:
     Builds nothing heavy and compiles nothing.
     """
     for key in ('batch_size', *CADENCE_KEYS):
-        _positive_int(config, key)
-    _require(isinstance(_get(config, 'seed'), int), 'seed', config.seed, 'be an integer')
-    _require(_get(config, 'parallel') in PARALLEL_MODES, 'parallel', config.parallel,
+        positive_int(config, key)
+    require(isinstance(_get(config, 'seed'), int), 'seed', config.seed, 'be an integer')
+    require(_get(config, 'parallel') in PARALLEL_MODES, 'parallel', config.parallel,
              f'be one of {PARALLEL_MODES}')
-    _require(config.batch_size % num_devices == 0, 'batch_size', config.batch_size,
+    require(config.batch_size % num_devices == 0, 'batch_size', config.batch_size,
              f'be divisible by the number of devices ({num_devices})')
-    _require(config.batch_size % process_count == 0, 'batch_size', config.batch_size,
+    require(config.batch_size % process_count == 0, 'batch_size', config.batch_size,
              f'be divisible by the number of processes ({process_count})')
     # pmap's outputs are per-process arrays, which orbax cannot checkpoint across hosts.
-    _require(config.parallel != 'pmap' or process_count == 1, 'parallel', config.parallel,
+    require(config.parallel != 'pmap' or process_count == 1, 'parallel', config.parallel,
              "be 'jit' in a multi-process run")
-    _positive_int(config, 'checkpoint.max_to_keep')
+    positive_int(config, 'checkpoint.max_to_keep')
     try:
         data_shape, num_classes = data.dataset_spec(_get(config, 'data'))
         if config.batch_size % process_count == 0:
             data.shard_layout(config.data, config.batch_size // process_count, process_count)
         if _get(config, 'model.name') == 'vae':
             _optimizer(config, 'optimizer.vae')
-            _require(_get(config, 'loss.beta') >= 0, 'loss.beta', config.loss.beta, 'be >= 0')
+            require(_get(config, 'loss.beta') >= 0, 'loss.beta', config.loss.beta, 'be >= 0')
             models.build_vae(config.model, data_shape)
         else:
             validate_gan_model(config, data_shape, num_classes)
