@@ -16,12 +16,14 @@ from ml_collections import config_flags
 
 from ganjax import data
 from ganjax import distributed
+from ganjax import feature_network
 from ganjax import loop
 from ganjax import validation
 from ganjax import writers
 
 EXPECTED_ERRORS = (validation.ConfigError, data.DataUnavailableError, loop.WorkdirError,
-                   writers.NonFiniteLossError, distributed.DistributedConfigError)
+                   writers.NonFiniteLossError, distributed.DistributedConfigError,
+                   feature_network.WeightsError)
 
 
 def define_config_flags() -> None:
@@ -44,12 +46,17 @@ def parse_flags(argv: list[str]) -> list[str]:
     """``app.run``'s flags_parser: a bad flag or config override is a one-line user error.
 
     (ml_collections reports an unknown override key such as ``--config.no_such_key=1``
-    with a bare AttributeError, which absl would show as a traceback.)
+    with a bare AttributeError, which absl would show as a traceback, and a config file
+    that raises with its whole traceback.)
     """
     try:
         return flags.FLAGS(argv)
     except flags.Error as e:
-        message = str(e)
+        message = str(e).rstrip()
+        if 'Traceback (most recent call last)' in message:
+            # ml_collections embeds the traceback of a config file that raised; its
+            # first line names the flag and its last line is the config's own message.
+            message = f"{message.split(chr(10), 1)[0]} {message.rsplit(chr(10), 1)[-1]}"
     except (AttributeError, KeyError) as e:
         message = f'unknown config key in an override: {str(e).strip(chr(34))}'
     print(f'error: {message}', file=sys.stderr)
@@ -73,17 +80,20 @@ def train_main(argv) -> None:
     """``main`` of the training entry points: trains --config in --workdir."""
     del argv
     quiet_library_logs()
+    exit_on_user_error(train_from_flags)
 
-    def train():
-        join_processes()
-        workdir = flags.FLAGS.workdir
-        if workdir is None:
-            if jax.process_count() > 1:  # each process would name a different directory
-                raise loop.WorkdirError('a multi-process run needs an explicit --workdir, '
-                                        'the same for every process')
-            workdir = default_workdir(flags.FLAGS['config'].config_filename)
-        return loop.train_and_evaluate(loaded_config(), workdir)
-    exit_on_user_error(train)
+
+def train_from_flags() -> str:
+    """Joins the processes, trains --config in --workdir and returns the workdir."""
+    join_processes()
+    workdir = flags.FLAGS.workdir
+    if workdir is None:
+        if jax.process_count() > 1:  # each process would name a different directory
+            raise loop.WorkdirError('a multi-process run needs an explicit --workdir, '
+                                    'the same for every process')
+        workdir = default_workdir(flags.FLAGS['config'].config_filename)
+    loop.train_and_evaluate(loaded_config(), workdir)
+    return workdir
 
 
 def join_processes() -> None:

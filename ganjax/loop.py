@@ -29,6 +29,7 @@ from ganjax import build
 from ganjax import checkpoint
 from ganjax import data
 from ganjax import distributed
+from ganjax import evaluation
 from ganjax import images
 from ganjax import parallel
 from ganjax import validation
@@ -78,6 +79,14 @@ def _to_host_metrics(metrics, replicated: bool) -> dict[str, float]:
     return {name: float(value) for name, value in jax.device_get(metrics).items()}
 
 
+def _positional_sample(setup):
+    """``setup.sample`` with ``use_ema`` positional: jit with in_shardings takes no
+    keyword arguments, and ``use_ema`` must be static."""
+    def sample(state, z, labels, use_ema=True):
+        return setup.sample(state, z, labels, use_ema=use_ema)
+    return sample
+
+
 def _save_config(config, workdir: str, info: data.DatasetInfo) -> None:
     with open(os.path.join(workdir, 'config.json'), 'w', encoding='utf-8') as f:
         f.write(config.to_json_best_effort(indent=2, sort_keys=True))
@@ -102,6 +111,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     # Validation and workdir: every user error surfaces here, before any compilation.
     pmap = config.get('parallel') == 'pmap'
     validation.validate(config, jax.device_count(), jax.process_count())
+    evaluation.validate(config)
     prepare_workdir(workdir)
     is_chief = jax.process_index() == 0
     with contextlib.ExitStack() as resources:  # closes the checkpointer and writer on any exit
@@ -154,11 +164,12 @@ def _train(config, workdir: str, is_chief: bool, pmap: bool,
     if pmap:
         train_step = parallel.compile_pmap(setup.train_step)
         state = parallel.replicate(state)
-        sample = jax.jit(setup.sample)
+        sample = jax.jit(_positional_sample(setup), static_argnums=3)
     else:
         train_step = parallel.compile_jit(setup.train_step, mesh)
         everywhere = parallel.replicated(mesh)
-        sample = jax.jit(setup.sample, in_shardings=everywhere, out_shardings=everywhere)
+        sample = jax.jit(_positional_sample(setup), in_shardings=everywhere,
+                         out_shardings=everywhere, static_argnums=3)
     sample_z, sample_labels = jax.device_get(
         fixed_latents(config, setup, jax.random.fold_in(root_key, 1)))
 
@@ -172,6 +183,21 @@ def _train(config, workdir: str, is_chief: bool, pmap: bool,
         if is_chief:
             images.save_png(os.path.join(workdir, 'samples', f'step_{step:07d}.png'), grid)
             writer.write_images(step, {'samples': grid})
+
+    # Evaluation (``ganjax.evaluation``) when the config lists metrics: every process
+    # generates (a program over all devices) and computes; one writes.
+    eval_config = config.get('eval')
+    evaluator = (evaluation.Evaluator(config) if eval_config is not None
+                 and eval_config.metrics else None)
+
+    def evaluate(step: int) -> None:
+        results = evaluator.evaluate(
+            lambda z, labels, use_ema: sample(current_state(), z, labels, use_ema),
+            setup.latent_dim, setup.num_classes, step)
+        if is_chief:
+            evaluation.write_results(workdir, step, results)
+            writer.write_scalars(step, evaluation.scalars(results))
+            logging.info('Evaluation at step %d: %s', step, evaluation.summary(results))
 
     # The loop. Device-to-host transfers happen only at log, sample and checkpoint steps.
     progress = writers.ProgressReporter(config.total_steps, config.batch_size, start_step)
@@ -194,6 +220,9 @@ def _train(config, workdir: str, is_chief: bool, pmap: bool,
                                         'steps_per_sec': report.steps_per_sec})
         if samples:
             save_samples(step)
+        if evaluator and is_time(step, eval_config.every_steps or config.total_steps,
+                                 config.total_steps):
+            evaluate(step)
         if ckpt:
             checkpoints.save(step, current_state())
 

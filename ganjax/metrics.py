@@ -20,9 +20,11 @@ them with the number.
 * ``precision_recall_from_features`` (Kynkäänniemi et al. 2019, "Improved Precision and
   Recall Metric for Assessing Generative Models") with density and coverage (Naeem et
   al. 2020, "Reliable Fidelity and Diversity Metrics for Generative Models"), from
-  k-nearest-neighbour balls.
+  k-nearest-neighbour balls; ``coverage_by_class`` splits coverage by the reals' class.
+* ``kl_to_uniform``: KL of a mode histogram to the uniform (the mode-collapse benchmarks).
 """
 import dataclasses
+import math
 
 import numpy as np
 
@@ -203,7 +205,7 @@ def kernel_distance_from_features(real, fake, *, num_subsets: int = 1,
             fake[rng.choice(len(fake), size, replace=False)])
         for _ in range(num_subsets)])
     std = float(values.std(ddof=1)) if num_subsets > 1 else 0.0
-    return KernelDistance(float(values.mean()), std, std / np.sqrt(num_subsets),
+    return KernelDistance(float(values.mean()), std, std / math.sqrt(num_subsets),
                           num_subsets, size)
 
 
@@ -314,13 +316,57 @@ def precision_recall_from_features(real, fake, k: int = 3) -> PrecisionRecall:
     real_radii, fake_radii = _kth_neighbour_radii(real, k), _kth_neighbour_radii(fake, k)
     fakes_in_real_balls = _ball_counts(fake, real, real_radii)
     reals_in_fake_balls = _ball_counts(real, fake, fake_radii)
-    nearest_fake = np.empty(len(real))
-    for start in range(0, len(real), _CHUNK):
-        nearest_fake[start:start + _CHUNK] = _pairwise_distances(
-            real[start:start + _CHUNK], fake).min(axis=1)
     return PrecisionRecall(
         precision=float(np.mean(fakes_in_real_balls > 0)),
         recall=float(np.mean(reals_in_fake_balls > 0)),
         density=float(fakes_in_real_balls.sum() / (k * len(fake))),
-        coverage=float(np.mean(nearest_fake <= real_radii)),
+        coverage=float(np.mean(_covered_reals(real, fake, real_radii))),
         k=k)
+
+
+def _covered_reals(real: np.ndarray, fake: np.ndarray, real_radii: np.ndarray) -> np.ndarray:
+    """For each real x, whether B(x, r_k(x)) holds at least one fake."""
+    nearest_fake = np.empty(len(real))
+    for start in range(0, len(real), _CHUNK):
+        nearest_fake[start:start + _CHUNK] = _pairwise_distances(
+            real[start:start + _CHUNK], fake).min(axis=1)
+    return nearest_fake <= real_radii
+
+
+def coverage_by_class(real, real_labels, fake, num_classes: int, k: int = 3) -> np.ndarray:
+    """Coverage (Naeem et al. 2020) of each class's reals: (num_classes,) fractions.
+
+    Entry c is the fraction of reals of class c whose ball B(x, r_k(x)) (r_k over all
+    reals, as in ``precision_recall_from_features``) holds at least one fake; their mean
+    weighted by class size is the overall coverage. A class with no reals gets NaN. A
+    generator that drops a class leaves that class's entry near 0.
+    """
+    real, fake = _matrix(real, 'real', k + 1), _matrix(fake, 'fake', 1)
+    _same_width(real, fake, 'real and fake')
+    labels = np.asarray(real_labels)
+    if labels.shape != (len(real),):
+        raise ValueError(f'real_labels must have shape ({len(real)},), got {labels.shape}')
+    covered = _covered_reals(real, fake, _kth_neighbour_radii(real, k))
+    return np.array([covered[labels == c].mean() if np.any(labels == c) else np.nan
+                     for c in range(num_classes)])
+
+
+# ----------------------------------------------------------------------------------
+# Mode histograms.
+# ----------------------------------------------------------------------------------
+
+
+def kl_to_uniform(counts) -> float:
+    """KL(h ‖ u) in nats of the normalised histogram h = counts / Σ counts against the
+    uniform distribution u over its K bins: Σ_k h_k log(K·h_k), with 0·log 0 = 0.
+
+    The mode-collapse benchmarks' KL (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al.
+    2018): 0 when every mode is equally frequent, log K when one mode takes everything.
+    """
+    counts = np.asarray(counts, np.float64)
+    if counts.ndim != 1 or not len(counts) or np.any(counts < 0) or not counts.sum():
+        raise ValueError(f'counts must be a non-empty, non-negative histogram with a '
+                         f'positive total, got {counts}')
+    h = counts / counts.sum()
+    positive = h > 0
+    return float(np.sum(h[positive] * np.log(len(h) * h[positive])))

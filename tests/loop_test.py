@@ -178,6 +178,8 @@ def test_sigkilled_entry_point_resumes_exactly_and_samples(tmp_path, embedded_da
     (('--coordinator_address=127.0.0.1:1', '--num_processes=2', '--process_id=2'), {},
      '--process_id=2'),
     (('--config.data.num_shards=3', '--config.batch_size=8'), {}, 'data.num_shards'),
+    (('--config=experiments/configs/stacked_mnist.py:nope',), {}, 'stacked_mnist variant'),
+    (("--config.eval.metrics=('stacked_modes',)",), {}, 'eval.metrics'),
 ])
 def test_bad_input_gets_one_clear_error(tmp_path, args, env, expected):
     a_file = tmp_path / 'a_file'

@@ -198,3 +198,34 @@ def test_kid_of_unequal_sets_uses_every_sample_once():
     x, y = gaussian(30, 4, 0), gaussian(45, 4, 1)
     kid = metrics.kernel_distance_from_features(x, y)
     assert kid.value == pytest.approx(metrics.unbiased_mmd2(x, y), rel=1e-12)
+
+
+def test_coverage_by_class_splits_coverage_by_the_reals_class():
+    # Class 0 at 0..3, class 1 at 10..13 (k = 1: every radius is 1); fakes near class 0
+    # only: 0.5 covers reals 0 and 1, 3.2 covers real 3 (real 2 is 1.2 from 3.2).
+    real = np.array([[0.0], [1.0], [2.0], [3.0], [10.0], [11.0], [12.0], [13.0]])
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    fake = np.array([[0.5], [3.2], [30.0]])
+    per_class = metrics.coverage_by_class(real, labels, fake, num_classes=3, k=1)
+    np.testing.assert_allclose(per_class[:2], [3 / 4, 0.0])
+    assert np.isnan(per_class[2])  # no reals of class 2
+    overall = metrics.precision_recall_from_features(real, fake, k=1).coverage
+    assert overall == pytest.approx(np.mean(per_class[:2]))
+    with pytest.raises(ValueError, match='real_labels'):
+        metrics.coverage_by_class(real, labels[:-1], fake, num_classes=2)
+
+
+@pytest.mark.parametrize('counts, expected', [
+    ([5, 5, 5, 5], 0.0),
+    ([7, 0, 0, 0], np.log(4)),
+    ([3, 1], 0.75 * np.log(1.5) + 0.25 * np.log(0.5)),
+    ([2, 0, 2], 2 * 0.5 * np.log(1.5)),
+])
+def test_kl_to_uniform_by_hand(counts, expected):
+    assert metrics.kl_to_uniform(counts) == pytest.approx(expected, abs=1e-15)
+
+
+@pytest.mark.parametrize('counts', [[], [0, 0], [1, -1, 2], [[1, 2]]])
+def test_kl_to_uniform_rejects_what_is_not_a_histogram(counts):
+    with pytest.raises(ValueError, match='counts'):
+        metrics.kl_to_uniform(counts)

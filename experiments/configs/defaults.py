@@ -2,12 +2,13 @@
 
 Sections: run cadence (top level), ``data``, ``model`` (``generator`` /
 ``discriminator`` hold keyword arguments of the model classes), ``optimizer.g`` /
-``optimizer.d``, ``loss``, ``checkpoint``. The ``smoke`` arg of every config shrinks the
-run to seconds for tests.
+``optimizer.d``, ``loss``, ``checkpoint``, ``eval`` (``ganjax.evaluation``). The
+``smoke`` arg of every config shrinks the run to seconds for tests.
 """
 import ml_collections
 
 from ganjax import data
+from ganjax import evaluation
 
 
 def adam(learning_rate: float, b1: float = 0.5, b2: float = 0.999) -> ml_collections.ConfigDict:
@@ -39,6 +40,7 @@ def gan_config(*, dataset: str, model: str, total_steps: int) -> ml_collections.
     # An EMA over ~100 steps suits the few-thousand-step MNIST runs; long runs raise it.
     config.ema_decay = 0.99
     config.checkpoint = ml_collections.ConfigDict(dict(max_to_keep=3))
+    config.eval = evaluation.default_config()  # lists no metrics: configs opt in
     return config
 
 
@@ -49,4 +51,7 @@ def shrink_for_smoke_test(config: ml_collections.ConfigDict) -> ml_collections.C
     config.log_every_steps = 2
     config.ckpt_every_steps = 3
     config.sample_every_steps = 3
+    config.eval.num_samples = 64
+    config.eval.num_real = 200
+    config.eval.num_splits = 2
     return config

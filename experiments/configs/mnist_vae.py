@@ -28,6 +28,7 @@ def get_config(arg: str | None = None):
     config.optimizer = ml_collections.ConfigDict(dict(vae=defaults.adam(1e-3, b1=0.9)))
     config.loss = ml_collections.ConfigDict(dict(beta=1.0))
     del config['ema_decay']
+    config.eval.generators = ('raw',)  # a VAE has no EMA decoder
     if 'smoke' in args:
         defaults.shrink_for_smoke_test(config)
     return config

@@ -35,35 +35,41 @@ class Generator28(nn.Module):
     negative_slope: float = 0.3
     num_classes: int = 0
     bn_axis_name: str | None = None
+    base_features: int = 64  # layer widths 4b, 2b, b: 256, 128, 64 as in seed 002
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, *,
                  train: bool) -> jax.Array:
         batch_norm = functools.partial(nn.BatchNorm, use_running_average=not train,
                                        axis_name=self.bn_axis_name)
+        b = self.base_features
         h = conditioning.ConditionalLatent(self.num_classes)(z, labels)
-        h = nn.Dense(7 * 7 * 256, use_bias=False, kernel_init=_INIT)(h)
-        h = nn.leaky_relu(batch_norm()(h), self.negative_slope).reshape(-1, 7, 7, 256)
-        for features, stride in ((128, 1), (64, 2)):
+        h = nn.Dense(7 * 7 * 4 * b, use_bias=False, kernel_init=_INIT)(h)
+        h = nn.leaky_relu(batch_norm()(h), self.negative_slope).reshape(-1, 7, 7, 4 * b)
+        for features, stride in ((2 * b, 1), (b, 2)):
             h = layers.ConvTranspose(features, 5, stride, use_bias=False, kernel_init=_INIT)(h)
             h = nn.leaky_relu(batch_norm()(h), self.negative_slope)
         return nn.tanh(layers.ConvTranspose(self.channels, 5, 2, kernel_init=_INIT)(h))
 
 
 class Discriminator28(nn.Module):
-    """seed 002's MNIST discriminator: (B, 28, 28, C) → (logits (B,), class_logits)."""
+    """seed 002's MNIST discriminator: (B, 28, 28, C) → (logits (B / packing,),
+    class_logits). ``packing`` = m > 1 is PacDCGAN-m: m samples concatenated along the
+    channels (``ganjax.layers.pack``)."""
     negative_slope: float = 0.3
     dropout_rate: float = 0.3
     num_classes: int = 0
     conditioning: str = 'none'
     spectral_norm: bool = False
+    packing: int = 1
+    base_features: int = 64  # layer widths b, 2b: 64, 128 as in seed 002
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool):
         apply = functools.partial(layers.maybe_spectral_norm,
                                   spectral_norm=self.spectral_norm, train=train)
-        h = x
-        for features in (64, 128):
+        h = layers.pack(x, self.packing, conditional=bool(self.num_classes))
+        for features in (self.base_features, 2 * self.base_features):
             h = apply(layers.Conv(features, (5, 5), (2, 2), kernel_init=_INIT), h)
             h = nn.leaky_relu(h, self.negative_slope)
             h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)

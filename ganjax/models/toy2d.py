@@ -3,8 +3,9 @@
 G: z ∈ R² → 4 × (Dense 400, BatchNorm, ReLU) → Dense 2. D: 3 maxout layers of 200
 units × 5 pieces → Dense 1 (a logit).
 
-Packing (PacGAN, §3): with ``packing = m`` the discriminator judges m samples at once,
-concatenated into one input of 2m numbers, so a batch of B samples gives B / m logits.
+Packing (PacGAN, §3; ``ganjax.layers.pack``): with ``packing = m`` the discriminator
+judges m samples at once, concatenated into one input of 2m numbers, so a batch of B
+samples gives B / m logits.
 All samples of a pack come from the same source (all real or all fake), which is what
 lets D see a lack of diversity. m = 1 is the ordinary discriminator.
 """
@@ -46,14 +47,7 @@ class Discriminator(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool):
-        if self.packing < 1 or (self.packing > 1 and self.num_classes):
-            raise ValueError(f'packing must be >= 1 and 1 for a class-conditional '
-                             f'discriminator, got {self.packing}')
-        if x.shape[0] % self.packing:
-            raise ValueError(f'a batch of {x.shape[0]} does not split into packs of '
-                             f'{self.packing}')
-        # Consecutive samples form a pack: (B, d) → (B / m, m·d).
-        h = x.reshape(x.shape[0] // self.packing, -1)
+        h = layers.pack(x, self.packing, conditional=bool(self.num_classes))
         for _ in range(self.depth):
             h = layers.maybe_spectral_norm(layers.Maxout(self.hidden, self.pieces), h,
                                            spectral_norm=self.spectral_norm, train=train)

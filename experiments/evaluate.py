@@ -1,0 +1,53 @@
+"""Evaluates a run's newest checkpoint (EMA and raw generator) and writes DIR/eval.json.
+
+    python -m experiments.evaluate --workdir=DIR
+    python -m experiments.evaluate --workdir=DIR --metrics=fid,kid --num_samples=50000
+
+Metrics default to the run's ``eval.metrics``, or to every metric of its dataset
+(``ganjax.evaluation``); each result in eval.json carries its protocol (data source and
+split, sample counts, feature network and the hash of its weights, EMA or raw,
+checkpoint step, seeds). A copy goes to DIR/eval/step_XXXXXXX.json.
+"""
+from absl import app
+from absl import flags
+from absl import logging
+import jax
+
+from ganjax import cli
+from ganjax import evaluation
+from ganjax import sampling
+
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Run directory with checkpoints.')
+_METRICS = flags.DEFINE_list('metrics', None, "Metrics, e.g. 'fid,kid'; default: the "
+                             "run's eval.metrics, else all of its dataset's.")
+_NUM_SAMPLES = flags.DEFINE_integer('num_samples', None, 'Generated samples; default: '
+                                    "the run's eval.num_samples.", lower_bound=1)
+flags.mark_flags_as_required(['workdir'])
+
+
+def run():
+    config, setup, state, step = sampling.load_run(_WORKDIR.value)
+    if config.get('eval') is None:  # a run from before ganjax.evaluation existed
+        config.eval = evaluation.default_config()
+    if _NUM_SAMPLES.value is not None:
+        config.eval.num_samples = _NUM_SAMPLES.value
+    config.eval.metrics = tuple(_METRICS.value or config.eval.metrics
+                                or evaluation.METRICS_BY_DATASET.get(config.data.name, ()))
+    evaluation.validate(config)
+    sample = jax.jit(setup.sample, static_argnames='use_ema')
+    results = evaluation.Evaluator(config).evaluate(
+        lambda z, labels, use_ema: sample(state, z, labels, use_ema=use_ema),
+        setup.latent_dim, setup.num_classes, step)
+    path = evaluation.write_results(_WORKDIR.value, step, results)
+    logging.info('Step %d: %s', step, evaluation.summary(results))
+    print(f'wrote {path}')
+
+
+def main(argv):
+    del argv
+    cli.quiet_library_logs()
+    cli.exit_on_user_error(run)
+
+
+if __name__ == '__main__':
+    app.run(main, flags_parser=cli.parse_flags)
