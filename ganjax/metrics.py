@@ -2,11 +2,12 @@
 
 Every function takes arrays of per-sample features (or class logits) computed by a
 feature network of your choice, JAX or NumPy, and returns Python floats. The arithmetic
-is float64 on the host (NumPy): the Fréchet distance needs a matrix square root, whose
-float32 error alone exceeds the differences papers report, and float64 in JAX is a
-process-wide switch (``jax_enable_x64``) a library must not flip. Reported numbers
-depend on the feature network, the number of samples and, for KID, the subsets: store
-them with the number.
+is JAX in float64: the Fréchet distance needs a matrix square root, whose float32 error
+alone exceeds the differences papers report. Each public function enables float64 for
+its own duration only (``jax.enable_x64`` as a context manager), so callers' arrays and
+programs keep their dtypes; on a TPU, whose float64 is not native, it computes on the
+host CPU. Reported numbers depend on the feature network, the number of samples and,
+for KID, the subsets: store them with the number.
 
 * ``frechet_distance_from_features`` (FID; Heusel et al. 2017, "GANs Trained by a Two
   Time-Scale Update Rule Converge to a Local Nash Equilibrium"):
@@ -23,26 +24,43 @@ them with the number.
   k-nearest-neighbour balls; ``coverage_by_class`` splits coverage by the reals' class.
 * ``kl_to_uniform``: KL of a mode histogram to the uniform (the mode-collapse benchmarks).
 """
+import contextlib
 import dataclasses
+import functools
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 _CHUNK = 1024  # rows of a pairwise-distance block: 1024 × M float64s at a time
 
 
-def _matrix(x, name: str, min_rows: int = 1) -> np.ndarray:
-    """``x`` as a float64 (N, D) array, or a ValueError naming ``name``."""
-    array = np.asarray(x, dtype=np.float64)
-    if array.ndim != 2 or array.shape[0] < min_rows or array.shape[1] < 1:
+def _float64(function):
+    """Runs ``function`` with JAX's float64 enabled, on the host CPU if the default
+    backend is a TPU."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        device = (jax.default_device(jax.devices('cpu')[0])
+                  if jax.default_backend() == 'tpu' else contextlib.nullcontext())
+        with jax.enable_x64(True), device:
+            return function(*args, **kwargs)
+    return wrapper
+
+
+def _matrix(x, name: str, min_rows: int = 1) -> jax.Array:
+    """``x`` as a float64 (N, D) array, or a ValueError naming ``name`` (call under
+    ``_float64``)."""
+    if np.ndim(x) != 2 or np.shape(x)[0] < min_rows or np.shape(x)[1] < 1:
         raise ValueError(f'{name} must be a (num_samples >= {min_rows}, num_features) '
                          f'array, got shape {np.shape(x)}')
-    if not np.all(np.isfinite(array)):
+    array = jnp.asarray(x, dtype=jnp.float64)
+    if not jnp.all(jnp.isfinite(array)):
         raise ValueError(f'{name} contains NaN or infinite values')
     return array
 
 
-def _same_width(a: np.ndarray, b: np.ndarray, names: str) -> None:
+def _same_width(a: jax.Array, b: jax.Array, names: str) -> None:
     if a.shape[1] != b.shape[1]:
         raise ValueError(f'{names} must have the same number of features, got '
                          f'{a.shape[1]} and {b.shape[1]}')
@@ -63,9 +81,10 @@ class FeatureStatistics:
     features' mean is large next to their spread.
     """
     count: int = 0
-    mean: np.ndarray | None = None
-    scatter: np.ndarray | None = None  # Σ (x − mean)(x − mean)ᵀ
+    mean: jax.Array | None = None  # float64
+    scatter: jax.Array | None = None  # Σ (x − mean)(x − mean)ᵀ, float64
 
+    @_float64
     def update(self, features) -> 'FeatureStatistics':
         """Adds a (B, D) batch; returns self."""
         batch = _matrix(features, 'features')
@@ -79,19 +98,21 @@ class FeatureStatistics:
         total = self.count + len(batch)
         delta = batch_mean - self.mean
         self.scatter = (self.scatter + batch_scatter
-                        + np.outer(delta, delta) * (self.count * len(batch) / total))
+                        + jnp.outer(delta, delta) * (self.count * len(batch) / total))
         self.mean = self.mean + delta * (len(batch) / total)
         self.count = total
         return self
 
-    def covariance(self) -> np.ndarray:
+    @_float64
+    def covariance(self) -> jax.Array:
         """The unbiased covariance, scatter / (n − 1)."""
         if self.count < 2:
             raise ValueError(f'a covariance needs at least 2 samples, got {self.count}')
         return self.scatter / (self.count - 1)
 
 
-def _trace_sqrt_product(sigma_a: np.ndarray, sigma_b: np.ndarray) -> float:
+@jax.jit
+def _trace_sqrt_product(sigma_a: jax.Array, sigma_b: jax.Array) -> jax.Array:
     """Tr((Σ_a Σ_b)^½) for symmetric positive semi-definite Σ_a, Σ_b.
 
     Σ_a Σ_b is similar to the symmetric PSD matrix A Σ_b A with A = Σ_a^½
@@ -100,24 +121,27 @@ def _trace_sqrt_product(sigma_a: np.ndarray, sigma_b: np.ndarray) -> float:
     no non-symmetric matrix square root and no complex round-off to discard. Eigenvalues
     that rounding makes slightly negative are clipped to 0.
     """
-    eigenvalues, eigenvectors = np.linalg.eigh(sigma_a)
-    root_a = (eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))) @ eigenvectors.T
-    product = root_a @ sigma_b @ root_a
-    return float(np.sum(np.sqrt(np.clip(np.linalg.eigvalsh((product + product.T) / 2),
-                                        0.0, None))))
+    precision = jax.lax.Precision.HIGHEST
+    eigenvalues, eigenvectors = jnp.linalg.eigh(sigma_a)
+    root_a = jnp.matmul(eigenvectors * jnp.sqrt(jnp.clip(eigenvalues, 0.0)), eigenvectors.T,
+                        precision=precision)
+    product = jnp.matmul(jnp.matmul(root_a, sigma_b, precision=precision), root_a,
+                         precision=precision)
+    return jnp.sum(jnp.sqrt(jnp.clip(jnp.linalg.eigvalsh((product + product.T) / 2), 0.0)))
 
 
+@_float64
 def frechet_distance(mean_a, cov_a, mean_b, cov_b) -> float:
     """d² = ‖μ_a − μ_b‖² + Tr(Σ_a) + Tr(Σ_b) − 2 Tr((Σ_a Σ_b)^½): the squared Fréchet
     (2-Wasserstein) distance between N(μ_a, Σ_a) and N(μ_b, Σ_b) (Dowson & Landau 1982)."""
-    mean_a, mean_b = np.asarray(mean_a, np.float64), np.asarray(mean_b, np.float64)
-    cov_a, cov_b = np.asarray(cov_a, np.float64), np.asarray(cov_b, np.float64)
+    mean_a, mean_b = jnp.asarray(mean_a, jnp.float64), jnp.asarray(mean_b, jnp.float64)
+    cov_a, cov_b = jnp.asarray(cov_a, jnp.float64), jnp.asarray(cov_b, jnp.float64)
     d = mean_a.shape[-1]
     for name, value, shape in (('mean_a', mean_a, (d,)), ('mean_b', mean_b, (d,)),
                                ('cov_a', cov_a, (d, d)), ('cov_b', cov_b, (d, d))):
         if value.shape != shape:
             raise ValueError(f'{name} must have shape {shape}, got {value.shape}')
-    distance = (np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b)
+    distance = (jnp.sum((mean_a - mean_b) ** 2) + jnp.trace(cov_a) + jnp.trace(cov_b)
                 - 2.0 * _trace_sqrt_product(cov_a, cov_b))
     return max(float(distance), 0.0)  # ≥ 0 exactly; rounding can leave −1e-12
 
@@ -128,6 +152,7 @@ def frechet_distance_from_statistics(real: FeatureStatistics,
     return frechet_distance(real.mean, real.covariance(), fake.mean, fake.covariance())
 
 
+@_float64
 def frechet_distance_from_features(real, fake) -> float:
     """FID (Heusel et al. 2017) between two (N, D) feature sets; see ``frechet_distance``.
 
@@ -145,19 +170,27 @@ def frechet_distance_from_features(real, fake) -> float:
 # ----------------------------------------------------------------------------------
 
 
-def _polynomial_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a @ b.T / a.shape[1] + 1.0) ** 3
+def _polynomial_kernel(a: jax.Array, b: jax.Array) -> jax.Array:
+    return (jnp.matmul(a, b.T, precision=jax.lax.Precision.HIGHEST) / a.shape[1] + 1.0) ** 3
 
 
-def unbiased_mmd2(real: np.ndarray, fake: np.ndarray) -> float:
-    """MMD²_u = Σ_{i≠j} k(x_i, x_j)/(m(m−1)) + Σ_{i≠j} k(y_i, y_j)/(n(n−1))
-    − 2 Σ_{i,j} k(x_i, y_j)/(mn), with the cubic polynomial kernel (Gretton et al. 2012,
-    Lemma 6)."""
+@jax.jit
+def _unbiased_mmd2(real: jax.Array, fake: jax.Array) -> jax.Array:
     m, n = len(real), len(fake)
     k_rr, k_ff = _polynomial_kernel(real, real), _polynomial_kernel(fake, fake)
-    return float((k_rr.sum() - np.trace(k_rr)) / (m * (m - 1))
-                 + (k_ff.sum() - np.trace(k_ff)) / (n * (n - 1))
-                 - 2.0 * _polynomial_kernel(real, fake).mean())
+    return ((k_rr.sum() - jnp.trace(k_rr)) / (m * (m - 1))
+            + (k_ff.sum() - jnp.trace(k_ff)) / (n * (n - 1))
+            - 2.0 * _polynomial_kernel(real, fake).mean())
+
+
+@_float64
+def unbiased_mmd2(real, fake) -> float:
+    """MMD²_u = Σ_{i≠j} k(x_i, x_j)/(m(m−1)) + Σ_{i≠j} k(y_i, y_j)/(n(n−1))
+    − 2 Σ_{i,j} k(x_i, y_j)/(mn), with the cubic polynomial kernel (Gretton et al. 2012,
+    Lemma 6), of two (N, D) feature sets of at least 2 samples each."""
+    real, fake = _matrix(real, 'real', 2), _matrix(fake, 'fake', 2)
+    _same_width(real, fake, 'real and fake')
+    return float(_unbiased_mmd2(real, fake))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,6 +208,7 @@ class KernelDistance:
     subset_size: int
 
 
+@_float64
 def kernel_distance_from_features(real, fake, *, num_subsets: int = 1,
                                   subset_size: int | None = None,
                                   seed: int = 0) -> KernelDistance:
@@ -200,7 +234,7 @@ def kernel_distance_from_features(real, fake, *, num_subsets: int = 1,
     rng = np.random.default_rng(seed)
     whole = num_subsets == 1 and subset_size is None
     values = np.array([
-        unbiased_mmd2(real, fake) if whole else unbiased_mmd2(
+        _unbiased_mmd2(real, fake) if whole else _unbiased_mmd2(
             real[rng.choice(len(real), size, replace=False)],
             fake[rng.choice(len(fake), size, replace=False)])
         for _ in range(num_subsets)])
@@ -214,11 +248,6 @@ def kernel_distance_from_features(real, fake, *, num_subsets: int = 1,
 # ----------------------------------------------------------------------------------
 
 
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-
 @dataclasses.dataclass(frozen=True)
 class InceptionScore:
     """IS: the mean over splits, and the standard deviation over splits (ddof=0, as in
@@ -228,6 +257,17 @@ class InceptionScore:
     num_splits: int
 
 
+@jax.jit
+def _inception_score(logits: jax.Array) -> jax.Array:
+    log_p = jax.nn.log_softmax(logits, axis=1)
+    p = jnp.exp(log_p)
+    log_marginal = jnp.log(p.mean(axis=0))
+    # KL(p(y|x) ‖ p(y)) = Σ_y p log p − p log p(y); 0·log 0 = 0 where p underflows.
+    kl = jnp.sum(jnp.where(p > 0, p * (log_p - log_marginal), 0.0), axis=1)
+    return jnp.exp(kl.mean())
+
+
+@_float64
 def inception_score_from_logits(logits, num_splits: int = 1) -> InceptionScore:
     """IS = exp(E_x KL(p(y|x) ‖ p(y))) (Salimans et al. 2016) of (N, K) class logits.
 
@@ -240,14 +280,8 @@ def inception_score_from_logits(logits, num_splits: int = 1) -> InceptionScore:
     if not 1 <= num_splits <= len(logits):
         raise ValueError(f'num_splits must be in [1, {len(logits)}], got {num_splits}')
     per_split = len(logits) // num_splits
-    scores = []
-    for split in range(num_splits):
-        log_p = _log_softmax(logits[split * per_split:(split + 1) * per_split])
-        p = np.exp(log_p)
-        log_marginal = np.log(p.mean(axis=0))
-        # KL(p(y|x) ‖ p(y)) = Σ_y p log p − p log p(y); 0·log 0 = 0 where p underflows.
-        kl = np.sum(np.where(p > 0, p * (log_p - log_marginal), 0.0), axis=1)
-        scores.append(np.exp(kl.mean()))
+    scores = np.array([_inception_score(logits[split * per_split:(split + 1) * per_split])
+                       for split in range(num_splits)])
     return InceptionScore(float(np.mean(scores)), float(np.std(scores)), num_splits)
 
 
@@ -256,30 +290,44 @@ def inception_score_from_logits(logits, num_splits: int = 1) -> InceptionScore:
 # ----------------------------------------------------------------------------------
 
 
-def _pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _pairwise_distances(a: jax.Array, b: jax.Array) -> jax.Array:
     """Euclidean distances (len(a), len(b)), from ‖a‖² + ‖b‖² − 2abᵀ clipped at 0."""
-    squared = (np.sum(a ** 2, axis=1)[:, None] + np.sum(b ** 2, axis=1)[None, :]
-               - 2.0 * a @ b.T)
-    return np.sqrt(np.clip(squared, 0.0, None))
+    squared = (jnp.sum(a ** 2, axis=1)[:, None] + jnp.sum(b ** 2, axis=1)[None, :]
+               - 2.0 * jnp.matmul(a, b.T, precision=jax.lax.Precision.HIGHEST))
+    return jnp.sqrt(jnp.clip(squared, 0.0))
 
 
-def _kth_neighbour_radii(points: np.ndarray, k: int) -> np.ndarray:
+def _by_row_blocks(function, rows: jax.Array, *args) -> jax.Array:
+    """``function(block, *args)`` over blocks of ``_CHUNK`` rows, concatenated: bounds
+    the pairwise-distance matrices held at once to _CHUNK × M."""
+    return jnp.concatenate([function(rows[start:start + _CHUNK], *args)
+                            for start in range(0, len(rows), _CHUNK)])
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _kth_neighbour_block(block: jax.Array, points: jax.Array, k: int) -> jax.Array:
+    # The k + 1 smallest distances of each row, ascending: entry 0 is the point itself.
+    return -jax.lax.top_k(-_pairwise_distances(block, points), k + 1)[0][:, k]
+
+
+@jax.jit
+def _ball_count_block(queries: jax.Array, centres: jax.Array, radii: jax.Array) -> jax.Array:
+    return jnp.sum(_pairwise_distances(queries, centres) <= radii[None, :], axis=1)
+
+
+@jax.jit
+def _nearest_block(queries: jax.Array, points: jax.Array) -> jax.Array:
+    return _pairwise_distances(queries, points).min(axis=1)
+
+
+def _kth_neighbour_radii(points: jax.Array, k: int) -> jax.Array:
     """Distance from each point to its k-th nearest other point of the same set."""
-    radii = np.empty(len(points))
-    for start in range(0, len(points), _CHUNK):
-        distances = _pairwise_distances(points[start:start + _CHUNK], points)
-        # Column k of the sorted row: column 0 is the point itself, at distance 0.
-        radii[start:start + _CHUNK] = np.partition(distances, k, axis=1)[:, k]
-    return radii
+    return _by_row_blocks(_kth_neighbour_block, points, points, k)
 
 
-def _ball_counts(queries: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
+def _ball_counts(queries: jax.Array, centres: jax.Array, radii: jax.Array) -> jax.Array:
     """For each query, the number of balls B(centre_i, radius_i) that contain it."""
-    counts = np.empty(len(queries), dtype=np.int64)
-    for start in range(0, len(queries), _CHUNK):
-        distances = _pairwise_distances(queries[start:start + _CHUNK], centres)
-        counts[start:start + _CHUNK] = np.sum(distances <= radii[None, :], axis=1)
-    return counts
+    return _by_row_blocks(_ball_count_block, queries, centres, radii)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -293,6 +341,7 @@ class PrecisionRecall:
     k: int
 
 
+@_float64
 def precision_recall_from_features(real, fake, k: int = 3) -> PrecisionRecall:
     """Precision, recall, density and coverage of ``fake`` against ``real`` features.
 
@@ -317,22 +366,19 @@ def precision_recall_from_features(real, fake, k: int = 3) -> PrecisionRecall:
     fakes_in_real_balls = _ball_counts(fake, real, real_radii)
     reals_in_fake_balls = _ball_counts(real, fake, fake_radii)
     return PrecisionRecall(
-        precision=float(np.mean(fakes_in_real_balls > 0)),
-        recall=float(np.mean(reals_in_fake_balls > 0)),
+        precision=float(jnp.mean(fakes_in_real_balls > 0)),
+        recall=float(jnp.mean(reals_in_fake_balls > 0)),
         density=float(fakes_in_real_balls.sum() / (k * len(fake))),
-        coverage=float(np.mean(_covered_reals(real, fake, real_radii))),
+        coverage=float(jnp.mean(_covered_reals(real, fake, real_radii))),
         k=k)
 
 
-def _covered_reals(real: np.ndarray, fake: np.ndarray, real_radii: np.ndarray) -> np.ndarray:
+def _covered_reals(real: jax.Array, fake: jax.Array, real_radii: jax.Array) -> np.ndarray:
     """For each real x, whether B(x, r_k(x)) holds at least one fake."""
-    nearest_fake = np.empty(len(real))
-    for start in range(0, len(real), _CHUNK):
-        nearest_fake[start:start + _CHUNK] = _pairwise_distances(
-            real[start:start + _CHUNK], fake).min(axis=1)
-    return nearest_fake <= real_radii
+    return np.asarray(_by_row_blocks(_nearest_block, real, fake) <= real_radii)
 
 
+@_float64
 def coverage_by_class(real, real_labels, fake, num_classes: int, k: int = 3) -> np.ndarray:
     """Coverage (Naeem et al. 2020) of each class's reals: (num_classes,) fractions.
 
@@ -356,6 +402,7 @@ def coverage_by_class(real, real_labels, fake, num_classes: int, k: int = 3) -> 
 # ----------------------------------------------------------------------------------
 
 
+@_float64
 def kl_to_uniform(counts) -> float:
     """KL(h ‖ u) in nats of the normalised histogram h = counts / Σ counts against the
     uniform distribution u over its K bins: Σ_k h_k log(K·h_k), with 0·log 0 = 0.
@@ -363,10 +410,10 @@ def kl_to_uniform(counts) -> float:
     The mode-collapse benchmarks' KL (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al.
     2018): 0 when every mode is equally frequent, log K when one mode takes everything.
     """
-    counts = np.asarray(counts, np.float64)
-    if counts.ndim != 1 or not len(counts) or np.any(counts < 0) or not counts.sum():
+    counts = jnp.asarray(counts, jnp.float64)
+    if counts.ndim != 1 or not len(counts) or jnp.any(counts < 0) or not counts.sum():
         raise ValueError(f'counts must be a non-empty, non-negative histogram with a '
                          f'positive total, got {counts}')
     h = counts / counts.sum()
-    positive = h > 0
-    return float(np.sum(h[positive] * np.log(len(h) * h[positive])))
+    return float(jnp.sum(jnp.where(h > 0, h * jnp.log(len(h) * jnp.where(h > 0, h, 1.0)),
+                                   0.0)))
