@@ -54,7 +54,8 @@ def _matrix(x, name: str, min_rows: int = 1) -> jax.Array:
     if np.ndim(x) != 2 or np.shape(x)[0] < min_rows or np.shape(x)[1] < 1:
         raise ValueError(f'{name} must be a (num_samples >= {min_rows}, num_features) '
                          f'array, got shape {np.shape(x)}')
-    array = jnp.asarray(x, dtype=jnp.float64)
+    # Through the host: on a TPU the arithmetic runs on the CPU, not where x lives.
+    array = jnp.asarray(np.asarray(x), dtype=jnp.float64)
     if not jnp.all(jnp.isfinite(array)):
         raise ValueError(f'{name} contains NaN or infinite values')
     return array
