@@ -7,6 +7,7 @@ The global batches agree because ``data.num_shards`` is fixed at 2: each of the 
 processes reads one shard, the single process reads both (``ganjax.data``).
 """
 import os
+import json
 import socket
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import loop_test
 NUM_STEPS = 4
 # No dropout, as in loop_test's pmap comparison (pmap draws its masks per device).
 OVERRIDES = ('data.num_shards=2', 'log_every_steps=1', f'total_steps={NUM_STEPS}',
-             'model.discriminator.dropout_rate=0.0')
+             'model.discriminator.dropout_rate=0.0', "eval.metrics=('fid',)")
 
 
 def free_port() -> int:
@@ -53,6 +54,7 @@ def single_process_config(data_dir: str):
     config = loop_test.smoke_config(data_dir, log_every_steps=1, total_steps=NUM_STEPS)
     config.data.num_shards = 2
     config.model.discriminator.dropout_rate = 0.0
+    config.eval.metrics = ('fid',)
     return config
 
 
@@ -72,3 +74,9 @@ def test_two_processes_match_one_process_with_four_devices(embedded_data_dir, tm
         np.testing.assert_allclose([two[step][k] for k in loop_test.LOSS_KEYS],
                                    [values[k] for k in loop_test.LOSS_KEYS],
                                    rtol=2e-4, atol=1e-5, err_msg=f'step {step}')
+    # The final evaluation: both processes generate, process 0 writes.
+    fids = []
+    for run in (tmp_path / 'two', workdir):
+        with open(os.path.join(run, 'eval.json'), encoding='utf-8') as f:
+            fids.append([r['metrics']['fid'] for r in json.load(f)['results']])
+    np.testing.assert_allclose(fids[0], fids[1], rtol=1e-3)
