@@ -148,6 +148,9 @@ class Evaluator:
         if set(self.metric_names) & set(MNIST_METRICS):
             self.reference = reference(self.network, config.data, self.eval_config.num_real,
                                        cache_dir(self.eval_config))
+            # The score of the real digits themselves: the ceiling to read scores against.
+            self._real_mnist_score = metrics.inception_score_from_logits(
+                self.reference.logits, self.eval_config.num_splits).mean
 
     def latents(self, latent_dim: int, num_classes: int):
         """The evaluation's fixed latents (and cycled labels for conditional models)."""
@@ -232,7 +235,8 @@ class Evaluator:
                             features='penultimate layer (128)', neighbours_k=NEIGHBOURS,
                             kid_subsets=KID_SUBSETS,
                             kid_subset_size=self._kid_subset_size(),
-                            mnist_score_splits=self.eval_config.num_splits)
+                            mnist_score_splits=self.eval_config.num_splits,
+                            real_data_mnist_score=self._real_mnist_score)
         return protocol
 
 

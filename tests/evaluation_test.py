@@ -92,6 +92,10 @@ def test_real_digits_score_like_real_digits_and_one_class_shows_as_missing(
     assert protocol['generator'] == 'ema' and protocol['checkpoint_step'] == 7
     assert protocol['latent_seed'] == 0 and protocol['run_seed'] == config.seed
     assert protocol['kid_subset_size'] == 1000 and protocol['neighbours_k'] == 3
+    real_score = metrics.inception_score_from_logits(evaluator.reference.logits,
+                                                     config.eval.num_splits).mean
+    assert protocol['real_data_mnist_score'] == pytest.approx(real_score)
+    assert abs(protocol['real_data_mnist_score'] - m['mnist_score']) < 0.3
 
 
 def test_metrics_equal_the_metrics_module_on_the_same_features(embedded_data_dir, digits,
@@ -242,6 +246,10 @@ def test_stacked_mnist_entry_point_writes_results_and_table_row(embedded_data_di
     assert set(results['final']) == {'ema', 'raw'}
     assert 1 <= results['final']['ema']['modes'] <= 100
     assert results['paper'] == mode_collapse.PAPER_STACKED['pacdcgan2']
+    # Real Stacked MNIST counted the same way: 100 draws over 1000 modes rarely repeat.
+    assert results['real_data']['num_samples'] == 100
+    assert 90 <= results['real_data']['modes'] <= 100
     row = mode_collapse.stacked_mnist_table([results]).splitlines()[-1]
     assert row.startswith('| pacdcgan2 | ') and '| 1000 |' in row
     assert f"{results['final']['ema']['kl']:.3f}" in row
+    assert f"| {results['real_data']['modes']}, {results['real_data']['kl']:.3f} |" in row

@@ -4,7 +4,7 @@ classifier.
 (B, 28, 28, 1) in [−1, 1] → Conv 32 3×3 → Conv 32 3×3/2 → Conv 64 3×3 → Conv 64 3×3/2 →
 Conv 128 3×3 (ReLU after each; 7×7×128) → global average pool → Dense 128 → ReLU
 (the *features*) → Dense 10 (the *logits*). 156k parameters: small enough to ship in
-the package, strong enough (≈ 99 % held-out accuracy) to tell digits apart, which is all
+the package, strong enough (98.6 % on 500 held-out digits) to tell digits apart, which is all
 the MNIST score, Fréchet / kernel distances and Stacked MNIST's mode count ask of it.
 """
 import flax.linen as nn
