@@ -16,6 +16,7 @@ import jax
 from ganjax import cli
 from ganjax import evaluation
 from ganjax import sampling
+from ganjax import validation
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Run directory with checkpoints.')
 _METRICS = flags.DEFINE_list('metrics', None, "Metrics, e.g. 'fid,kid'; default: the "
@@ -34,6 +35,9 @@ def run():
     config.eval.metrics = tuple(_METRICS.value or config.eval.metrics
                                 or evaluation.METRICS_BY_DATASET.get(config.data.name, ()))
     evaluation.validate(config)
+    if not config.eval.metrics:
+        raise validation.ConfigError(f'no metrics for data.name={config.data.name!r}: '
+                                     'ganjax has feature networks for MNIST only')
     sample = jax.jit(setup.sample, static_argnames='use_ema')
     results = evaluation.Evaluator(config).evaluate(
         lambda z, labels, use_ema: sample(state, z, labels, use_ema=use_ema),
