@@ -4,7 +4,7 @@ Generators here output images in [-1, 1] with layout (N, H, W, C); everything in
 module ends as uint8 arrays or PNG files a person can look at.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 import math
 import os
 from typing import Any
@@ -183,10 +183,7 @@ def interpolation_grid(generate: Callable[[jax.Array], Any], key: jax.Array, num
 
 def plot_losses(metrics: Sequence[dict[str, Any]], path: str,
                 keys: Sequence[str] = ('train/d_loss', 'train/g_loss')) -> None:
-    """Plots metric curves against step into a PNG.
-
-    Uses matplotlib's Figure API directly (no pyplot), so no GUI backend or global
-    figure state is involved.
+    """Plots metric curves against step into a PNG, all in one panel.
 
     Args:
         metrics: records as returned by `ganjax.writers.read_metrics`, each with a
@@ -197,17 +194,38 @@ def plot_losses(metrics: Sequence[dict[str, Any]], path: str,
     Raises:
         ValueError: if a key appears in no record.
     """
-    fig = figure.Figure(figsize=(7, 4), layout='constrained')
-    ax = fig.add_subplot()
-    for key in keys:
-        points = [(record['step'], record[key]) for record in metrics if key in record]
-        if not points:
-            raise ValueError(f'keys: {key!r} is in none of the {len(metrics)} metric records.')
-        steps, values = zip(*points)
-        ax.plot(steps, values, label=key)
-    ax.set_xlabel('step')
-    ax.grid(alpha=0.3)
-    ax.legend()
+    plot_panels(metrics, path, {'': keys})
+
+
+def plot_panels(metrics: Sequence[dict[str, Any]], path: str,
+                panels: Mapping[str, Sequence[str]], columns: int = 3) -> None:
+    """Plots metric curves against step into a PNG, one panel per entry of ``panels``
+    (title → metric names, one line each), for metrics of different scales.
+
+    Uses matplotlib's Figure API directly (no pyplot), so no GUI backend or global
+    figure state is involved.
+
+    Raises:
+        ValueError: if a key appears in no record.
+    """
+    columns = min(columns, len(panels))
+    rows = -(-len(panels) // columns)
+    width = 7 if len(panels) == 1 else 3.6 * columns
+    fig = figure.Figure(figsize=(width, 4 if len(panels) == 1 else 3 * rows),
+                        layout='constrained')
+    for index, (title, keys) in enumerate(panels.items()):
+        ax = fig.add_subplot(rows, columns, index + 1)
+        for key in keys:
+            points = [(record['step'], record[key]) for record in metrics if key in record]
+            if not points:
+                raise ValueError(f'keys: {key!r} is in none of the {len(metrics)} metric '
+                                 'records.')
+            steps, values = zip(*points)
+            ax.plot(steps, values, label=key, marker='.' if len(points) < 20 else None)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel('step')
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
     _make_parent_dirs(path)
     fig.savefig(path, format='png', dpi=100)
 

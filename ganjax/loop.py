@@ -251,3 +251,10 @@ def _final_pictures(config, setup, state, workdir: str, root_key: jax.Array, sam
     keys = (('train/loss', 'train/reconstruction', 'train/kl') if build.is_vae(config)
             else ('train/d_loss', 'train/g_loss'))
     images.plot_losses(history, os.path.join(workdir, 'losses.png'), keys=keys)
+    evaluated = sorted({key for record in history for key in record
+                        if key.startswith('eval/')})
+    if evaluated:  # eval/<generator>/<metric>: one panel per metric
+        panels = {}
+        for key in evaluated:
+            panels.setdefault(key.rsplit('/', 1)[-1], []).append(key)
+        images.plot_panels(history, os.path.join(workdir, 'eval.png'), panels)

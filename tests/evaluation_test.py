@@ -213,6 +213,7 @@ def test_training_evaluates_periodically_and_evaluate_entry_point_writes_eval_js
               if 'eval/ema/fid' in r]
     assert [r['step'] for r in logged] == [4, 6]
     assert logged[-1]['eval/raw/fid'] == final['results'][1]['metrics']['fid']
+    assert os.path.getsize(os.path.join(workdir, 'eval.png')) > 0  # the curves
 
     os.remove(os.path.join(workdir, 'eval.json'))
     result = loop_test.run_module('experiments.evaluate', f'--workdir={workdir}',

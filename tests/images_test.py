@@ -162,3 +162,15 @@ def test_plot_losses_rejects_missing_key(tmp_path):
     with pytest.raises(ValueError, match='train/typo'):
         images.plot_losses([{'step': 1, 'train/d_loss': 1.0}], str(tmp_path / 'x.png'),
                            keys=('train/d_loss', 'train/typo'))
+
+
+def test_plot_panels_draws_one_panel_per_metric(tmp_path):
+    records = [{'step': s, 'eval/ema/fid': 10.0 / s, 'eval/raw/fid': 12.0 / s,
+                'eval/ema/kid': 0.1 / s} for s in (1, 2, 3)]
+    path = tmp_path / 'eval.png'
+    images.plot_panels(records, str(path), {'fid': ['eval/ema/fid', 'eval/raw/fid'],
+                                            'kid': ['eval/ema/kid']})
+    with Image.open(path) as image:
+        assert image.size == (720, 300)  # two 3.6-inch panels side by side at 100 dpi
+    with pytest.raises(ValueError, match='eval/raw/kid'):
+        images.plot_panels(records, str(path), {'kid': ['eval/raw/kid']})
