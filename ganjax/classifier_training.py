@@ -47,11 +47,14 @@ def random_shift(key: jax.Array, images: jax.Array, max_shift: int) -> jax.Array
     return jax.vmap(crop)(padded, offsets)
 
 
+@jax.jit
+def _predict(params, images: jax.Array) -> jax.Array:
+    return jnp.argmax(classifier.MnistClassifier().apply({'params': params}, images)[0], -1)
+
+
 def accuracy(params, images: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
     """Overall accuracy and accuracy per class (10,) of the classifier on a labelled set."""
-    model = classifier.MnistClassifier()
-    predict = jax.jit(lambda p, x: jnp.argmax(model.apply({'params': p}, x)[0], -1))
-    predictions = np.concatenate([np.asarray(predict(params, images[i:i + _EVAL_BATCH]))
+    predictions = np.concatenate([np.asarray(_predict(params, images[i:i + _EVAL_BATCH]))
                                   for i in range(0, len(images), _EVAL_BATCH)])
     correct = predictions == labels
     per_class = np.array([correct[labels == c].mean() for c in range(10)])
