@@ -43,7 +43,12 @@ classified by ganjax's MNIST network (`ganjax/weights/mnist_classifier.json` rec
 held-out accuracy and hash); a mode is reached by at least one sample; KL (nats) of the
 mode histogram to the uniform one. Ours: one seed, the last evaluation of the run, EMA
 and raw generator; trained on the 5,000 embedded MNIST digits unless the row's
-protocol says otherwise. Paper: PacGAN Table 2 (DCGAN and PacDCGAN2 rows).
+protocol says otherwise. "Real data" counts 26,000 real Stacked MNIST examples the same
+way: what a perfect generator would score (its KL is the finite-sample floor,
+≈ (K − 1) / 2N = 0.019, plus the network's misreadings). Paper: PacGAN Table 2 (DCGAN
+and PacDCGAN2 rows), whose networks differ from ours (seed 002's 28×28 DCGAN at half
+width here), so the DCGAN rows are not like for like. Runtimes include the periodic
+evaluations and were measured on a 2-core CPU shared with other jobs.
 
 """
 
