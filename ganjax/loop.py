@@ -2,7 +2,7 @@
 
 Sections: validate and prepare the workdir → devices → model, optimizers, state →
 resume from the newest readable checkpoint → data from (seed, step) → compiled step →
-loop (log, sample, checkpoint) → final pictures.
+loop (log, sample, evaluate, checkpoint) → final pictures.
 
 Multi-process runs (``ganjax.distributed``): every process runs this same function; each
 reads only its own data shards, all of them run every compiled computation (train step,
