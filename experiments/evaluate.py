@@ -15,6 +15,7 @@ import jax
 
 from ganjax import cli
 from ganjax import evaluation
+from ganjax import parallel
 from ganjax import sampling
 from ganjax import validation
 
@@ -38,7 +39,8 @@ def run():
     if not config.eval.metrics:
         raise validation.ConfigError(f'no metrics for data.name={config.data.name!r}: '
                                      'ganjax has feature networks for MNIST only')
-    sample = jax.jit(setup.sample, static_argnames='use_ema')
+    sample = jax.jit(setup.sample, static_argnames='use_ema',
+                     compiler_options=parallel.compiler_options())
     results = evaluation.Evaluator(config).evaluate(
         lambda z, labels, use_ema: sample(state, z, labels, use_ema=use_ema),
         setup.latent_dim, setup.num_classes, step)

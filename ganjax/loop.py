@@ -164,12 +164,14 @@ def _train(config, workdir: str, is_chief: bool, pmap: bool,
     if pmap:
         train_step = parallel.compile_pmap(setup.train_step)
         state = parallel.replicate(state)
-        sample = jax.jit(_positional_sample(setup), static_argnums=3)
+        sample = jax.jit(_positional_sample(setup), static_argnums=3,
+                         compiler_options=parallel.compiler_options())
     else:
         train_step = parallel.compile_jit(setup.train_step, mesh)
         everywhere = parallel.replicated(mesh)
         sample = jax.jit(_positional_sample(setup), in_shardings=everywhere,
-                         out_shardings=everywhere, static_argnums=3)
+                         out_shardings=everywhere, static_argnums=3,
+                         compiler_options=parallel.compiler_options())
     sample_z, sample_labels = jax.device_get(
         fixed_latents(config, setup, jax.random.fold_in(root_key, 1)))
 

