@@ -130,13 +130,14 @@ def reference(network: feature_network.FeatureNetwork, data_config, num_real: in
 class Evaluator:
     """Evaluates generators of one run with the metrics of its ``config.eval``."""
 
-    def __init__(self, config, metric_names=None, network=None):
+    def __init__(self, config, metric_names=None, network=None, data_config=None):
         """Loads the feature network and, for MNIST metrics, the real reference.
 
         Args:
           config: the run's config (``data``, ``eval``, ``seed``).
           metric_names: overrides ``config.eval.metrics``.
           network: a ``FeatureNetwork``; the shipped MNIST classifier by default.
+          data_config: overrides ``config.data`` (e.g. with its source pinned).
         """
         self.eval_config = config.get('eval') or default_config()
         self.metric_names = tuple(self.eval_config.metrics if metric_names is None
@@ -146,7 +147,8 @@ class Evaluator:
         self.network = network or feature_network.load()
         self.reference = None
         if set(self.metric_names) & set(MNIST_METRICS):
-            self.reference = reference(self.network, config.data, self.eval_config.num_real,
+            self.reference = reference(self.network, data_config or config.data,
+                                       self.eval_config.num_real,
                                        cache_dir(self.eval_config))
             # The score of the real digits themselves: the ceiling to read scores against.
             self._real_mnist_score = metrics.inception_score_from_logits(

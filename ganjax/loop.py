@@ -189,8 +189,9 @@ def _train(config, workdir: str, is_chief: bool, pmap: bool,
     # Evaluation (``ganjax.evaluation``) when the config lists metrics: every process
     # generates (a program over all devices) and computes; one writes.
     eval_config = config.get('eval')
-    evaluator = (evaluation.Evaluator(config) if eval_config is not None
-                 and eval_config.metrics else None)
+    evaluator = (evaluation.Evaluator(config, data_config=data.pin_source(config.data,
+                                                                           info.source))
+                 if eval_config is not None and eval_config.metrics else None)
 
     def evaluate(step: int) -> None:
         results = evaluator.evaluate(
