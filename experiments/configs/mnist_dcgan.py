@@ -23,7 +23,9 @@ again shows recognisable digits of most classes, some malformed; 0.27 s/step.
 
 Evaluation (``ganjax.evaluation``): every MNIST metric (MNIST score, FID, KID,
 precision/recall, per-class coverage) of 10,000 samples of the EMA and the raw
-generator, every 1,000 steps and at the end, in ``eval.json`` and ``eval/``.
+generator, every 1,000 steps and at the end, in ``eval.json``, ``eval/`` and
+``eval.png``; each evaluation takes about 40 s on 2 cores (measured: 19.8 s EMA + 17.2 s
+raw), three of them 2 minutes of the run.
 
 Arg ``smoke`` shrinks everything for tests.
 """
