@@ -15,11 +15,10 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
-from ganjax import benchmark
-from ganjax import build
-from ganjax import cli
-from ganjax import data
-from ganjax import validation
+from experiments.support import timing
+from ganjax.data import datasets
+from ganjax.harness import cli
+from ganjax.harness import validation
 
 config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
 _NUM_STEPS = flags.DEFINE_integer('num_steps', 20, 'Timed steps (median is reported).')
@@ -33,29 +32,26 @@ flags.mark_flags_as_required(['config'])
 def run():
     config = cli.loaded_config()
     validation.validate(config, num_devices=1)
-    if build.is_vae(config):
-        raise validation.ConfigError("the benchmark times GAN train steps; model.name='vae' "
-                                     'is not one')
-    data_shape, num_classes = data.dataset_spec(config.data)
-    run_ganjax, result = benchmark.ganjax_step_runner(config, data_shape, num_classes)
+    data_shape, num_classes = datasets.dataset_spec(config.data)
+    run_ganjax, result = timing.ganjax_step_runner(config, data_shape, num_classes)
     runners = {'': run_ganjax}
     if _COMPARE_XLA_DEFAULTS.value:
-        runners['xla_defaults_'], _ = benchmark.ganjax_step_runner(
+        runners['xla_defaults_'], _ = timing.ganjax_step_runner(
             config, data_shape, num_classes, compiler_options={})
     try:
-        runners['torch_'], torch_info = benchmark.torch_step_runner(config)
+        runners['torch_'], torch_info = timing.torch_step_runner(config)
         result.update(torch_info)
     except ImportError:
         result['torch'] = 'not installed'
     except NotImplementedError as e:
         result['torch'] = str(e)
-    seconds = benchmark.interleaved_median_seconds(runners, _NUM_STEPS.value, warmup=3)
+    seconds = timing.interleaved_median_seconds(runners, _NUM_STEPS.value, warmup=3)
     for prefix, value in seconds.items():
-        result.update(benchmark.report(value, config.batch_size, prefix))
+        result.update(timing.report(value, config.batch_size, prefix))
     if 'torch_' in seconds:
         result['speedup_vs_torch'] = round(seconds['torch_'] / seconds[''], 2)
     if _LAYERS.value:
-        for row in benchmark.time_conv_transpose_layers(config.batch_size, _NUM_STEPS.value):
+        for row in timing.time_conv_transpose_layers(config.batch_size, _NUM_STEPS.value):
             print(json.dumps(row))
     print(json.dumps(result))
 

@@ -4,7 +4,7 @@
     python -m experiments.evaluate --workdir=DIR --metrics=fid,kid --num_samples=50000
 
 Metrics default to the run's ``eval.metrics``, or to every metric of its dataset
-(``ganjax.evaluation``); each result in eval.json carries its protocol (data source and
+(``ganjax.evaluation.eval_config``); each result in eval.json carries its protocol (data source and
 split, sample counts, feature network and the hash of its weights, EMA or raw,
 checkpoint step, seeds). A copy goes to DIR/eval/step_XXXXXXX.json.
 """
@@ -13,11 +13,12 @@ from absl import flags
 from absl import logging
 import jax
 
-from ganjax import cli
-from ganjax import evaluation
-from ganjax import parallel
-from ganjax import sampling
-from ganjax import validation
+from ganjax import errors
+from ganjax.evaluation import eval_config
+from ganjax.evaluation import evaluators
+from ganjax.evaluation import sampling
+from ganjax.harness import cli
+from ganjax.train import parallel
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Run directory with checkpoints.')
 _METRICS = flags.DEFINE_list('metrics', None, "Metrics, e.g. 'fid,kid'; default: the "
@@ -30,22 +31,22 @@ flags.mark_flags_as_required(['workdir'])
 def run():
     config, setup, state, step = sampling.load_run(_WORKDIR.value)
     if config.get('eval') is None:  # a run from before ganjax.evaluation existed
-        config.eval = evaluation.default_config()
+        config.eval = eval_config.default_config()
     if _NUM_SAMPLES.value is not None:
         config.eval.num_samples = _NUM_SAMPLES.value
     config.eval.metrics = tuple(_METRICS.value or config.eval.metrics
-                                or evaluation.METRICS_BY_DATASET.get(config.data.name, ()))
-    evaluation.validate(config)
+                                or eval_config.METRICS_BY_DATASET.get(config.data.name, ()))
+    eval_config.validate(config)
     if not config.eval.metrics:
-        raise validation.ConfigError(f'no metrics for data.name={config.data.name!r}: '
+        raise errors.ConfigError(f'no metrics for data.name={config.data.name!r}: '
                                      'ganjax has feature networks for MNIST only')
     sample = jax.jit(setup.sample, static_argnames='use_ema',
                      compiler_options=parallel.compiler_options())
-    results = evaluation.Evaluator(config).evaluate(
+    results = evaluators.Evaluator(config).evaluate(
         lambda z, labels, use_ema: sample(state, z, labels, use_ema=use_ema),
         setup.latent_dim, setup.num_classes, step)
-    path = evaluation.write_results(_WORKDIR.value, step, results)
-    logging.info('Step %d: %s', step, evaluation.summary(results))
+    path = evaluators.write_results(_WORKDIR.value, step, results)
+    logging.info('Step %d: %s', step, evaluators.summary(results))
     print(f'wrote {path}')
 
 

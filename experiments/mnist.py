@@ -7,7 +7,7 @@ same command with the same workdir resumes from its newest checkpoint.
 """
 from absl import app
 
-from ganjax import cli
+from ganjax.harness import cli
 
 cli.define_config_flags()
 

@@ -11,8 +11,8 @@ from absl import flags
 from absl import logging
 import jax
 
-from ganjax import cli
-from ganjax import sampling
+from ganjax.evaluation import sampling
+from ganjax.harness import cli
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Run directory with checkpoints.')
 _NUM = flags.DEFINE_integer('num', 64, 'Number of samples.', lower_bound=1)

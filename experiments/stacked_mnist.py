@@ -5,7 +5,7 @@
 Trains like ``experiments.mnist`` (same flags; the same command resumes), evaluating
 the modes during training and at the end (``eval.json``, ``eval/``), then writes
 DIR/results.json: the final modes and KL of the EMA and raw generator, the count over
-training, the protocol, PacGAN's anchor and the command (``ganjax.mode_collapse``).
+training, the protocol, PacGAN's anchor and the command (``ganjax.evaluation.mode_collapse``).
 """
 import json
 import sys
@@ -14,8 +14,8 @@ import time
 from absl import app
 import jax
 
-from ganjax import cli
-from ganjax import mode_collapse
+from ganjax.evaluation import mode_collapse
+from ganjax.harness import cli
 
 cli.define_config_flags()
 

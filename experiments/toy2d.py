@@ -3,7 +3,7 @@
     python -m experiments.toy2d --config=experiments/configs/toy2d.py:ring [--workdir=DIR]
     python -m experiments.toy2d --config=experiments/configs/toy2d.py:grid,pacgan2
 
-Writes DIR/samples.npy, DIR/results.json and DIR/samples.png (``ganjax.mode_collapse``)
+Writes DIR/samples.npy, DIR/results.json and DIR/samples.png (``ganjax.evaluation.mode_collapse``)
 and prints the mean ± standard error over seeds.
 """
 import json
@@ -13,8 +13,8 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
-from ganjax import cli
-from ganjax import mode_collapse
+from ganjax.evaluation import mode_collapse
+from ganjax.harness import cli
 
 config_flags.DEFINE_config_file('config', None, 'A toy2d config file.', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Output directory; a fresh one under runs/ '

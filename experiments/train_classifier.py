@@ -2,7 +2,7 @@
 
     python -m experiments.train_classifier --config=experiments/configs/mnist_classifier.py
 
-``--out_dir`` writes elsewhere (the evaluators read ``ganjax/weights``).
+``--out_dir`` writes elsewhere (the evaluators read ``ganjax/evaluation/weights``).
 """
 import json
 
@@ -10,9 +10,9 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
-from ganjax import classifier_training
-from ganjax import cli
-from ganjax import feature_network
+from experiments.support import classifier_training
+from ganjax.evaluation import feature_network
+from ganjax.harness import cli
 
 config_flags.DEFINE_config_file('config', 'experiments/configs/mnist_classifier.py',
                                 'Classifier config file.', lock_config=True)

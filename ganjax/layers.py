@@ -4,10 +4,8 @@ Why the transposed convolution is rewritten here
 ------------------------------------------------
 XLA lowers a stride-s transposed convolution to a convolution over an input dilated
 with s − 1 zeros between pixels (``lhs_dilation``). On XLA:CPU the *kernel* gradient of
-that convolution is pathologically slow: for DCGAN-28's 7×7×128 → 14×14×64, 5×5,
-stride-2 layer at batch 64 it took 24–28× its forward pass (``python -m
-experiments.benchmark --config=experiments/configs/mnist_dcgan.py --layers``), most
-of it spent multiplying inserted zeros.
+that convolution is pathologically slow, most of it spent multiplying inserted zeros
+(docs/performance.md has the numbers and the command that measures them).
 
 ``conv_transpose`` computes exactly ``jax.lax.conv_transpose`` (Flax's convention) as
 a sub-pixel convolution (Shi et al. 2016, "Real-Time Single Image and Video
@@ -23,9 +21,8 @@ The same pathology, mirrored, slows the *input* gradient of a strided convolutio
 (what a discriminator passes back to its lower layers and to G): XLA computes it as a
 convolution over the output gradient dilated with zeros. ``strided_conv`` keeps XLA's
 forward pass and kernel gradient (both fast) and computes the input gradient, which is
-exactly a transposed convolution, with ``conv_transpose``: for DCGAN-28's 14×14×64 →
-7×7×128 layer at batch 64, 15 → 9 ms (``/tmp`` A/B, see ``Conv``). (Rewriting the strided
-convolution itself by space-to-depth was measured slower than XLA's own on CPU.)
+exactly a transposed convolution, with ``conv_transpose``. (Rewriting the strided
+convolution itself by space-to-depth was slower than XLA's own on CPU.)
 """
 from collections.abc import Sequence
 import functools

@@ -13,9 +13,11 @@ Conventions shared by the whole module:
   (via ``optax.losses.sigmoid_binary_cross_entropy``), so values and gradients stay finite in
   float32 for logits up to ±1e4. ``BCE(v, t)`` of a vector means its mean over the batch.
 * Real and fake batches may have different sizes wherever a loss only averages each of them
-  separately (every adversarial loss here, including the relativistic one, which uses only the
-  mean of the other batch). ``gradient_penalty`` pairs real and fake examples to interpolate
-  between them, so there the two shapes must be identical.
+  separately: every adversarial loss here except the relativistic pairing ones (the
+  relativistic average losses use only the mean of the other batch). The relativistic pairing
+  losses compare real example i with fake example i, and ``gradient_penalty`` pairs real and
+  fake examples to interpolate between them, so there the two shapes must be identical
+  ((B,) and (B, 1) do not mix).
 * Shapes are static, so bad shapes are caught at trace time: a ``ValueError`` that names the
   argument, the shape it got and the shape it needed, never a silent broadcast. Python-number
   hyper-parameters (``target``, ``label_smoothing``, ...) are range-checked when they are
@@ -357,6 +359,68 @@ def relativistic_average_generator_loss(real_logits: jax.typing.ArrayLike,
         Scalar loss.
     """
     return _relativistic_average_loss(real_logits, fake_logits, real_target=0.0)
+
+
+def _relativistic_pairing_loss(real_logits: jax.typing.ArrayLike,
+                               fake_logits: jax.typing.ArrayLike,
+                               real_target: float) -> jax.Array:
+    """BCE(r − f, real_target), pairing real example i with fake example i (equal shapes)."""
+    real = _batch_vector('real_logits', real_logits)
+    fake = _same_shape('fake_logits', fake_logits, 'real_logits', jnp.asarray(real_logits))
+    return _mean_bce(real - fake.reshape(real.shape), real_target)
+
+
+def relativistic_pairing_discriminator_loss(real_logits: jax.typing.ArrayLike,
+                                            fake_logits: jax.typing.ArrayLike) -> jax.Array:
+    """Relativistic pairing (RpGAN) discriminator loss: ``E_i[softplus(−(r_i − f_i))]``.
+
+    ``= BCE(r − f, 1) = −E_i[log σ(r_i − f_i)]``, since ``softplus(−x) = BCE(x, 1)``: D says
+    how much more real the i-th real example looks than the i-th fake one, positive meaning
+    "real" (Jolicoeur-Martineau 2018, "The relativistic discriminator: a key element missing
+    from standard GAN", arXiv:1807.00734, ICLR 2019, RSGAN; the loss of Huang et al. 2024,
+    "The GAN is dead; long live the GAN! A Modern GAN Baseline", NeurIPS, R3GAN, who add the
+    R1 and R2 penalties, see ``r1_penalty`` and ``r2_penalty``). It is ≥ 0, log 2 when
+    r_i = f_i for all i, and tends to 0 as every r_i − f_i → +∞.
+
+    Unlike the other adversarial losses, real and fake are paired element by element, so
+    ``fake_logits`` must have exactly the shape of ``real_logits``, (B,) with (B,) or (B, 1)
+    with (B, 1); otherwise a ``ValueError`` names ``fake_logits`` and both shapes. Permuting
+    the fake batch alone changes the loss.
+
+    Args:
+        real_logits: D logits on real data, (B,) or (B, 1).
+        fake_logits: D logits on generated data, the same shape as ``real_logits``.
+
+    Returns:
+        Scalar loss.
+    """
+    return _relativistic_pairing_loss(real_logits, fake_logits, real_target=1.0)
+
+
+def relativistic_pairing_generator_loss(real_logits: jax.typing.ArrayLike,
+                                        fake_logits: jax.typing.ArrayLike) -> jax.Array:
+    """Relativistic pairing (RpGAN) generator loss: ``E_i[softplus(−(f_i − r_i))]``.
+
+    ``= BCE(f − r, 1) = BCE(r − f, 0) = −E_i[log σ(f_i − r_i)]``, since
+    ``softplus(−x) = BCE(x, 1)``: the discriminator's loss with the arguments swapped, G(r, f)
+    = D(f, r). G wants each fake to look more real than its paired real example, positive D
+    output meaning "real" (Jolicoeur-Martineau 2018, "The relativistic discriminator: a key element
+    missing from standard GAN", arXiv:1807.00734, ICLR 2019; Huang et al. 2024, "The GAN is
+    dead; long live the GAN! A Modern GAN Baseline", NeurIPS). Like the relativistic average
+    generator loss it needs the real logits too; gradients flow into both.
+
+    Real and fake are paired element by element, so ``fake_logits`` must have exactly the
+    shape of ``real_logits``, (B,) with (B,) or (B, 1) with (B, 1); otherwise a
+    ``ValueError`` names ``fake_logits`` and both shapes.
+
+    Args:
+        real_logits: D logits on real data, (B,) or (B, 1).
+        fake_logits: D logits on generated data, the same shape as ``real_logits``.
+
+    Returns:
+        Scalar loss.
+    """
+    return _relativistic_pairing_loss(real_logits, fake_logits, real_target=0.0)
 
 
 def auxiliary_classifier_loss(class_logits: jax.typing.ArrayLike,

@@ -10,7 +10,7 @@ import tempfile
 import jax
 import pytest
 
-from ganjax import embedded_mnist
+from ganjax.data import embedded_mnist
 
 jax.config.update('jax_num_cpu_devices', 4)
 jax.config.update('jax_platforms', 'cpu')

@@ -1,7 +1,8 @@
 """Tests for ganjax.losses: exact values, stability, transformations and shape errors.
 
 Expected values are computed here from the formulas (by hand with `math`, or with a naive
-float64 NumPy transcription in probability space), never copied from the implementation.
+float64 NumPy transcription in probability space, or with `np.logaddexp` for a softplus),
+never copied from the implementation.
 Calls go through `jax.jit`, as the library is used.
 """
 import functools
@@ -32,6 +33,11 @@ def _naive_bce(logits, target):
 
 def _f32(values):
     return np.asarray(values, np.float32)
+
+
+def _stable_sigmoid(x):
+    """σ(x) in float64 without overflow warnings at |x| = 2e4."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, np.float64)))
 
 
 # Every adversarial loss as loss(real, fake), with its naive float64 formula and the expected
@@ -90,6 +96,27 @@ ADVERSARIAL_LOSSES = [
         (1, -1), id='relativistic_average_g'),
 ]
 
+# The relativistic pairing losses pair real example i with fake example i, so unlike the losses
+# above they need real and fake of the same shape: the shared tests below give them equal batch
+# sizes (see _fake_size). Oracle: softplus(x) = log(1 + eˣ) = np.logaddexp(0, x), in float64.
+PAIRING_LOSSES = [
+    pytest.param(
+        losses.relativistic_pairing_discriminator_loss,
+        lambda r, f: np.mean(np.logaddexp(0.0, -(r - f))),
+        (-1, 1), id='relativistic_pairing_d'),
+    pytest.param(
+        losses.relativistic_pairing_generator_loss,
+        lambda r, f: np.mean(np.logaddexp(0.0, -(f - r))),
+        (1, -1), id='relativistic_pairing_g'),
+]
+ALL_ADVERSARIAL_LOSSES = ADVERSARIAL_LOSSES + PAIRING_LOSSES
+_PAIRING_FUNCTIONS = frozenset(case.values[0] for case in PAIRING_LOSSES)
+
+
+def _fake_size(loss, real_size, unpaired_size):
+    """The fake batch size a shared test uses: the real one for the pairing losses."""
+    return real_size if loss in _PAIRING_FUNCTIONS else unpaired_size
+
 
 # ----------------------------------------------------------------------------------------------
 # Values
@@ -125,6 +152,14 @@ ADVERSARIAL_LOSSES = [
      -2 * math.log(0.75)),
     (losses.relativistic_average_generator_loss, ([LOG3, LOG3], [0.0, 0.0]),
      -2 * math.log(0.25)),
+    (losses.relativistic_pairing_discriminator_loss, ([0.0], [0.0]), LOG2),
+    # softplus(−log 3) = −log σ(log 3) = −log(3/4); softplus(log 3) = log 4 = −log(1/4).
+    (losses.relativistic_pairing_discriminator_loss, ([LOG3], [0.0]), -math.log(0.75)),
+    # Pairs (log 3, 0) and (0, log 3): r − f = ±log 3.
+    (losses.relativistic_pairing_discriminator_loss, ([[LOG3], [0.0]], [[0.0], [LOG3]]),
+     -(math.log(0.75) + math.log(0.25)) / 2),
+    (losses.relativistic_pairing_generator_loss, ([LOG3], [0.0]), -math.log(0.25)),
+    (losses.relativistic_pairing_generator_loss, ([0.0, 0.0], [LOG3, LOG3]), -math.log(0.75)),
     (losses.auxiliary_classifier_loss, (np.zeros((2, 5)), [0, 4]), math.log(5.0)),
     # softmax([log 3, 0]) = [3/4, 1/4].
     (losses.auxiliary_classifier_loss, ([[LOG3, 0.0]], [0]), -math.log(0.75)),
@@ -143,11 +178,12 @@ def test_hand_computed_values(loss, args, expected):
 
 
 @pytest.mark.parametrize('column', [False, True], ids=['shape_B', 'shape_B1'])
-@pytest.mark.parametrize('loss, naive, signs', ADVERSARIAL_LOSSES)
+@pytest.mark.parametrize('loss, naive, signs', ALL_ADVERSARIAL_LOSSES)
 def test_adversarial_losses_match_naive_probability_formula(loss, naive, signs, column):
     del signs
     rng = np.random.default_rng(0)
-    real, fake = _f32(rng.uniform(-4, 4, 6)), _f32(rng.uniform(-4, 4, 5))
+    real = _f32(rng.uniform(-4, 4, 6))
+    fake = _f32(rng.uniform(-4, 4, _fake_size(loss, 6, unpaired_size=5)))
     shaped = (lambda x: x[:, None]) if column else (lambda x: x)
     np.testing.assert_allclose(jax.jit(loss)(shaped(real), shaped(fake)),
                                naive(real.astype(np.float64), fake.astype(np.float64)),
@@ -169,11 +205,12 @@ def test_auxiliary_classifier_loss_matches_naive_softmax():
 # ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize('loss, naive, signs', ADVERSARIAL_LOSSES)
+@pytest.mark.parametrize('loss, naive, signs', ALL_ADVERSARIAL_LOSSES)
 def test_values_and_gradients_finite_at_extreme_logits(loss, naive, signs):
     del naive, signs
     real = _f32([1e4, -1e4, 0.0, 1e4])
-    fake = _f32([-1e4, 1e4, 0.0, -1e4, 1e4])
+    # Paired, the first four give r − f = 2e4, −2e4, 0, 2e4.
+    fake = _f32([-1e4, 1e4, 0.0, -1e4, 1e4])[:_fake_size(loss, 4, unpaired_size=5)]
     value, grads = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))(real, fake)
     chex.assert_tree_all_finite((value, grads))
 
@@ -187,7 +224,7 @@ def test_auxiliary_classifier_loss_finite_at_extreme_logits():
     np.testing.assert_allclose(value, (2e4 + 0.0) / 2, rtol=1e-6)
 
 
-@pytest.mark.parametrize('loss, naive, signs', ADVERSARIAL_LOSSES)
+@pytest.mark.parametrize('loss, naive, signs', ALL_ADVERSARIAL_LOSSES)
 def test_gradient_signs(loss, naive, signs):
     del naive
     # Inside every hinge margin and with fakes > 0, so no term is flat.
@@ -196,6 +233,124 @@ def test_gradient_signs(loss, naive, signs):
     real_sign, fake_sign = signs
     np.testing.assert_array_equal(np.sign(grad_real), real_sign)
     np.testing.assert_array_equal(np.sign(grad_fake), fake_sign)
+
+
+# ----------------------------------------------------------------------------------------------
+# Relativistic pairing
+# ----------------------------------------------------------------------------------------------
+
+_PAIRING_D = losses.relativistic_pairing_discriminator_loss
+_PAIRING_G = losses.relativistic_pairing_generator_loss
+
+
+@pytest.mark.parametrize('loss, real, fake, value, slope_real, slope_fake', [
+    # r − f = 2e4: D's softplus(−2e4) is 0 with slope 0, G's softplus(2e4) is 2e4 with slope 1
+    # (a naive −log σ would give 0 and inf).
+    (_PAIRING_D, 1e4, -1e4, 0.0, 0.0, 0.0),
+    (_PAIRING_G, 1e4, -1e4, 2e4, 1.0, -1.0),
+    (_PAIRING_D, -1e4, 1e4, 2e4, -1.0, 1.0),
+    (_PAIRING_G, -1e4, 1e4, 0.0, 0.0, 0.0),
+    # r − f = 0: log 2 and slope σ(0) = ½, though each logit is 1e4.
+    (_PAIRING_D, 1e4, 1e4, LOG2, -0.5, 0.5),
+    (_PAIRING_G, -1e4, -1e4, LOG2, 0.5, -0.5),
+])
+def test_relativistic_pairing_exact_at_extreme_logits(loss, real, fake, value, slope_real,
+                                                      slope_fake):
+    # The same pair B = 4 times: the loss is that pair's term, each gradient entry its slope / B.
+    batch = 4
+    real, fake = np.full(batch, real, np.float32), np.full(batch, fake, np.float32)
+    loss_value, (grad_real, grad_fake) = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))(
+        real, fake)
+    np.testing.assert_allclose(loss_value, value, rtol=1e-6, atol=0)
+    np.testing.assert_allclose(grad_real, np.full(batch, slope_real / batch), rtol=1e-6, atol=0)
+    np.testing.assert_allclose(grad_fake, np.full(batch, slope_fake / batch), rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize('loss, naive, signs', PAIRING_LOSSES)
+def test_relativistic_pairing_matches_logaddexp_at_large_logits(loss, naive, signs):
+    # Real and fake each up to ±1e4 in magnitude, so |r − f| up to 2e4; the float64 oracle
+    # np.logaddexp(0, x) stays exact there, unlike the probability-space formulas.
+    rng = np.random.default_rng(12)
+    real = _f32(np.concatenate([rng.uniform(-30, 30, 6), [1e4, -1e4, 1e4, 0.0]]))
+    fake = _f32(np.concatenate([rng.uniform(-30, 30, 6), [-1e4, 1e4, 1e4, -1e4]]))
+    loss_value, (grad_real, grad_fake) = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))(
+        real, fake)
+    real64, fake64 = real.astype(np.float64), fake.astype(np.float64)
+    np.testing.assert_allclose(loss_value, naive(real64, fake64), rtol=1e-6)
+    # d softplus(−s·(r − f)) / dr = −s·σ(−s·(r − f)), s = +1 for D and −1 for G (= signs[0]·−1).
+    sign = -signs[0]
+    slope = -sign * _stable_sigmoid(-sign * (real64 - fake64)) / len(real)
+    np.testing.assert_allclose(grad_real, slope, rtol=1e-5, atol=1e-12)
+    np.testing.assert_allclose(grad_fake, -slope, rtol=1e-5, atol=1e-12)
+
+
+def test_relativistic_pairing_generator_is_discriminator_with_arguments_swapped():
+    rng = np.random.default_rng(13)
+    real = _f32(np.concatenate([rng.normal(0, 5, 6), [1e4, 1e4]]))
+    fake = _f32(np.concatenate([rng.normal(0, 5, 6), [-1e4, 0.0]]))
+    g_value, (g_real, g_fake) = jax.jit(jax.value_and_grad(_PAIRING_G, argnums=(0, 1)))(
+        real, fake)
+    d_value, (d_fake, d_real) = jax.jit(jax.value_and_grad(_PAIRING_D, argnums=(0, 1)))(
+        fake, real)
+    np.testing.assert_allclose(g_value, d_value, rtol=1e-6)
+    np.testing.assert_allclose(g_real, d_real, rtol=1e-6)
+    np.testing.assert_allclose(g_fake, d_fake, rtol=1e-6)
+    # Not trivially so: D itself is far from symmetric here (its extreme pairs give ~0 one way
+    # round and (2e4 + 1e4) / 8 the other).
+    assert abs(float(jax.jit(_PAIRING_D)(real, fake)) - float(d_value)) > 1e3
+
+
+@pytest.mark.parametrize('loss, naive, signs', PAIRING_LOSSES)
+def test_relativistic_pairing_pairs_examples(loss, naive, signs):
+    del signs
+    rng = np.random.default_rng(14)
+    real, fake = _f32(rng.normal(0, 3, 8)), _f32(rng.normal(0, 3, 8))
+    jitted = jax.jit(loss)
+    value = jitted(real, fake)
+    # The same pairs in another order: the same loss.
+    together = rng.permutation(8)
+    np.testing.assert_allclose(jitted(real[together], fake[together]), value, rtol=1e-6)
+    # Fakes shifted by one (no fixed point) pair each real with another fake: a different loss,
+    # which a loss using only batch means (such as the relativistic average one) would not see.
+    shifted = np.roll(np.arange(8), 1)
+    shuffled_value = jitted(real, fake[shifted])
+    expected = naive(real.astype(np.float64), fake.astype(np.float64)[shifted])
+    np.testing.assert_allclose(shuffled_value, expected, rtol=1e-5)
+    assert abs(expected - naive(real.astype(np.float64), fake.astype(np.float64))) > 0.1
+    assert abs(float(shuffled_value) - float(value)) > 0.1
+
+
+@pytest.mark.parametrize('column', [False, True], ids=['shape_B', 'shape_B1'])
+@pytest.mark.parametrize('loss, naive, signs', PAIRING_LOSSES)
+def test_relativistic_pairing_jit_equals_eager(loss, naive, signs, column):
+    del naive, signs
+    rng = np.random.default_rng(15)
+    real, fake = _f32(rng.normal(0, 3, (5, 1))), _f32(rng.normal(0, 3, (5, 1)))
+    if not column:
+        real, fake = real[:, 0], fake[:, 0]
+    # Plain eager call (concrete arrays, no tracer at all) against the compiled one.
+    np.testing.assert_allclose(jax.jit(loss)(real, fake), loss(real, fake), rtol=1e-6)
+    value_and_grad = jax.value_and_grad(loss, argnums=(0, 1))
+    eager_value, eager_grads = value_and_grad(real, fake)
+    jit_value, jit_grads = jax.jit(value_and_grad)(real, fake)
+    np.testing.assert_allclose(jit_value, eager_value, rtol=1e-6)
+    chex.assert_trees_all_close(jit_grads, eager_grads, rtol=1e-6)
+    chex.assert_trees_all_equal_shapes(jit_grads, eager_grads, (real, fake))
+
+
+@pytest.mark.parametrize('real_shape, fake_shape', [
+    ((4,), (5,)), ((4, 1), (3, 1)), ((4,), (4, 1)), ((4, 1), (4,)), ((4,), (1,))])
+@pytest.mark.parametrize('loss', [_PAIRING_D, _PAIRING_G])
+@pytest.mark.parametrize('jit', [False, True], ids=['eager', 'jit'])
+def test_relativistic_pairing_rejects_unequal_shapes(loss, real_shape, fake_shape, jit):
+    # Even (B,) against (1,), which would broadcast, and (B,) against (B, 1).
+    call = jax.jit(loss) if jit else loss
+    with pytest.raises(ValueError) as error:
+        call(np.zeros(real_shape, np.float32), np.zeros(fake_shape, np.float32))
+    message = str(error.value)
+    assert message.startswith('fake_logits must ')
+    assert f'real_logits, {real_shape}' in message
+    assert f'got shape {fake_shape}' in message
 
 
 # ----------------------------------------------------------------------------------------------
@@ -400,8 +555,10 @@ def _key(rng):
 
 
 TRANSFORMATION_CASES = [
-    pytest.param(case.values[0], (_normal(4), _normal(5)), id=case.id)
-    for case in ADVERSARIAL_LOSSES
+    pytest.param(case.values[0],
+                 (_normal(4), _normal(_fake_size(case.values[0], 4, unpaired_size=5))),
+                 id=case.id)
+    for case in ALL_ADVERSARIAL_LOSSES
 ] + [
     pytest.param(losses.auxiliary_classifier_loss,
                  (_normal(4, 3), lambda rng: rng.integers(0, 3, 4)), id='auxiliary_classifier'),
@@ -469,6 +626,14 @@ _KEY = jax.random.key(0)
      (4, 4)),
     (losses.relativistic_average_generator_loss, (np.zeros((4, 2)), _OK), 'real_logits',
      (4, 2)),
+    # The pairing losses need fake_logits of real_logits' shape (their own test checks more).
+    (losses.relativistic_pairing_discriminator_loss, (_OK, np.zeros(5)), 'fake_logits', (5,)),
+    (losses.relativistic_pairing_discriminator_loss, (np.zeros((4, 2)), np.zeros((4, 2))),
+     'real_logits', (4, 2)),
+    (losses.relativistic_pairing_generator_loss, (_OK, np.zeros((4, 1))), 'fake_logits',
+     (4, 1)),
+    (losses.relativistic_pairing_generator_loss, (np.zeros(0), np.zeros(0)), 'real_logits',
+     (0,)),
     (losses.minimax_generator_loss, (np.zeros((4, 3)),), 'fake_logits', (4, 3)),
     (losses.non_saturating_generator_loss, (np.zeros((2, 1, 2)),), 'fake_logits', (2, 1, 2)),
     (losses.wasserstein_generator_loss, (np.zeros((4, 2)),), 'fake_logits', (4, 2)),

@@ -161,7 +161,7 @@ def _model_config(name, conditioning='none', spectral_norm=False, **discriminato
 def _build(case_id, conditioning='none', spectral_norm=False):
     case = MODEL_CASES[case_id]
     num_classes = 0 if conditioning == 'none' else NUM_CLASSES
-    return models.build_gan(_model_config(case.name, conditioning, spectral_norm),
+    return models.make_gan(_model_config(case.name, conditioning, spectral_norm),
                             case.data_shape, num_classes)
 
 
@@ -474,7 +474,7 @@ def test_spectral_norm_stats_update_only_in_train(case_id):
 ])
 def test_build_gan_rejects_bad_config(config, data_shape, num_classes, message):
     with pytest.raises(ValueError, match=message):
-        models.build_gan(config, data_shape, num_classes)
+        models.make_gan(config, data_shape, num_classes)
 
 
 @pytest.mark.parametrize('config, data_shape, num_classes, message', [
@@ -493,7 +493,7 @@ def test_bad_config_fails_by_first_trace(config, data_shape, num_classes, messag
     x = np.zeros((BATCH, *data_shape), np.float32)
     labels = np.zeros((BATCH,), np.int32) if num_classes else None
     with pytest.raises(ValueError, match=message):
-        generator, discriminator = models.build_gan(config, data_shape, num_classes)
+        generator, discriminator = models.make_gan(config, data_shape, num_classes)
         _trace(generator, z, labels)
         _trace(discriminator, x, labels)
 
@@ -508,7 +508,7 @@ VAE_LATENT_DIM = 8
 def _vae(architecture):
     config = ml_collections.ConfigDict(dict(architecture=architecture,
                                             latent_dim=VAE_LATENT_DIM))
-    model = models.build_vae(config, MNIST)
+    model = models.make_vae(config, MNIST)
     x = np.random.default_rng(3).uniform(0, 1, (BATCH, *MNIST)).astype(np.float32)
     params = _randomise(
         jax.eval_shape(model.init, {'params': jax.random.key(0), 'reparam': jax.random.key(1)}, x), seed=4)
@@ -570,4 +570,4 @@ def test_vae_reconstruction_gradient_reaches_encoder(architecture):
 def test_build_vae_rejects_bad_config(architecture, data_shape, message):
     config = ml_collections.ConfigDict(dict(architecture=architecture, latent_dim=2))
     with pytest.raises(ValueError, match=message):
-        models.build_vae(config, data_shape)
+        models.make_vae(config, data_shape)

@@ -2,13 +2,64 @@
 
 Sections: run cadence (top level), ``data``, ``model`` (``generator`` /
 ``discriminator`` hold keyword arguments of the model classes), ``optimizer.g`` /
-``optimizer.d``, ``loss``, ``checkpoint``, ``eval`` (``ganjax.evaluation``). The
-``smoke`` arg of every config shrinks the run to seconds for tests.
+``optimizer.d``, ``loss``, ``checkpoint``, ``eval`` (``ganjax.evaluation.eval_config``).
+
+Every config's arg has one grammar, ``name[,variant][,smoke]`` (``parse_arg``): the
+parts a config does not have are left out, ``smoke`` shrinks the run to seconds for
+tests, and anything else is an error rather than a silent default. Configs import
+nothing that imports TensorFlow.
 """
+from collections.abc import Sequence
+from typing import NamedTuple
+
 import ml_collections
 
-from ganjax import data
-from ganjax import evaluation
+from ganjax.data import datasets
+from ganjax.evaluation import eval_config
+
+SMOKE = 'smoke'
+
+
+class ConfigArg(NamedTuple):
+    """A parsed config arg: its name and variant (None where the config has none)."""
+    name: str | None
+    variant: str | None
+    smoke: bool
+
+
+def parse_arg(arg: str | None, names: Sequence[str] = (),
+              variants: Sequence[str] = ()) -> ConfigArg:
+    """Parses a config arg ``name[,variant][,smoke]``.
+
+    Args:
+      arg: what follows ``:`` in ``--config=file.py:arg`` (None or '' if nothing does).
+      names: the choices of the first part, the default first; () if the config has none.
+      variants: the choices of the part after the name, the default first; () if none.
+
+    Raises:
+      ValueError: a part that is not one of its choices, or one part too many; the
+        message lists what the config accepts.
+    """
+    parts = arg.split(',') if arg else []
+    smoke = bool(parts) and parts[-1] == SMOKE
+    if smoke:
+        parts.pop()
+    grammar = ','.join([f"<{'|'.join(names)}>"] * bool(names)
+                       + [f"<{'|'.join(variants)}>"] * bool(variants) + [SMOKE])
+    chosen = []
+    for choices in (names, variants):
+        if not choices:
+            chosen.append(None)
+            continue
+        part = parts.pop(0) if parts else choices[0]
+        if part not in choices:
+            raise ValueError(f'config arg {arg!r}: {part!r} is not one of {tuple(choices)} '
+                             f'(the arg is [{grammar}], each part optional)')
+        chosen.append(part)
+    if parts:
+        raise ValueError(f'config arg {arg!r}: unexpected {parts[0]!r} '
+                         f'(the arg is [{grammar}], each part optional)')
+    return ConfigArg(chosen[0], chosen[1], smoke)
 
 
 def adam(learning_rate: float, b1: float = 0.5, b2: float = 0.999) -> ml_collections.ConfigDict:
@@ -27,7 +78,7 @@ def gan_config(*, dataset: str, model: str, total_steps: int) -> ml_collections.
     config.sample_every_steps = 500
     config.parallel = 'jit'  # 'jit' or 'pmap'
 
-    config.data = data.default_config(dataset)
+    config.data = datasets.default_config(dataset)
     config.model = ml_collections.ConfigDict(dict(
         name=model, latent_dim=100, conditional=False,
         generator=ml_collections.ConfigDict(),
@@ -40,7 +91,7 @@ def gan_config(*, dataset: str, model: str, total_steps: int) -> ml_collections.
     # An EMA over ~100 steps suits the few-thousand-step MNIST runs; long runs raise it.
     config.ema_decay = 0.99
     config.checkpoint = ml_collections.ConfigDict(dict(max_to_keep=3))
-    config.eval = evaluation.default_config()  # lists no metrics: configs opt in
+    config.eval = eval_config.default_config()  # lists no metrics: configs opt in
     return config
 
 

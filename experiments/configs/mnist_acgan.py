@@ -20,6 +20,6 @@ def get_config(arg: str | None = None):
     config.model.discriminator.conditioning = 'auxiliary'
     config.model.discriminator.dropout_rate = 0.3
     config.loss.auxiliary_weight = 1.0
-    if arg == 'smoke':
+    if defaults.parse_arg(arg).smoke:
         defaults.shrink_for_smoke_test(config)
     return config

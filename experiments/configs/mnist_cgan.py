@@ -19,6 +19,6 @@ def get_config(arg: str | None = None):
     config.model.conditional = True
     config.model.discriminator.conditioning = 'projection'
     config.model.discriminator.dropout_rate = 0.3
-    if arg == 'smoke':
+    if defaults.parse_arg(arg).smoke:
         defaults.shrink_for_smoke_test(config)
     return config

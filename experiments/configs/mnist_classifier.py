@@ -1,4 +1,4 @@
-"""The MNIST feature network (``ganjax.classifier_training``) that ships with ganjax.
+"""The MNIST feature network (``experiments.support.classifier_training``) that ships with ganjax.
 
 Command:
     python -m experiments.train_classifier --config=experiments/configs/mnist_classifier.py
@@ -8,19 +8,20 @@ accuracy. Arg ``smoke`` shrinks the run for tests.
 """
 import ml_collections
 
-from ganjax import data
+from experiments.configs import defaults
+from ganjax.data import datasets
 
 
 def get_config(arg: str | None = None):
     config = ml_collections.ConfigDict()
-    config.data = data.default_config('mnist')
+    config.data = datasets.default_config('mnist')
     config.seed = 0
     config.epochs = 30
     config.batch_size = 128
     config.learning_rate = 2e-3
     config.weight_decay = 1e-4
     config.max_shift = 2
-    if arg == 'smoke':
+    if defaults.parse_arg(arg).smoke:
         config.epochs = 1
         config.batch_size = 500
     return config

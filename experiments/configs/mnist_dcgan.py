@@ -1,4 +1,4 @@
-"""DCGAN on MNIST (seed 002's architecture): the default ganjax experiment.
+"""DCGAN on MNIST (the architecture of TensorFlow's DCGAN tutorial): the default experiment.
 
 Command:
     python -m experiments.mnist --config=experiments/configs/mnist_dcgan.py --workdir=runs/mnist_dcgan
@@ -21,7 +21,7 @@ Re-run after the step began sharing the last critic update's fakes with G's upda
 (the README command in a fresh venv, stopped after 10 minutes): the grid at 2,000 steps
 again shows recognisable digits of most classes, some malformed; 0.27 s/step.
 
-Evaluation (``ganjax.evaluation``): every MNIST metric (MNIST score, FID, KID,
+Evaluation (``ganjax.evaluation.evaluators``): every MNIST metric (MNIST score, FID, KID,
 precision/recall, per-class coverage) of 10,000 samples of the EMA and the raw
 generator, every 1,000 steps and at the end, in ``eval.json``, ``eval/`` and
 ``eval.png``; each evaluation takes about 40 s on 2 cores (measured: 19.8 s EMA + 17.2 s
@@ -33,14 +33,14 @@ venv (16 minutes in all): EMA generator at 1,000 / 2,000 / 3,000 steps: FID 166 
 Arg ``smoke`` shrinks everything for tests.
 """
 from experiments.configs import defaults
-from ganjax import evaluation
+from ganjax.evaluation import eval_config
 
 
 def get_config(arg: str | None = None):
     config = defaults.gan_config(dataset='mnist', model='dcgan28', total_steps=3000)
     config.model.discriminator.dropout_rate = 0.3
-    config.eval.metrics = evaluation.MNIST_METRICS
+    config.eval.metrics = eval_config.MNIST_METRICS
     config.eval.every_steps = 1000
-    if arg == 'smoke':
+    if defaults.parse_arg(arg).smoke:
         defaults.shrink_for_smoke_test(config)
     return config

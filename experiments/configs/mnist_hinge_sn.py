@@ -21,6 +21,6 @@ def get_config(arg: str | None = None):
     config.optimizer.g = defaults.adam(1e-4, b1=0.0, b2=0.9)
     config.optimizer.d = defaults.adam(4e-4, b1=0.0, b2=0.9)
     config.loss.name = 'hinge'
-    if arg == 'smoke':
+    if defaults.parse_arg(arg).smoke:
         defaults.shrink_for_smoke_test(config)
     return config

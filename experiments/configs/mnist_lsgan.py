@@ -17,6 +17,6 @@ def get_config(arg: str | None = None):
     config = defaults.gan_config(dataset='mnist', model='dcgan28', total_steps=3000)
     config.model.discriminator.dropout_rate = 0.3
     config.loss.name = 'least_squares'
-    if arg == 'smoke':
+    if defaults.parse_arg(arg).smoke:
         defaults.shrink_for_smoke_test(config)
     return config

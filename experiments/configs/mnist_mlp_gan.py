@@ -1,4 +1,4 @@
-"""The seed tutorials' fully connected GAN on MNIST (seed 000 §5.3, seed 004 §5.2).
+"""The source tutorials' fully connected GAN on MNIST (their MLP GAN code).
 
 Command:
     python -m experiments.mnist --config=experiments/configs/mnist_mlp_gan.py
@@ -17,6 +17,6 @@ from experiments.configs import defaults
 def get_config(arg: str | None = None):
     config = defaults.gan_config(dataset='mnist', model='mlp', total_steps=4000)
     config.model.discriminator.dropout_rate = 0.3
-    if arg == 'smoke':
+    if defaults.parse_arg(arg).smoke:
         defaults.shrink_for_smoke_test(config)
     return config

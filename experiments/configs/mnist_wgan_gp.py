@@ -24,6 +24,6 @@ def get_config(arg: str | None = None):
     config.loss.penalty = 'gradient_penalty'
     config.loss.penalty_weight = 10.0
     config.loss.n_critic = 5
-    if arg == 'smoke':
+    if defaults.parse_arg(arg).smoke:
         defaults.shrink_for_smoke_test(config)
     return config

@@ -14,7 +14,7 @@ loss, gradient penalty λ = 10, 5 critic updates, Adam β = (0, 0.9); Gulrajani 
 PacGAN's networks (G 4 × 400 BN+ReLU from z ∈ R², D 3 maxout layers of 200 × 5), Adam
 1e-4 (β1 0.5), batch 100 drawn from 100,000 training points, 10 seeds; the 2,500
 evaluated samples come from the raw generator (``sample_from_ema=False``, as in the
-papers). See ``ganjax.mixtures`` for the metrics.
+papers). See ``ganjax.data.mixtures`` for the metrics.
 
 Measured (docs/benchmarks.md): with PacGAN's networks 10 seeds × 6,000 steps take
 17 minutes on a 2-core CPU, and on the ring the non-saturating GAN reaches 7.9 modes but
@@ -24,13 +24,14 @@ runs were longer). ``best`` uses narrower networks, twice the steps and an EMA o
 import ml_collections
 
 from experiments.configs import defaults
+from ganjax.data import mixtures
 
 VARIANTS = ('gan', 'pacgan2', 'pacgan3', 'pacgan4', 'wgan_gp', 'best')
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-    mixture, variant, smoke = ((arg or 'ring').split(',') + ['', ''])[:3]
-    variant = variant or 'gan'
+    mixture, variant, smoke = defaults.parse_arg(
+        arg, names=tuple(mixtures.MIXTURES), variants=VARIANTS)
     config = ml_collections.ConfigDict()
     config.mixture = mixture
     config.variant = variant
@@ -74,8 +75,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
             opt.learning_rate, opt.schedule = 5e-4, 'cosine'
         config.ema_decay = 0.999
         config.sample_from_ema = True
-    elif variant != 'gan':
-        raise ValueError(f'toy2d variant must be one of {VARIANTS}, got {variant!r}')
     if smoke:
         config.num_seeds, config.total_steps, config.chunk_steps = 2, 20, 10
         config.log_every_steps, config.num_train, config.num_samples = 10, 1000, 200

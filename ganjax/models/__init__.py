@@ -56,7 +56,7 @@ def _construct(cls: type[nn.Module], kwargs: Mapping[str, Any], config_key: str)
     return cls(**kwargs)
 
 
-def build_gan(model_config, data_shape: Sequence[int], num_classes: int = 0,
+def make_gan(model_config, data_shape: Sequence[int], num_classes: int = 0,
               bn_axis_name: str | None = None) -> tuple[nn.Module, nn.Module]:
     """Builds (generator, discriminator) from ``config.model``.
 
@@ -81,7 +81,7 @@ def build_gan(model_config, data_shape: Sequence[int], num_classes: int = 0,
             _construct(d_cls, d_kwargs, 'model.discriminator'))
 
 
-def build_vae(model_config, data_shape: Sequence[int]) -> vae.VAE:
+def make_vae(model_config, data_shape: Sequence[int]) -> vae.VAE:
     """Builds a VAE from ``config.model`` (``architecture``: 'mlp' or 'conv'; ``latent_dim``)."""
     if model_config.architecture == 'mlp':
         return vae.VAE(vae.MLPEncoder(model_config.latent_dim),

@@ -1,4 +1,4 @@
-"""The MNIST feature network of ``ganjax.feature_network``: a small all-convolutional
+"""The MNIST feature network of ``ganjax.evaluation.feature_network``: a small all-convolutional
 classifier.
 
 (B, 28, 28, 1) in [−1, 1] → Conv 32 3×3 → Conv 32 3×3/2 → Conv 64 3×3 → Conv 64 3×3/2 →

@@ -1,16 +1,17 @@
 """DCGAN generators and discriminators (Radford et al. 2016), N(0, 0.02) weight init.
 
-* ``Generator28`` / ``Discriminator28``: the MNIST DCGAN of seed 002 (the TensorFlow
-  DCGAN tutorial): G Dense(7·7·256, no bias) → BN → LeakyReLU → 7×7×256 →
-  ConvT 128 5×5/1 → ConvT 64 5×5/2 → ConvT C 5×5/2 → tanh, with BN + LeakyReLU between;
+* ``Generator28`` / ``Discriminator28``: the MNIST DCGAN of TensorFlow's DCGAN
+  tutorial (tensorflow.org/tutorials/generative/dcgan): G Dense(7·7·256, no bias) → BN
+  → LeakyReLU → 7×7×256 → ConvT 128 5×5/1 → ConvT 64 5×5/2 → ConvT C 5×5/2 → tanh, with BN + LeakyReLU between;
   D Conv 64 5×5/2 → LeakyReLU → Dropout 0.3 → Conv 128 5×5/2 → LeakyReLU → Dropout 0.3
   → Dense 1. LeakyReLU slope 0.3 is Keras' default, which that tutorial uses.
-* ``Generator`` / ``Discriminator``: the 32×32 / 64×64 RGB DCGAN of seed 003: G projects
+* ``Generator`` / ``Discriminator``: the 32×32 / 64×64 RGB DCGAN of the tutorial
+  "使用GAN生成逼真的图像和视频" (Generating realistic images and videos with GANs): G projects
   z to 4×4 with ConvT 4×4 (VALID), then ConvT 4×4/2 layers halving the channels, with
   BN + ReLU, and a ConvT 4×4/2 to C channels with tanh; D mirrors it with Conv 4×4/2,
   BN (not on the first layer) and LeakyReLU(0.2), and a final 4×4 → 1 layer (a Dense
   on the flattened 4×4 features, which is the same function). For 64×64 there is one
-  more layer on each side (Radford et al.'s 64×64 architecture); seed 003's code, which
+  more layer on each side (Radford et al.'s 64×64 architecture); that tutorial's code, which
   resizes to 64 but builds the 32×32 stack, is not followed there.
 
 Upsampling uses ``ganjax.layers.ConvTranspose`` and the discriminators' strided
@@ -30,12 +31,12 @@ _INIT = layers.dcgan_init()
 
 
 class Generator28(nn.Module):
-    """seed 002's MNIST generator: z [+ labels] → (B, 28, 28, channels) in [−1, 1]."""
+    """The DCGAN tutorial's MNIST generator: z [+ labels] → (B, 28, 28, channels) in [−1, 1]."""
     channels: int = 1
     negative_slope: float = 0.3
     num_classes: int = 0
     bn_axis_name: str | None = None
-    base_features: int = 64  # layer widths 4b, 2b, b: 256, 128, 64 as in seed 002
+    base_features: int = 64  # layer widths 4b, 2b, b: 256, 128, 64 as in the tutorial
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, *,
@@ -53,7 +54,7 @@ class Generator28(nn.Module):
 
 
 class Discriminator28(nn.Module):
-    """seed 002's MNIST discriminator: (B, 28, 28, C) → (logits (B / packing,),
+    """The DCGAN tutorial's MNIST discriminator: (B, 28, 28, C) → (logits (B / packing,),
     class_logits). ``packing`` = m > 1 is PacDCGAN-m: m samples concatenated along the
     channels (``ganjax.layers.pack``)."""
     negative_slope: float = 0.3
@@ -62,7 +63,7 @@ class Discriminator28(nn.Module):
     conditioning: str = 'none'
     spectral_norm: bool = False
     packing: int = 1
-    base_features: int = 64  # layer widths b, 2b: 64, 128 as in seed 002
+    base_features: int = 64  # layer widths b, 2b: 64, 128 as in the tutorial
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool):
@@ -85,7 +86,7 @@ def _num_upsamplings(image_size: int) -> int:
 
 
 class Generator(nn.Module):
-    """seed 003's DCGAN generator: z [+ labels] → (B, S, S, channels), S in {32, 64}."""
+    """The RGB DCGAN generator: z [+ labels] → (B, S, S, channels), S in {32, 64}."""
     image_size: int = 32
     channels: int = 3
     base_features: int = 64
@@ -112,7 +113,7 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """seed 003's DCGAN discriminator: (B, S, S, C) → (logits (B,), class_logits)."""
+    """The RGB DCGAN discriminator: (B, S, S, C) → (logits (B,), class_logits)."""
     image_size: int = 32
     base_features: int = 64
     negative_slope: float = 0.2

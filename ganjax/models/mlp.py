@@ -1,7 +1,7 @@
-"""The fully connected GAN of the seed tutorials (seed 000 §5.3, seed 004 §5.2).
+"""The fully connected GAN of the source tutorials (their MNIST MLP GAN code).
 
 G: z (100) → 256 → 512 → 1024 → 784, LeakyReLU(0.2), BatchNorm after the 512 and 1024
-layers (as in seed 000), tanh, reshaped to the image. D: 784 → 1024 → 512 → 256 → 1,
+layers, tanh, reshaped to the image. D: 784 → 1024 → 512 → 256 → 1,
 LeakyReLU(0.2) and Dropout(0.3), returning a logit (no sigmoid: losses take logits).
 """
 from collections.abc import Sequence

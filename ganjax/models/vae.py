@@ -1,4 +1,5 @@
-"""Variational autoencoders for 28×28 images (Kingma & Welling 2014; seed 001 §2.2, §4.2).
+"""Variational autoencoders for 28×28 images (Kingma & Welling 2014, "Auto-Encoding
+Variational Bayes"; the source tutorial "图像生成：深度学习的实践经验", §2.2, §4.2).
 
 The encoder outputs the mean and log-variance of q(z|x) = N(μ, diag σ²); the decoder
 outputs Bernoulli logits over pixels in [0, 1]. ``VAE.__call__`` samples z = μ + σ·ε
@@ -16,7 +17,7 @@ from ganjax import layers
 
 
 class MLPEncoder(nn.Module):
-    """seed 001's encoder: flatten → Dense(hidden) → ReLU → Dense(2·latent_dim)."""
+    """The tutorial's encoder: flatten → Dense(hidden) → ReLU → Dense(2·latent_dim)."""
     latent_dim: int
     hidden: int = 400
 
@@ -28,7 +29,7 @@ class MLPEncoder(nn.Module):
 
 
 class MLPDecoder(nn.Module):
-    """seed 001's decoder: Dense(hidden) → ReLU → Dense(pixels), as logits."""
+    """The tutorial's decoder: Dense(hidden) → ReLU → Dense(pixels), as logits."""
     image_shape: Sequence[int] = (28, 28, 1)
     hidden: int = 400
 

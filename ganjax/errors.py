@@ -1,0 +1,44 @@
+"""The errors a user can cause, and the checks that raise them.
+
+Every error a person can fix (a bad config value, an unusable workdir, data that cannot
+be prepared, incomplete multi-process flags, tampered weights, a diverged run) derives
+from ``UserError``; the entry points print any of them as one ``error: ...`` line, without
+a traceback. Each also derives from the built-in class callers would expect
+(``ValueError``, ``OSError``, ``RuntimeError``).
+
+``require`` and ``positive_int`` are the one way config checks phrase their message:
+"config.<key> must <requirement>, got <value>".
+"""
+from typing import Any
+
+
+class UserError(Exception):
+    """An error the user can fix; its message names what to change."""
+
+
+class ConfigError(UserError, ValueError):
+    """A config value that cannot work; the message names the key."""
+
+
+def require(condition: bool, key: str, value: Any, requirement: str) -> None:
+    """Raises ``ConfigError`` "config.<key> must <requirement>, got <value>" unless
+    ``condition``."""
+    if not condition:
+        raise ConfigError(f'config.{key} must {requirement}, got {value!r}')
+
+
+def config_value(config, key: str) -> Any:
+    """``config.<key>`` for a dotted key; ``ConfigError`` if any part is missing."""
+    node = config
+    for part in key.split('.'):
+        if part not in node:
+            raise ConfigError(f'config.{key} is missing')
+        node = node[part]
+    return node
+
+
+def positive_int(config, key: str) -> None:
+    """Raises ``ConfigError`` unless ``config.<key>`` (dotted) is a positive int."""
+    value = config_value(config, key)
+    require(isinstance(value, int) and not isinstance(value, bool) and value > 0, key, value,
+            'be a positive integer')

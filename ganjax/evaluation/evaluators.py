@@ -1,0 +1,248 @@
+"""Evaluating generators with the MNIST feature network; every number with its protocol.
+
+Metrics (``config.eval.metrics``; the MNIST feature network is
+``ganjax.evaluation.feature_network``):
+
+* MNIST (28×28×1):
+  - 'mnist_score': the inception score of the network's logits (``num_splits`` splits);
+  - 'fid': the Fréchet distance between its penultimate features of real and generated
+    digits;
+  - 'kid': the kernel distance (KID) on the same features, 100 subsets of
+    min(1000, N) samples, with its standard error;
+  - 'precision_recall': improved precision/recall and density/coverage, k = 3;
+  - 'class_coverage': per class c, the share of generated digits the network assigns
+    to c (``class_share``) and the coverage of the real digits of class c
+    (``class_coverage``; a dropped class shows as ≈ 0); for a class-conditional
+    generator also ``label_accuracy``, how often the network agrees with the label asked.
+* Stacked MNIST (28×28×3): 'stacked_modes': each channel classified by the network, the
+  mode 100·d_R + 10·d_G + d_B counted over the samples: modes reached (≥ 1 sample) of
+  1,000 and KL(mode histogram ‖ uniform) in nats (VEEGAN / PacGAN protocol).
+
+Real-data reference: the features, logits and labels of the first ``num_real`` digits of
+the data source's 'train' split, computed once per (feature network hash, source,
+split) and cached under ``cache_dir`` (``$GANJAX_CACHE_DIR`` or ~/.cache/ganjax) as .npz.
+
+Generated samples: ``num_samples`` latents drawn from ``seed`` (the same for every
+evaluation of a run, so numbers over training compare like with like); class-conditional
+generators get the labels 0, 1, …, K−1 cycled.
+"""
+import dataclasses
+import json
+import os
+import re
+import time
+
+from absl import logging
+import jax
+import numpy as np
+
+from ganjax import metrics
+from ganjax.data import datasets
+from ganjax.data import pipeline
+from ganjax.evaluation import eval_config as eval_config_lib
+from ganjax.evaluation import feature_network
+
+_GENERATE_CHUNK = 500  # latents per generator call: one compiled shape
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """The real digits as the feature network sees them."""
+    features: np.ndarray  # (N, 128) float32
+    logits: np.ndarray  # (N, 10) float32
+    labels: np.ndarray  # (N,) int32
+    source: str  # e.g. 'tfds:mnist/3.0.1:train (first 10000)'
+    statistics: metrics.FeatureStatistics
+
+
+def reference(network: feature_network.FeatureNetwork, data_config, num_real: int,
+              directory: str) -> Reference:
+    """The reference of the first ``num_real`` 'train' digits (all, if fewer), from the
+    cache or computed and cached (written to a temporary file and renamed: concurrent processes
+    never read a partial file)."""
+    description = pipeline.prepare(data_config)
+    slug = re.sub(r'[^A-Za-z0-9.()_-]+', '_', f'{description}-first{num_real}')
+    path = os.path.join(directory, 'reference', f'{network.sha256[:16]}-{slug}.npz')
+    if os.path.isfile(path):
+        with np.load(path, allow_pickle=False) as cached:
+            features, logits, labels = cached['features'], cached['logits'], cached['labels']
+            source = str(cached['source'])
+        logging.info('Real reference: %s (%d digits), cached in %s.', source, len(labels), path)
+    else:
+        examples, source = pipeline.load_examples(pipeline.pin_source(data_config, description),
+                                              'train', num_real)
+        logits, features = network.logits_and_features(examples['image'])
+        labels = examples['label']
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        partial = f'{path}.{os.getpid()}.tmp.npz'
+        np.savez(partial, features=features, logits=logits, labels=labels, source=source)
+        os.replace(partial, path)
+        logging.info('Real reference: %s (%d digits), computed and cached in %s.', source,
+                     len(labels), path)
+    return Reference(features, logits, labels, source,
+                     metrics.FeatureStatistics().update(features))
+
+
+class Evaluator:
+    """Evaluates generators of one run with the metrics of its ``config.eval``."""
+
+    def __init__(self, config, metric_names=None, network=None, data_config=None):
+        """Loads the feature network and, for MNIST metrics, the real reference.
+
+        Args:
+          config: the run's config (``data``, ``eval``, ``seed``).
+          metric_names: overrides ``config.eval.metrics``.
+          network: a ``FeatureNetwork``; the shipped MNIST classifier by default.
+          data_config: overrides ``config.data`` (e.g. with its source pinned).
+        """
+        self.eval_config = config.get('eval') or eval_config_lib.default_config()
+        self.metric_names = tuple(self.eval_config.metrics if metric_names is None
+                                  else metric_names)
+        self.dataset = config.data.name
+        self.run_seed = config.seed
+        self.network = network or feature_network.load()
+        self.reference = None
+        if set(self.metric_names) & set(eval_config_lib.MNIST_METRICS):
+            self.reference = reference(self.network, data_config or config.data,
+                                       self.eval_config.num_real,
+                                       eval_config_lib.cache_dir(self.eval_config))
+            # The score of the real digits themselves: the ceiling to read scores against.
+            self._real_mnist_score = metrics.inception_score_from_logits(
+                self.reference.logits, self.eval_config.num_splits).mean
+
+    def latents(self, latent_dim: int, num_classes: int):
+        """The evaluation's fixed latents (and cycled labels for conditional models)."""
+        num = self.eval_config.num_samples
+        z = np.asarray(jax.random.normal(jax.random.key(self.eval_config.seed),
+                                         (num, latent_dim)), np.float32)
+        labels = np.arange(num, dtype=np.int32) % num_classes if num_classes else None
+        return z, labels
+
+    def evaluate(self, sample, latent_dim: int, num_classes: int, step: int) -> list[dict]:
+        """One result per generator of ``eval.generators``.
+
+        Args:
+          sample: ``sample(z, labels, use_ema)`` → images (n, H, W, C) in [−1, 1].
+          latent_dim, num_classes: the generator's (num_classes 0 if unconditional).
+          step: the checkpoint step, recorded.
+
+        Returns:
+          ``[{'generator', 'step', 'metrics': {...}, 'protocol': {...}}, ...]``.
+        """
+        z, labels = self.latents(latent_dim, num_classes)
+        results = []
+        for generator in self.eval_config.generators:
+            start = time.perf_counter()
+            samples = np.concatenate([
+                np.asarray(sample(z[i:i + _GENERATE_CHUNK],
+                                  None if labels is None else labels[i:i + _GENERATE_CHUNK],
+                                  generator == 'ema'))
+                for i in range(0, len(z), _GENERATE_CHUNK)])
+            values = self._metrics(samples, labels)
+            results.append(dict(generator=generator, step=int(step), metrics=values,
+                                protocol=self._protocol(generator, step, num_classes,
+                                                        time.perf_counter() - start)))
+        return results
+
+    def _metrics(self, samples: np.ndarray, labels) -> dict:
+        values = {}
+        if 'stacked_modes' in self.metric_names:
+            values.update(stacked_modes(self.network, samples))
+        if self.reference is None:
+            return values
+        logits, features = self.network.logits_and_features(samples)
+        real = self.reference
+        if 'mnist_score' in self.metric_names:
+            score = metrics.inception_score_from_logits(logits, self.eval_config.num_splits)
+            values.update(mnist_score=score.mean, mnist_score_std=score.std)
+        if 'fid' in self.metric_names:
+            values['fid'] = metrics.frechet_distance_from_statistics(
+                real.statistics, metrics.FeatureStatistics().update(features))
+        if 'kid' in self.metric_names:
+            kid = metrics.kernel_distance_from_features(
+                real.features, features, num_subsets=eval_config_lib.KID_SUBSETS,
+                subset_size=self._kid_subset_size())
+            values.update(kid=kid.value, kid_stderr=kid.stderr)
+        if 'precision_recall' in self.metric_names:
+            pr = metrics.precision_recall_from_features(real.features, features,
+                                                        eval_config_lib.NEIGHBOURS)
+            values.update(precision=pr.precision, recall=pr.recall, density=pr.density,
+                          coverage=pr.coverage)
+        if 'class_coverage' in self.metric_names:
+            predicted = logits.argmax(axis=1)
+            values['class_share'] = (np.bincount(predicted, minlength=10) / len(predicted)
+                                     ).tolist()
+            values['class_coverage'] = metrics.coverage_by_class(
+                real.features, real.labels, features, 10, eval_config_lib.NEIGHBOURS).tolist()
+            if labels is not None:
+                values['label_accuracy'] = float(np.mean(predicted == labels))
+        return values
+
+    def _kid_subset_size(self) -> int:
+        return min(eval_config_lib.KID_SUBSET_SIZE, len(self.reference.labels),
+                   self.eval_config.num_samples)
+
+    def _protocol(self, generator: str, step: int, num_classes: int, seconds: float) -> dict:
+        protocol = dict(
+            metrics=list(self.metric_names), generator=generator, checkpoint_step=int(step),
+            run_seed=self.run_seed, latent_seed=self.eval_config.seed,
+            num_generated=self.eval_config.num_samples,
+            labels='0..K-1 cycled' if num_classes else None,
+            feature_network=self.network.protocol, seconds=round(seconds, 1))
+        if self.reference is not None:
+            protocol.update(real_data=self.reference.source,
+                            num_real=len(self.reference.labels),
+                            features='penultimate layer (128)',
+                            neighbours_k=eval_config_lib.NEIGHBOURS,
+                            kid_subsets=eval_config_lib.KID_SUBSETS,
+                            kid_subset_size=self._kid_subset_size(),
+                            mnist_score_splits=self.eval_config.num_splits,
+                            real_data_mnist_score=self._real_mnist_score)
+        return protocol
+
+
+def stacked_modes(network: feature_network.FeatureNetwork, samples: np.ndarray) -> dict:
+    """Stacked MNIST's mode count of samples (N, 28, 28, 3): each channel's digit is the
+    network's class; mode = 100·d_R + 10·d_G + d_B."""
+    if samples.ndim != 4 or samples.shape[-1] != datasets.STACKED_DIGITS:
+        raise ValueError(f'samples must have shape (N, 28, 28, {datasets.STACKED_DIGITS}), '
+                         f'got {samples.shape}')
+    num_modes = 10 ** datasets.STACKED_DIGITS
+    modes = np.zeros(len(samples), np.int64)
+    for channel in range(datasets.STACKED_DIGITS):
+        logits, _ = network.logits_and_features(samples[..., channel:channel + 1])
+        modes = 10 * modes + logits.argmax(axis=1)
+    counts = np.bincount(modes, minlength=num_modes)
+    return dict(modes=int(np.sum(counts > 0)), num_modes=num_modes,
+                kl=metrics.kl_to_uniform(counts))
+
+
+
+def write_results(workdir: str, step: int, results: list[dict]) -> str:
+    """Writes ``{'step', 'results'}`` to ``workdir/eval/step_XXXXXXX.json`` and, as the
+    newest evaluation, to ``workdir/eval.json``; returns the latter's path."""
+    text = json.dumps(dict(step=int(step), results=results), indent=2)
+    os.makedirs(os.path.join(workdir, 'eval'), exist_ok=True)
+    for path in (os.path.join(workdir, 'eval', f'step_{step:07d}.json'),
+                 os.path.join(workdir, 'eval.json')):
+        with open(path, 'w', encoding='utf-8') as f:
+            f.write(text)
+    return os.path.join(workdir, 'eval.json')
+
+
+def scalars(results: list[dict]) -> dict[str, float]:
+    """The scalar metrics of ``results`` as ``eval/<generator>/<metric>``, for logs."""
+    return {f"eval/{r['generator']}/{name}": value for r in results
+            for name, value in r['metrics'].items() if _is_scalar(value)}
+
+
+def summary(results: list[dict]) -> str:
+    """One line: the scalar metrics of each generator, e.g. 'ema: fid 3.21, kid 0.002'."""
+    return ' | '.join(
+        f"{r['generator']}: " + ', '.join(f'{name} {value:.4g}' for name, value in
+                                          r['metrics'].items() if _is_scalar(value))
+        for r in results)
+
+
+def _is_scalar(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

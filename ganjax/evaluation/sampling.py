@@ -1,0 +1,84 @@
+"""Sampling from a finished or running experiment's newest checkpoint."""
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from ganjax import errors
+from ganjax.data import datasets
+from ganjax.reporting import images
+from ganjax.train import checkpoint
+from ganjax.train import parallel
+from ganjax.train import setup as setup_lib
+
+
+def load_run(workdir: str):
+    """Rebuilds a run from ``workdir/config.json`` and restores its newest checkpoint.
+
+    Returns:
+      ``(config, setup, state, step)``.
+
+    Raises:
+      errors.ConfigError: the workdir holds no run or no readable checkpoint.
+    """
+    config_path = os.path.join(workdir, 'config.json')
+    if not os.path.isfile(config_path):
+        raise errors.ConfigError(f'--workdir={workdir} holds no run (no config.json)')
+    with open(config_path, encoding='utf-8') as f:
+        config = ml_collections.ConfigDict(json.load(f))
+    data_shape, num_classes = datasets.dataset_spec(config.data)
+    setup = setup_lib.make_setup(config, data_shape, num_classes)
+    with checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'),
+                                 max_to_keep=config.checkpoint.max_to_keep) as checkpoints:
+        state, step = checkpoints.restore_latest(setup.init_state(jax.random.key(config.seed)))
+    if state is None:
+        raise errors.ConfigError(f'--workdir={workdir} holds no checkpoint yet')
+    return config, setup, state, step
+
+
+def parse_labels(text: str | None, num: int, num_classes: int) -> np.ndarray | None:
+    """Labels for ``num`` samples: '3' (all 3s), '0,4,7' (cycled) or None (0..K−1 cycled).
+
+    Raises:
+      errors.ConfigError: labels for an unconditional model, or out of range.
+    """
+    if not num_classes:
+        if text:
+            raise errors.ConfigError('--labels given, but the model is unconditional')
+        return None
+    try:
+        chosen = [int(v) for v in text.split(',')] if text else list(range(num_classes))
+    except ValueError as e:
+        raise errors.ConfigError(f'--labels must be comma-separated integers, '
+                                     f'got {text!r}') from e
+    if any(not 0 <= label < num_classes for label in chosen):
+        raise errors.ConfigError(f'--labels must be in [0, {num_classes}), got {text!r}')
+    return np.resize(np.asarray(chosen, np.int32), num)
+
+
+def generate(setup, state, num: int, key: jax.Array, labels: np.ndarray | None = None,
+             *, use_ema: bool = True, chunk: int = 256) -> np.ndarray:
+    """``num`` samples as a float32 array (num, ...) in [−1, 1], ``chunk`` per call."""
+    sample = jax.jit(setup.sample, static_argnames='use_ema',
+                     compiler_options=parallel.compiler_options())
+    z = jax.random.normal(key, (num, setup.latent_dim))
+    parts = []
+    for start in range(0, num, chunk):
+        part_labels = None if labels is None else jnp.asarray(labels[start:start + chunk])
+        parts.append(np.asarray(sample(state, z[start:start + chunk], part_labels,
+                                       use_ema=use_ema)))
+    return np.concatenate(parts).astype(np.float32)
+
+
+def write_samples(path: str, samples: np.ndarray) -> None:
+    """A ``.npy`` float32 array, or a PNG grid (any other extension is an error)."""
+    if path.endswith('.npy'):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        np.save(path, samples)
+    elif path.endswith('.png'):
+        images.save_grid(path, samples)
+    else:
+        raise errors.ConfigError(f'--out must end in .png or .npy, got {path!r}')

@@ -1,0 +1,132 @@
+"""What the experiment entry points share: flags, the default workdir, user errors.
+
+A user error (bad config value, unusable workdir, unavailable data) or a diverged run
+(a non-finite loss; its earlier checkpoints are kept) ends the program with one
+``error: ...`` line on stderr and exit status 2, without a traceback.
+"""
+import datetime
+import logging as std_logging
+import os
+import sys
+
+from absl import flags
+from absl import logging
+import jax
+from ml_collections import config_flags
+
+from ganjax import errors
+from ganjax.harness import loop
+from ganjax.train import distributed
+
+
+def define_config_flags() -> None:
+    """Defines --config (a locked config file, so a misspelt override fails), --workdir
+    and the multi-process flags (``ganjax.train.distributed``)."""
+    config_flags.DEFINE_config_file('config', None, 'Experiment config file.',
+                                    lock_config=True)
+    flags.DEFINE_string('workdir', None, 'Run directory; a fresh one under runs/ if omitted. '
+                        'An existing one with checkpoints is resumed.')
+    flags.mark_flags_as_required(['config'])
+    flags.DEFINE_bool('multihost', False, 'Join a multi-host run whose coordinator JAX '
+                      'discovers (Cloud TPU pod slices, SLURM, Open MPI, Kubernetes).')
+    flags.DEFINE_string('coordinator_address', None,
+                        'host:port of process 0 of a multi-process run.')
+    flags.DEFINE_integer('num_processes', None, 'Processes of a multi-process run.')
+    flags.DEFINE_integer('process_id', None, "This process's index in a multi-process run.")
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """``app.run``'s flags_parser: a bad flag or config override is a one-line user error.
+
+    (ml_collections reports an unknown override key such as ``--config.no_such_key=1``
+    with a bare AttributeError, which absl would show as a traceback, and a config file
+    that raises with its whole traceback.)
+    """
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as e:
+        message = str(e).rstrip()
+        if 'Traceback (most recent call last)' in message:
+            # ml_collections embeds the traceback of a config file that raised; its
+            # first line names the flag and its last line is the config's own message.
+            message = f"{message.split(chr(10), 1)[0]} {message.rsplit(chr(10), 1)[-1]}"
+    except (AttributeError, KeyError) as e:
+        message = f'unknown config key in an override: {str(e).strip(chr(34))}'
+    print(f'error: {message}', file=sys.stderr)
+    sys.exit(2)
+
+
+def loaded_config():
+    """The value of --config, loaded now: a file that failed to load is a user error.
+
+    (ml_collections loads the file lazily and raises a plain IOError on first use.)
+    """
+    config = flags.FLAGS.config
+    try:
+        config.get('seed')
+    except OSError as e:
+        raise errors.ConfigError(str(e)) from e
+    return config
+
+
+def train_main(argv) -> None:
+    """``main`` of the training entry points: trains --config in --workdir."""
+    del argv
+    quiet_library_logs()
+    exit_on_user_error(train_from_flags)
+
+
+def train_from_flags() -> str:
+    """Joins the processes, trains --config in --workdir and returns the workdir."""
+    join_processes()
+    workdir = flags.FLAGS.workdir
+    if workdir is None:
+        if jax.process_count() > 1:  # each process would name a different directory
+            raise loop.WorkdirError('a multi-process run needs an explicit --workdir, '
+                                    'the same for every process')
+        workdir = default_workdir(flags.FLAGS['config'].config_filename)
+    loop.train_and_evaluate(loaded_config(), workdir)
+    return workdir
+
+
+def join_processes() -> None:
+    """Connects a multi-process run (``ganjax.train.distributed``) as the flags ask; in one,
+    only process 0 logs below WARNING."""
+    joined = distributed.initialize(
+        flags.FLAGS.coordinator_address, flags.FLAGS.num_processes, flags.FLAGS.process_id,
+        multihost=flags.FLAGS.multihost)
+    if joined and jax.process_index() != 0:
+        logging.set_verbosity(logging.WARNING)
+
+
+def default_workdir(config_path: str) -> str:
+    """runs/<config name>-<UTC time>, e.g. runs/mnist_dcgan-20261121-093000."""
+    name = os.path.splitext(os.path.basename(config_path.split(':')[0]))[0]
+    return os.path.join('runs', f'{name}-{datetime.datetime.now(datetime.UTC):%Y%m%d-%H%M%S}')
+
+
+class _QuietLibraries(std_logging.Filter):
+    """Drops INFO (and finer) records logged from inside these libraries' files.
+
+    Orbax logs every step of every save at INFO, which buries the progress line;
+    their warnings and errors still pass.
+    """
+    NOISY = (f'{os.sep}orbax{os.sep}', f'{os.sep}tensorflow_datasets{os.sep}',
+             f'{os.sep}jax{os.sep}_src{os.sep}')
+
+    def filter(self, record: std_logging.LogRecord) -> bool:
+        return record.levelno > std_logging.INFO or not any(
+            part in record.pathname for part in self.NOISY)
+
+
+def quiet_library_logs() -> None:
+    logging.get_absl_handler().addFilter(_QuietLibraries())
+
+
+def exit_on_user_error(run, *args):
+    """Calls ``run(*args)``; a ``errors.UserError`` prints one line and exits with status 2."""
+    try:
+        return run(*args)
+    except errors.UserError as e:
+        print(f'error: {e}', file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,203 @@
+"""``train_and_evaluate(config, workdir)``: the trainer, top to bottom.
+
+Sections: validate and prepare the workdir → devices → model, optimizers, state →
+resume from the newest readable checkpoint → data from (seed, step) → compiled step →
+loop (log, sample, evaluate, checkpoint) → final pictures.
+
+Multi-process runs (``ganjax.train.distributed``): every process runs this same
+function; each reads only its own data shards, all of them run every compiled
+computation (train step, samples) and take part in every checkpoint save and restore,
+and only process 0 writes metrics, TensorBoard events and images.
+
+Exact resume: the state holds everything that changes (parameters, optimizer states,
+EMA, step, base RNG key); step keys are ``fold_in(rng, step)`` and batch ``s`` depends
+only on (seed, s) (``ganjax.data.pipeline``). A run killed at any moment and started
+again with the same command restores the newest checkpoint and writes the same metrics
+after it as an uninterrupted run.
+"""
+import contextlib
+import json
+import os
+
+from absl import logging
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from ganjax import errors
+from ganjax.data import datasets
+from ganjax.data import pipeline
+from ganjax.evaluation import evaluators
+from ganjax.harness import validation
+from ganjax.reporting import images
+from ganjax.reporting import run_pictures
+from ganjax.reporting import writers
+from ganjax.train import checkpoint
+from ganjax.train import distributed
+from ganjax.train import parallel
+from ganjax.train import setup as setup_lib
+
+SAMPLE_GRID = 8  # an 8×8 grid of samples
+
+
+class WorkdirError(errors.UserError, OSError):
+    """The workdir cannot be created or written."""
+
+
+def prepare_workdir(workdir: str) -> None:
+    """Creates ``workdir`` and checks it is writable, or raises ``WorkdirError``."""
+    try:
+        os.makedirs(workdir, exist_ok=True)
+        probe = os.path.join(workdir, f'.write_test-{jax.process_index()}')
+        with open(probe, 'w', encoding='utf-8') as f:
+            f.write('ok')
+        os.remove(probe)
+    except OSError as e:
+        raise WorkdirError(f'--workdir={workdir} cannot be used: {e.strerror or e}') from e
+
+
+def is_time(step: int, every: int, total: int) -> bool:
+    """True every ``every`` steps and at the last step."""
+    return step % every == 0 or step == total
+
+
+def fixed_latents(setup, key: jax.Array):
+    """The fixed noise (and labels) behind every sample grid of a run.
+
+    Unconditional: 8×8 samples. Class-conditional: one row per class, 8 samples each,
+    the same 8 latents in every row.
+    """
+    if setup.num_classes:
+        z = jax.random.normal(key, (SAMPLE_GRID, setup.latent_dim))
+        z = jnp.tile(z, (setup.num_classes, 1))
+        labels = jnp.repeat(jnp.arange(setup.num_classes), SAMPLE_GRID)
+        return z, labels
+    return jax.random.normal(key, (SAMPLE_GRID * SAMPLE_GRID, setup.latent_dim)), None
+
+
+def _save_config(config, workdir: str, info: pipeline.DatasetInfo) -> None:
+    with open(os.path.join(workdir, 'config.json'), 'w', encoding='utf-8') as f:
+        f.write(config.to_json_best_effort(indent=2, sort_keys=True))
+    with open(os.path.join(workdir, 'data.json'), 'w', encoding='utf-8') as f:
+        json.dump(dict(name=info.name, source=info.source, num_examples=info.num_examples,
+                       image_shape=list(info.image_shape), num_classes=info.num_classes),
+                  f, indent=2)
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
+    """Trains ``config`` in ``workdir``, resuming from its newest checkpoint if any.
+
+    Returns:
+      The last logged metrics.
+
+    Raises:
+      errors.UserError: a bad config, an unusable workdir or unavailable data (raised
+        before anything is compiled), or a diverged run (``writers.NonFiniteLossError``;
+        the checkpoints written before it are kept).
+    """
+    # Validation and workdir: every user error surfaces here, before any compilation.
+    validation.validate(config, jax.device_count(), jax.process_count())
+    prepare_workdir(workdir)
+    with contextlib.ExitStack() as resources:  # closes the checkpointer and writer on any exit
+        return _train(config, workdir, resources)
+
+
+def _train(config, workdir: str, resources: contextlib.ExitStack) -> dict[str, float]:
+    """The body of ``train_and_evaluate`` once the config and workdir are known good."""
+    is_chief = jax.process_index() == 0
+    place = parallel.placement(config.parallel == 'pmap')
+
+    # Model, optimizers and a fresh state; the newest readable checkpoint replaces it.
+    data_shape, num_classes = datasets.dataset_spec(config.data)
+    setup = setup_lib.make_setup(config, data_shape, num_classes, axis_name=place.axis_name)
+    root_key = jax.random.key(config.seed)
+    state = place.init_state(setup.init_state, root_key)
+    checkpoints = resources.enter_context(checkpoint.Checkpointer(
+        os.path.join(workdir, 'checkpoints'), max_to_keep=config.checkpoint.max_to_keep))
+    restored, restored_step = checkpoints.restore_latest(state)
+    start_step = 0 if restored is None else restored_step
+    if restored is not None:
+        state = restored
+        logging.info('Resuming from the checkpoint at step %d.', start_step)
+    writer = resources.enter_context(writers.MetricWriter(workdir, enabled=is_chief))
+    writer.truncate_after(start_step)
+
+    # Data: this process's shards; batch s depends only on (seed, s).
+    pipeline.prepare_once(config.data, distributed.all_processes_agree)
+    batches, info = pipeline.load_train(
+        config.data, batch_size=config.batch_size // jax.process_count(), seed=config.seed,
+        start_step=start_step, process_index=jax.process_index(),
+        process_count=jax.process_count(), updates_per_step=setup.updates_per_step)
+    if is_chief:
+        _save_config(config, workdir, info)
+
+    # The step and the sampler, compiled once.
+    train_step = place.compile_step(setup.train_step)
+    state = place.replicate(state)
+    sample = place.compile_sample(setup.sample)
+    sample_z, sample_labels = jax.device_get(
+        fixed_latents(setup, jax.random.fold_in(root_key, 1)))
+
+    def save_samples(step: int) -> None:
+        # Every process computes the samples (a program over all devices); one writes.
+        grid = images.make_grid(
+            np.asarray(sample(place.host_state(state), sample_z, sample_labels)),
+            nrow=SAMPLE_GRID)
+        if is_chief:
+            images.save_png(os.path.join(workdir, 'samples', f'step_{step:07d}.png'), grid)
+            writer.write_images(step, {'samples': grid})
+
+    # Evaluation (``ganjax.evaluation.evaluators``) when the config lists metrics: every process
+    # generates (a program over all devices) and computes; one writes.
+    eval_config = config.get('eval')
+    evaluator = (evaluators.Evaluator(config, data_config=pipeline.pin_source(config.data,
+                                                                             info.source))
+                 if eval_config is not None and eval_config.metrics else None)
+
+    def evaluate(step: int) -> None:
+        current = place.host_state(state)  # once: every chunk of samples reads it
+        results = evaluator.evaluate(
+            lambda z, labels, use_ema: sample(current, z, labels, use_ema),
+            setup.latent_dim, setup.num_classes, step)
+        if is_chief:
+            evaluators.write_results(workdir, step, results)
+            writer.write_scalars(step, evaluators.scalars(results))
+            logging.info('Evaluation at step %d: %s', step, evaluators.summary(results))
+
+    # The loop. Device-to-host transfers happen only at log, sample and checkpoint steps.
+    progress = writers.ProgressReporter(config.total_steps, config.batch_size, start_step)
+    metrics = {}
+    for step in range(start_step + 1, config.total_steps + 1):
+        state, device_metrics = train_step(state, place.batch(next(batches)))
+
+        log = is_time(step, config.log_every_steps, config.total_steps)
+        ckpt = is_time(step, config.ckpt_every_steps, config.total_steps)
+        samples = is_time(step, config.sample_every_steps, config.total_steps)
+        if log or ckpt or samples:
+            # Checked before any checkpoint of this step, so none holds a NaN state.
+            metrics = {name: float(value) for name, value in
+                       jax.device_get(place.metrics(device_metrics)).items()}
+            writers.check_finite(step, metrics)
+        if log:
+            report = progress.update(step, metrics)
+            writer.write_scalars(step, {**{f'train/{k}': v for k, v in metrics.items()},
+                                        'steps_per_sec': report.steps_per_sec})
+        if samples:
+            save_samples(step)
+        if evaluator and is_time(step, eval_config.every_steps or config.total_steps,
+                                 config.total_steps):
+            evaluate(step)
+        if ckpt:
+            checkpoints.save(step, place.host_state(state))
+
+    # Final pictures: a latent interpolation, the loss and evaluation curves.
+    if config.total_steps > start_step:
+        final_state = place.host_state(state)
+        writer.flush()
+        run_pictures.write(
+            workdir, lambda z, labels: sample(final_state, z, labels),
+            jax.random.fold_in(root_key, 2), latent_dim=setup.latent_dim,
+            num_classes=setup.num_classes, grid_size=SAMPLE_GRID,
+            loss_metrics=setup.loss_metrics, is_chief=is_chief)
+    return metrics

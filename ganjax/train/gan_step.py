@@ -1,0 +1,225 @@
+"""The adversarial train step: one pure function ``(state, batch) -> (state, metrics)``.
+
+One call performs ``n_critic`` discriminator updates, each on its own real batch with
+fresh z (Gulrajani et al. 2017, Algorithm 1), then one generator update against the
+updated discriminator, then the EMA update of G's parameters (Yazıcı et al. 2019):
+
+    for i in 1..n_critic:   θ_D ← opt_D(∇_θD [L_D(D(x_i), D(sg(G(z_i)))) + w·penalty + aux])
+    θ_G ← opt_G(∇_θG [L_G(D(G(z_n))) + aux]);   θ_EMA ← β_t·θ_EMA + (1 − β_t)·θ_G
+
+G's update reuses the last critic update's latents z_n (and fake labels), as PyTorch's
+DCGAN example and TensorFlow's DCGAN tutorial reuse their fake batch: G's parameters
+have not changed in between, so G's forward pass (a sixth of DCGAN-28's step on CPU;
+docs/performance.md) is run once and its VJP carries D's gradient back to θ_G. (Its
+activations are kept through all n_critic updates: memory, not time, for n_critic > 1.)
+
+with the warm-up β_t = min(β, (1 + t)/(10 + t)) at step t (the ``num_updates`` convention
+of TensorFlow's ExponentialMovingAverage), so that early in a run the average is not
+dominated by the random initial weights.
+
+``batch`` is ``{'image': (n_critic, B, ...), 'label': (n_critic, B)}`` (labels only for
+class-conditional models). The same function is compiled by ``ganjax.train.parallel`` with
+``jax.jit`` or ``jax.pmap``. Under pmap (``axis_name`` set) gradients and metrics are
+averaged over devices with ``lax.pmean`` and BatchNorm statistics are synchronised by
+the models' ``bn_axis_name``. Latents and fake labels are drawn for the *global* batch
+and sliced per device, so pmap reproduces jit exactly for models without dropout; keys
+for dropout and penalty interpolation are folded with the device index, since those
+must differ between devices.
+
+The generator's BatchNorm running averages are updated by its own update only; the
+fakes shown to D are made in train mode (batch statistics), as in PyTorch DCGAN code.
+D's collections (BatchNorm averages, spectral-norm vectors) are updated by D's updates
+only.
+"""
+from collections.abc import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+from ganjax import losses
+from ganjax.train import objectives
+from ganjax.train import parallel
+from ganjax.train import state as state_lib
+
+Metrics = dict[str, jax.Array]
+
+
+def _global_sample(sample: Callable[[jax.Array, int], jax.Array], key: jax.Array,
+                   local_batch: int, axis_name: str | None) -> jax.Array:
+    """Draws for the global batch with one key, then keeps this device's slice."""
+    if axis_name is None:
+        return sample(key, local_batch)
+    index = jax.lax.axis_index(axis_name)
+    full = sample(key, local_batch * jax.lax.axis_size(axis_name))
+    return jax.lax.dynamic_slice_in_dim(full, index * local_batch, local_batch)
+
+
+def ema_decay_at(step: jax.Array, decay: float) -> jax.Array:
+    """β_t = min(β, (1 + t)/(10 + t)): the EMA decay after warm-up at step t."""
+    return jnp.minimum(decay, (1.0 + step) / (10.0 + step))
+
+
+def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
+                        g_tx: optax.GradientTransformation,
+                        d_tx: optax.GradientTransformation, loss_config, *,
+                        latent_dim: int, num_classes: int = 0, ema_decay: float = 0.999,
+                        axis_name: str | None = None):
+    """Returns the pure train step for these networks, optimizers and losses.
+
+    Args:
+      generator, discriminator: Flax modules (see ``ganjax.models``).
+      g_tx, d_tx: the two optimizers.
+      loss_config: ``config.loss``: ``name`` (a key of ``objectives.OBJECTIVES``),
+        ``label_smoothing`` (minimax/non-saturating D), ``penalty`` (one of
+        ``objectives.PENALTY_NAMES``), ``penalty_weight`` (multiplies the penalty as
+        ``ganjax.losses`` returns it: λ for the gradient penalty, γ/2 for R1),
+        ``n_critic`` and ``auxiliary_weight`` (ACGAN class loss; 0 disables it).
+      latent_dim: size of z ~ N(0, I).
+      num_classes: > 0 for class-conditional models; fake labels are uniform.
+      ema_decay: β of the EMA of G's parameters (with the warm-up above); 0 makes it an
+        exact copy.
+      axis_name: the pmap axis name, or None under jit.
+
+    Returns:
+      ``train_step(state, batch) -> (state, metrics)``; metrics are scalars:
+      ``d_loss``, ``g_loss``, ``d_real``/``d_fake`` (mean D output on the last critic
+      iteration's real and fake batch), ``penalty``, ``d_grad_norm``, ``g_grad_norm``
+      (and ``d_aux_loss``/``g_aux_loss`` for an auxiliary classifier).
+    """
+    objective = objectives.make_objective(loss_config)
+    penalty_fn = objectives.make_penalty(loss_config)
+    auxiliary = getattr(discriminator, 'conditioning', 'none') == 'auxiliary'
+
+    def sample_fakes(key, local_batch):
+        z_key, label_key = jax.random.split(key)
+        z = _global_sample(lambda k, n: jax.random.normal(k, (n, latent_dim)), z_key,
+                           local_batch, axis_name)
+        if not num_classes:
+            return z, None
+        labels = _global_sample(lambda k, n: jax.random.randint(k, (n,), 0, num_classes),
+                                label_key, local_batch, axis_name)
+        return z, labels
+
+    def generate(g_params, g_state, z, labels):
+        """G in train mode; returns fakes and G's updated collections."""
+        fakes, g_state = generator.apply({'params': g_params, **g_state}, z, labels,
+                                         train=True, mutable=list(g_state))
+        return fakes, g_state
+
+    def discriminate(d_params, d_state, x, labels, dropout_key):
+        """D in train mode; returns ((logits, class_logits), D's updated collections)."""
+        return discriminator.apply({'params': d_params, **d_state}, x, labels, train=True,
+                                   rngs={'dropout': dropout_key}, mutable=list(d_state))
+
+    def class_loss(class_logits, labels):
+        if not auxiliary:
+            return jnp.zeros(())
+        return loss_config.auxiliary_weight * losses.auxiliary_classifier_loss(
+            class_logits, labels)
+
+    def penalty(d_params, d_state, real, fake, labels, key):
+        if penalty_fn is None:
+            return jnp.zeros(())
+        dropout_key, mix_key = jax.random.split(key)
+
+        def critic(x):
+            return discriminate(d_params, d_state, x, labels, dropout_key)[0][0]
+        return penalty_fn(critic, real, fake, mix_key)
+
+    def d_loss_fn(d_params, d_state, real, real_labels, fake, fake_labels, key):
+        real_key, fake_key, penalty_key = jax.random.split(key, 3)
+        (real_logits, real_classes), d_state = discriminate(d_params, d_state, real,
+                                                            real_labels, real_key)
+        (fake_logits, fake_classes), d_state = discriminate(d_params, d_state, fake,
+                                                            fake_labels, fake_key)
+        adversarial = objective.discriminator_loss(real_logits, fake_logits)
+        reg = penalty(d_params, d_state, real, fake, real_labels, penalty_key)
+        aux = class_loss(real_classes, real_labels) + class_loss(fake_classes, fake_labels)
+        metrics = dict(d_loss=adversarial, penalty=reg, d_real=jnp.mean(real_logits),
+                       d_fake=jnp.mean(fake_logits))
+        if auxiliary:
+            metrics['d_aux_loss'] = aux
+        return adversarial + loss_config.penalty_weight * reg + aux, (d_state, metrics)
+
+    def g_loss_fn(fakes, labels, d_params, d_state, real, real_labels, key):
+        """G's loss as a function of its fakes; G's VJP carries the gradient on."""
+        real_key, fake_key = jax.random.split(key)
+        (fake_logits, fake_classes), _ = discriminate(d_params, d_state, fakes, labels, fake_key)
+        # Real logits do not depend on G: computed only for losses that read them.
+        real_logits = (discriminate(d_params, d_state, real, real_labels, real_key)[0][0]
+                       if objective.generator_reads_real else None)
+        adversarial = objective.generator_loss(real_logits, fake_logits)
+        aux = class_loss(fake_classes, labels)
+        metrics = dict(g_loss=adversarial)
+        if auxiliary:
+            metrics['g_aux_loss'] = aux
+        return adversarial + aux, metrics
+
+    def train_step(state: state_lib.GANState, batch) -> tuple[state_lib.GANState, Metrics]:
+        real_images = batch['image']
+        real_labels = batch.get('label') if num_classes else None
+        n_critic, local_batch = real_images.shape[:2]
+        if n_critic != loss_config.n_critic:
+            raise ValueError(f"batch['image'] must have leading axis loss.n_critic="
+                             f'{loss_config.n_critic}, got shape {real_images.shape}')
+        step_key = jax.random.fold_in(state.rng, state.step)
+        keys = jax.random.split(step_key, 2 * n_critic + 1)
+        sample_keys, d_keys, g_key = keys[:n_critic], keys[n_critic:-1], keys[-1]
+
+        # The last critic update and G's update share their fakes (module docstring).
+        z, g_labels = sample_fakes(sample_keys[-1], local_batch)
+        g_fakes, g_vjp, g_state = jax.vjp(
+            lambda g_params: generate(g_params, state.g_state, z, g_labels),
+            state.g_params, has_aux=True)
+
+        def d_update(carry, i):
+            d_params, d_state, d_opt_state = carry
+            if i == n_critic - 1:
+                fakes, fake_labels = g_fakes, g_labels
+            else:
+                z_i, fake_labels = sample_fakes(sample_keys[i], local_batch)
+                fakes = generate(state.g_params, state.g_state, z_i, fake_labels)[0]
+            labels = None if real_labels is None else real_labels[i]
+            grads, (d_state, metrics) = jax.grad(d_loss_fn, has_aux=True)(
+                d_params, d_state, real_images[i], labels, jax.lax.stop_gradient(fakes),
+                fake_labels, parallel.per_device_key(d_keys[i], axis_name))
+            grads = parallel.maybe_pmean(grads, axis_name)
+            updates, d_opt_state = d_tx.update(grads, d_opt_state, d_params)
+            metrics['d_grad_norm'] = optax.tree.norm(grads)
+            return (optax.apply_updates(d_params, updates), d_state, d_opt_state), metrics
+
+        # A Python loop, unrolled at trace time, not lax.scan: XLA:CPU ran the scanned
+        # DCGAN-28 step several times slower (docs/performance.md), and n_critic is small.
+        carry = (state.d_params, state.d_state, state.d_opt_state)
+        per_update = []
+        for i in range(n_critic):
+            carry, metrics_i = d_update(carry, i)
+            per_update.append(metrics_i)
+        d_params, d_state, d_opt_state = carry
+        d_metrics = jax.tree.map(lambda *values: jnp.stack(values), *per_update)
+
+        last_labels = None if real_labels is None else real_labels[-1]
+        fake_grads, g_metrics = jax.grad(g_loss_fn, has_aux=True)(
+            g_fakes, g_labels, d_params, d_state, real_images[-1], last_labels,
+            parallel.per_device_key(g_key, axis_name))
+        (grads,) = g_vjp(fake_grads)
+        grads = parallel.maybe_pmean(grads, axis_name)
+        updates, g_opt_state = g_tx.update(grads, state.g_opt_state, state.g_params)
+        g_params = optax.apply_updates(state.g_params, updates)
+        g_metrics['g_grad_norm'] = optax.tree.norm(grads)
+
+        metrics = {name: jnp.mean(values) for name, values in d_metrics.items()}
+        # Means over the batch are means of the critic iterations' last batch.
+        for name in ('d_real', 'd_fake'):
+            metrics[name] = d_metrics[name][-1]
+        metrics.update(g_metrics)
+        new_state = state.replace(
+            step=state.step + 1, g_params=g_params, g_state=g_state, d_params=d_params,
+            d_state=d_state, g_opt_state=g_opt_state, d_opt_state=d_opt_state,
+            ema_params=optax.incremental_update(g_params, state.ema_params,
+                                                1.0 - ema_decay_at(state.step, ema_decay)))
+        return new_state, parallel.maybe_pmean(metrics, axis_name)
+
+    return train_step

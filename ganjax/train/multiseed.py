@@ -1,0 +1,85 @@
+"""One GAN config trained under S seeds at once: a single compiled program, ``jax.vmap``
+over the seed, for benchmarks that report a mean over seeds.
+
+Seed s's run is a function of s alone, whatever the other seeds: from k = key(s) come
+its training set (``mixture.sample(fold_in(k, 0), num_train)``), its initial state
+(``fold_in(k, 1)``), the indices of its batch at step t (``fold_in(fold_in(k, 2), t)``,
+drawn uniformly with replacement from its training set) and its evaluation latents
+(``fold_in(k, 3)``). ``run_step`` is one step of one seed; ``train`` scans it over
+chunks of steps and vmaps it over the seeds.
+"""
+import time
+
+from absl import logging
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ganjax.data import mixtures
+from ganjax.train import setup as setup_lib
+
+
+def seed_keys(seeds) -> jax.Array:
+    return jax.vmap(jax.random.key)(jnp.asarray(seeds, jnp.uint32))
+
+
+def init_run(setup: setup_lib.GANSetup, mixture: mixtures.Mixture, num_train: int,
+             key: jax.Array):
+    """Seed ``key``'s initial state and training set (num_train, 2)."""
+    return (setup.init_state(jax.random.fold_in(key, 1)),
+            mixture.sample(jax.random.fold_in(key, 0), num_train))
+
+
+def run_step(setup: setup_lib.GANSetup, batch_size: int, state, train_set: jax.Array,
+             key: jax.Array, step: jax.Array):
+    """One train step of one seed at ``step``: its batch, then ``setup.train_step``."""
+    shape = (setup.updates_per_step, batch_size)
+    index = jax.random.randint(jax.random.fold_in(jax.random.fold_in(key, 2), step), shape,
+                               0, train_set.shape[0])
+    return setup.train_step(state, {'image': train_set[index]})
+
+
+def evaluation_latents(key: jax.Array, num: int, latent_dim: int) -> jax.Array:
+    return jax.random.normal(jax.random.fold_in(key, 3), (num, latent_dim))
+
+
+def train(setup: setup_lib.GANSetup, mixture: mixtures.Mixture, seeds, *, batch_size: int,
+          total_steps: int, num_train: int, chunk_steps: int, log_every_steps: int = 0):
+    """Trains one run per seed, all in one vmapped program; returns the final states
+    (a pytree with a leading seed axis) and the last chunk's per-seed metrics.
+
+    ``chunk_steps`` steps run inside one compiled ``lax.scan`` between host round trips;
+    it must divide ``total_steps``. Progress (step, losses averaged over seeds,
+    seed-steps per second, ETA) is logged every ``log_every_steps`` steps (0: never).
+    """
+    if total_steps % chunk_steps:
+        raise ValueError(f'chunk_steps={chunk_steps} must divide total_steps={total_steps}')
+    keys = seed_keys(seeds)
+    states, train_sets = jax.jit(jax.vmap(
+        lambda key: init_run(setup, mixture, num_train, key)))(keys)
+
+    def chunk(state, train_set, key, first_step):
+        def body(state, step):
+            return run_step(setup, batch_size, state, train_set, key, step)
+        return jax.lax.scan(body, state, first_step + jnp.arange(chunk_steps))
+    run_chunk = jax.jit(jax.vmap(chunk, in_axes=(0, 0, 0, None)), donate_argnums=0)
+
+    start, metrics = time.perf_counter(), None
+    for first in range(0, total_steps, chunk_steps):
+        states, metrics = run_chunk(states, train_sets, keys, first)
+        done = first + chunk_steps
+        if log_every_steps and (done % log_every_steps == 0 or done == total_steps):
+            mean = {k: float(np.mean(v[:, -1])) for k, v in jax.device_get(metrics).items()}
+            elapsed = time.perf_counter() - start
+            logging.info('step %d/%d | d_loss %.4g g_loss %.4g | %.0f seed-steps/s | ETA %.0fs',
+                         done, total_steps, mean['d_loss'], mean['g_loss'],
+                         done * len(seeds) / elapsed, elapsed * (total_steps / done - 1))
+    return states, jax.tree.map(lambda v: v[:, -1], metrics)
+
+
+def samples(setup: setup_lib.GANSetup, states, seeds, num: int, *, use_ema: bool) -> np.ndarray:
+    """(S, num, 2) samples of each seed's G (eval mode) from its evaluation latents."""
+    def one(state, key):
+        z = evaluation_latents(key, num, setup.latent_dim)
+        return setup.sample(state, z, use_ema=use_ema)
+    return np.asarray(jax.jit(jax.vmap(one))(states, seed_keys(seeds)))

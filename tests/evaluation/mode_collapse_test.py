@@ -1,0 +1,143 @@
+"""The 2-D mixtures, their metric on hand-made samples, multi-seed training and the
+toy2d benchmark run."""
+import json
+import os
+
+import chex
+import jax
+import numpy as np
+import pytest
+
+from experiments.configs import toy2d as toy2d_config
+from experiments.support import tables
+from ganjax import errors
+from ganjax.data import mixtures
+from ganjax.evaluation import mode_collapse
+from ganjax.train import multiseed
+from ganjax.train import setup as setup_lib
+
+
+def test_ring_has_eight_distinct_modes_on_the_unit_circle():
+    modes = mixtures.ring().modes
+    assert modes.shape == (8, 2)
+    np.testing.assert_allclose(np.linalg.norm(modes, axis=1), 1.0)
+    # Neighbours 2π/8 apart: no angle repeats (linspace over [0, 2π] would repeat 0).
+    gaps = np.linalg.norm(modes - np.roll(modes, 1, axis=0), axis=1)
+    np.testing.assert_allclose(gaps, 2 * np.sin(np.pi / 8))
+
+
+def test_grid_is_five_by_five_at_even_coordinates():
+    modes = mixtures.grid().modes
+    assert modes.shape == (25, 2)
+    assert sorted(map(tuple, modes.tolist())) == [
+        (x, y) for x in (-4.0, -2.0, 0.0, 2.0, 4.0) for y in (-4.0, -2.0, 0.0, 2.0, 4.0)]
+
+
+@pytest.mark.parametrize('make', [mixtures.ring, mixtures.grid])
+def test_samples_of_the_mixture_itself_score_perfectly(make):
+    mixture = make()
+    points = mixture.sample(jax.random.key(0), 2500)
+    result = mixtures.mode_coverage(points, mixture)
+    assert result.modes == len(mixture.modes)
+    assert result.high_quality > 0.98  # P(‖N(0, I₂)‖ < 3) = 1 − e^{−4.5} ≈ 0.989
+    assert result.kl < 0.02
+
+
+def test_mode_coverage_on_hand_made_samples():
+    mixture = mixtures.ring()  # std 0.01: high quality within 0.03 of a mode
+    a, b = mixture.modes[0], mixture.modes[1]
+    samples = np.array([
+        a + [0.02, 0.0],        # high quality, mode 0
+        a + [0.0, -0.029],      # high quality, mode 0
+        b + [0.031, 0.0],       # nearest mode 1, but 3.1 stds away: not high quality
+        (a + b) / 2,            # exactly between modes 0 and 1: far from both
+        [0.0, 0.0],             # the centre, equidistant from all eight
+    ])
+    result = mixtures.mode_coverage(samples, mixture)
+    assert result.modes == 1
+    assert result.high_quality == pytest.approx(2 / 5)
+    # All high-quality samples on one of 8 modes: KL(h ‖ u) = log 8.
+    assert result.kl == pytest.approx(np.log(8))
+
+
+def test_kl_of_a_balanced_histogram_is_zero_and_without_quality_is_nan():
+    mixture = mixtures.grid()
+    assert mixtures.mode_coverage(np.repeat(mixture.modes, 3, axis=0), mixture).kl == (
+        pytest.approx(0.0, abs=1e-12))
+    assert np.isnan(mixtures.mode_coverage(mixture.modes + 1.0, mixture).kl)
+
+
+def smoke_config(variant='gan'):
+    return toy2d_config.get_config(f'ring,{variant},smoke')
+
+
+def test_vmapped_seeds_equal_separate_single_seed_runs():
+    # Seed by seed, the vmapped, scanned program computes what the plain loop of that
+    # seed computes: the same training set and initial state bit for bit, then the same
+    # steps. Compared over two steps, while float32 rounding is still all that differs:
+    # a GAN amplifies it (ReLU units near 0 flip), ~3× a step here.
+    config = smoke_config()
+    config.total_steps = config.chunk_steps = 2
+    # SGD, not Adam: Adam turns the rounding noise on exactly-zero gradients (a Dense
+    # bias feeding BatchNorm) into lr-sized steps, differently for any two op orders.
+    for opt in (config.optimizer.g, config.optimizer.d):
+        opt.name, opt.learning_rate = 'sgd', 1e-3
+    setup = setup_lib.make_setup(config, (2,), 0)
+    mixture = mixtures.ring()
+    seeds = [3, 7]
+    together, _ = multiseed.train(
+        setup, mixture, seeds, batch_size=config.batch_size, total_steps=config.total_steps,
+        num_train=config.num_train, chunk_steps=config.chunk_steps)
+    initial_states, train_sets = jax.vmap(
+        lambda key: multiseed.init_run(setup, mixture, config.num_train, key))(
+            multiseed.seed_keys(seeds))
+    for index, seed in enumerate(seeds):
+        key = multiseed.seed_keys([seed])[0]
+        state, train_set = multiseed.init_run(setup, mixture, config.num_train, key)
+        np.testing.assert_array_equal(train_set, train_sets[index])
+        chex.assert_trees_all_equal(state.g_params, jax.tree.map(
+            lambda x, index=index: x[index], initial_states.g_params))
+        step = jax.jit(lambda s, t, key=key, train_set=train_set: multiseed.run_step(
+            setup, config.batch_size, s, train_set, key, t))
+        for t in range(config.total_steps):
+            state, _ = step(state, t)
+        alone = jax.tree.map(lambda x, index=index: x[index], together)
+        for name in ('g_params', 'd_params', 'g_state'):
+            chex.assert_trees_all_close(getattr(alone, name), getattr(state, name),
+                                        rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize('variant', ['gan', 'pacgan2', 'wgan_gp', 'best'])
+def test_benchmark_run_writes_samples_results_and_plot(tmp_path, variant):
+    config = smoke_config(variant)
+    results = mode_collapse.run(config, str(tmp_path), command='python -m experiments.toy2d')
+    samples = np.load(tmp_path / 'samples.npy')
+    assert samples.shape == (2, config.num_samples, 2)
+    with open(tmp_path / 'results.json', encoding='utf-8') as f:
+        assert json.load(f) == json.loads(json.dumps(results))
+    assert [r['seed'] for r in results['per_seed']] == [0, 1]
+    for r, points in zip(results['per_seed'], samples):
+        assert r['modes'] == mixtures.mode_coverage(points, mixtures.ring()).modes
+    assert results['mean']['modes'] == pytest.approx(
+        np.mean([r['modes'] for r in results['per_seed']]))
+    assert os.path.getsize(tmp_path / 'samples.png') > 0
+    row = tables.results_table([results]).splitlines()[-1]
+    assert row.startswith(f'| ring (8 modes) | {variant} | {results["mean"]["modes"]:.1f} ± ')
+    assert '| 7.9 |' in row and '| 95.6 % |' in row and '| 2 (0–1) × 20 |' in row
+    assert ('| ema |' if variant == 'best' else '| raw generator |') in row
+
+
+@pytest.mark.parametrize('key,value', [('mixture', 'spiral'), ('chunk_steps', 3),
+                                       ('num_seeds', 0)])
+def test_bad_toy_config_names_the_key(key, value):
+    config = smoke_config()
+    config[key] = value
+    with pytest.raises(errors.ConfigError, match=key):
+        mode_collapse.validate(config)
+
+
+def test_packing_with_a_gradient_penalty_is_rejected():
+    config = smoke_config('wgan_gp')
+    config.model.discriminator.packing = 2
+    with pytest.raises(errors.ConfigError, match='packing'):
+        mode_collapse.validate(config)

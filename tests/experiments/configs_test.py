@@ -1,0 +1,70 @@
+"""Tests for experiments/configs: every config builds and validates, every arg follows
+one grammar (name[,variant][,smoke]) and a bad one is an error, and no config imports
+TensorFlow."""
+import glob
+import importlib
+import os
+import subprocess
+import sys
+
+import pytest
+
+from experiments.configs import defaults
+from ganjax import errors
+from ganjax.evaluation.mode_collapse import validate as validate_toy2d
+from ganjax.harness import validation
+import run_helpers
+
+CONFIGS = sorted(os.path.splitext(os.path.basename(path))[0] for path in glob.glob(
+    os.path.join(run_helpers.REPO, 'experiments', 'configs', '*.py'))
+    if not path.endswith(('__init__.py', 'defaults.py')))
+# config → the args it accepts besides '' and 'smoke'.
+ARGS = {'cifar10_dcgan': ('32', '64', '64,smoke'), 'mnist_vae': ('mlp', 'conv', 'conv,smoke'),
+        'stacked_mnist': ('dcgan', 'pacdcgan2', 'pacdcgan2,smoke'),
+        'toy2d': ('ring', 'grid', 'grid,pacgan2', 'ring,best,smoke', 'grid,smoke')}
+
+
+def load(name, arg):
+    return importlib.import_module(f'experiments.configs.{name}').get_config(arg)
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_every_arg_builds_a_valid_config(name):
+    for arg in (None, '', 'smoke', *ARGS.get(name, ())):
+        config = load(name, arg)
+        if name == 'toy2d':
+            validate_toy2d(config)
+        elif name != 'mnist_classifier':  # trains a classifier: no GAN sections
+            validation.validate(config, num_devices=1)
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+@pytest.mark.parametrize('arg', ['smok', '99', 'smoke,smoke', 'ring,gan,extra'])
+def test_a_bad_arg_is_an_error_not_a_default(name, arg):
+    with pytest.raises(ValueError, match='config arg'):
+        load(name, arg)
+
+
+def test_smoke_shrinks_the_run():
+    assert load('mnist_dcgan', 'smoke').total_steps < load('mnist_dcgan', None).total_steps
+
+
+@pytest.mark.parametrize('arg,expected', [
+    (None, ('ring', 'gan', False)), ('grid', ('grid', 'gan', False)),
+    ('grid,smoke', ('grid', 'gan', True)), ('ring,pacgan2,smoke', ('ring', 'pacgan2', True)),
+])
+def test_parse_arg(arg, expected):
+    assert tuple(defaults.parse_arg(arg, names=('ring', 'grid'),
+                                    variants=('gan', 'pacgan2'))) == expected
+
+
+def test_configs_import_no_tensorflow():
+    modules = ', '.join(f'experiments.configs.{name}' for name in CONFIGS)
+    code = f'import sys, {modules}; assert "tensorflow" not in sys.modules, "TF imported"'
+    result = subprocess.run([sys.executable, '-c', code], cwd=run_helpers.REPO,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_config_errors_are_user_errors():
+    assert issubclass(errors.ConfigError, errors.UserError)

