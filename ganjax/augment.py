@@ -224,7 +224,7 @@ _TRANSFORMS: dict[str, Callable[[jax.Array, jax.Array], jax.Array]] = {
 assert tuple(_TRANSFORMS) == POLICIES
 
 
-def _parse_policy(policy: str) -> list[str]:
+def parse_policy(policy: str) -> list[str]:
     """The policy's names in order; [] for an empty policy.
 
     Raises:
@@ -274,7 +274,7 @@ def diff_augment(images: jax.typing.ArrayLike, key: jax.Array,
             that are not 4-D, or if ``color`` gets non-floating images.
         TypeError: if ``policy`` is not a string.
     """
-    names = _parse_policy(policy)
+    names = parse_policy(policy)
     images = jnp.asarray(images)
     if not names:
         return images

@@ -16,6 +16,7 @@ import ml_collections
 
 from ganjax.data import datasets
 from ganjax.evaluation import eval_config
+from ganjax.train import objectives
 
 SMOKE = 'smoke'
 
@@ -87,7 +88,9 @@ def gan_config(*, dataset: str, model: str, total_steps: int) -> ml_collections.
     config.optimizer = ml_collections.ConfigDict(dict(g=adam(2e-4), d=adam(2e-4)))
     config.loss = ml_collections.ConfigDict(dict(
         name='non_saturating', label_smoothing=0.0, penalty='none', penalty_weight=0.0,
-        n_critic=1, auxiliary_weight=1.0))
+        penalties=objectives.default_penalties(), n_critic=1, unroll_steps=0,
+        auxiliary_weight=1.0))
+    config.augment = ml_collections.ConfigDict(dict(policy=''))  # DiffAugment, ganjax.augment
     # An EMA over ~100 steps suits the few-thousand-step MNIST runs; long runs raise it.
     config.ema_decay = 0.99
     config.checkpoint = ml_collections.ConfigDict(dict(max_to_keep=3))

@@ -25,6 +25,7 @@ import ml_collections
 
 from experiments.configs import defaults
 from ganjax.data import mixtures
+from ganjax.train import objectives
 
 VARIANTS = ('gan', 'pacgan2', 'pacgan3', 'pacgan4', 'wgan_gp', 'best')
 
@@ -54,7 +55,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
                                                       d=defaults.adam(1e-4)))
     config.loss = ml_collections.ConfigDict(dict(
         name='non_saturating', label_smoothing=0.0, penalty='none', penalty_weight=0.0,
-        n_critic=1, auxiliary_weight=0.0))
+        penalties=objectives.default_penalties(), n_critic=1, unroll_steps=0,
+        auxiliary_weight=0.0))
     config.ema_decay = 0.0
     if variant.startswith('pacgan'):
         config.model.discriminator.packing = int(variant[len('pacgan'):])

@@ -52,10 +52,13 @@ def make_step(config):
     import torch  # pylint: disable=import-outside-toplevel
     name, loss = config.model.name, config.loss
     if (name not in ARCHITECTURES or loss.name != 'non_saturating' or loss.n_critic != 1
-            or loss.penalty != 'none' or config.model.conditional):
+            or loss.penalty != 'none' or config.model.conditional
+            or any(p.weight > 0 for p in (loss.get('penalties') or {}).values())
+            or loss.get('unroll_steps', 0) or (config.get('augment') or {}).get('policy')):
         raise NotImplementedError(
             'a PyTorch reference exists for unconditional dcgan28/mlp with the '
-            f'non-saturating loss and n_critic=1, not model.name={name!r}, loss={loss.name!r}')
+            'non-saturating loss, n_critic=1 and no penalty, unrolling or augmentation, '
+            f'not model.name={name!r}, loss={loss.name!r}')
     torch.manual_seed(config.seed)
     generator, discriminator, image_shape = ARCHITECTURES[name](
         torch, config.model.latent_dim, 1, config.model.discriminator.get('dropout_rate', 0.0))

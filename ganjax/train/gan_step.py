@@ -38,12 +38,17 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from ganjax import augment
 from ganjax import losses
 from ganjax.train import objectives
 from ganjax.train import parallel
 from ganjax.train import state as state_lib
 
 Metrics = dict[str, jax.Array]
+# fold_in constants that give augmentation and unrolling keys of their own, apart from
+# the dropout and penalty keys (which they leave unchanged).
+_AUGMENT_STREAM = 0x41554720
+_UNROLL_STREAM = 0x554e524c
 
 
 def _global_sample(sample: Callable[[jax.Array, int], jax.Array], key: jax.Array,
@@ -65,6 +70,7 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
                         g_tx: optax.GradientTransformation,
                         d_tx: optax.GradientTransformation, loss_config, *,
                         latent_dim: int, num_classes: int = 0, ema_decay: float = 0.999,
+                        total_steps: int = 1, augment_policy: str = '',
                         axis_name: str | None = None):
     """Returns the pure train step for these networks, optimizers and losses.
 
@@ -75,21 +81,29 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         ``label_smoothing`` (minimax/non-saturating D), ``penalty`` (one of
         ``objectives.PENALTY_NAMES``), ``penalty_weight`` (multiplies the penalty as
         ``ganjax.losses`` returns it: λ for the gradient penalty, γ/2 for R1),
-        ``n_critic`` and ``auxiliary_weight`` (ACGAN class loss; 0 disables it).
+        ``penalties`` (scheduled and lazy penalties, ``objectives.make_penalties``),
+        ``n_critic``, ``unroll_steps`` and ``auxiliary_weight`` (ACGAN class loss; 0
+        disables it).
       latent_dim: size of z ~ N(0, I).
       num_classes: > 0 for class-conditional models; fake labels are uniform.
       ema_decay: β of the EMA of G's parameters (with the warm-up above); 0 makes it an
         exact copy.
+      total_steps: the run's length, for penalty weight schedules.
+      augment_policy: the DiffAugment policy (``ganjax.augment``) applied to every batch
+        D sees; '' for none.
       axis_name: the pmap axis name, or None under jit.
 
     Returns:
       ``train_step(state, batch) -> (state, metrics)``; metrics are scalars:
       ``d_loss``, ``g_loss``, ``d_real``/``d_fake`` (mean D output on the last critic
-      iteration's real and fake batch), ``penalty``, ``d_grad_norm``, ``g_grad_norm``
-      (and ``d_aux_loss``/``g_aux_loss`` for an auxiliary classifier).
+      iteration's real and fake batch), ``penalty`` (and ``penalty_<name>`` for each
+      section of ``loss.penalties`` that is on; un-weighted values, 0 on updates a lazy
+      penalty skips), ``d_grad_norm``, ``g_grad_norm`` (and ``d_aux_loss``/``g_aux_loss``
+      for an auxiliary classifier).
     """
     objective = objectives.make_objective(loss_config)
-    penalty_fn = objectives.make_penalty(loss_config)
+    penalties = objectives.make_penalties(loss_config)
+    unroll_steps = loss_config.get('unroll_steps', 0)
     auxiliary = getattr(discriminator, 'conditioning', 'none') == 'auxiliary'
 
     def sample_fakes(key, local_batch):
@@ -108,10 +122,26 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
                                          train=True, mutable=list(g_state))
         return fakes, g_state
 
-    def discriminate(d_params, d_state, x, labels, dropout_key):
-        """D in train mode; returns ((logits, class_logits), D's updated collections)."""
-        return discriminator.apply({'params': d_params, **d_state}, x, labels, train=True,
-                                   rngs={'dropout': dropout_key}, mutable=list(d_state))
+    def augmented(x, key):
+        """DiffAugment of a batch D is about to see. Example i draws from fold_in(key, its
+        index in the global batch), so pmap's devices augment exactly as one jit does."""
+        if not augment.parse_policy(augment_policy):
+            return x
+        index = jnp.arange(x.shape[0])
+        if axis_name is not None:
+            index = index + jax.lax.axis_index(axis_name) * x.shape[0]
+        keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, index)
+        return jax.vmap(lambda example, k: augment.diff_augment(
+            example[None], k, augment_policy)[0])(x, keys)
+
+    def discriminate(d_params, d_state, x, labels, key):
+        """D in train mode on augmented ``x``; returns ((logits, class_logits), D's
+        updated collections)."""
+        dropout_key = parallel.per_device_key(key, axis_name)
+        return discriminator.apply({'params': d_params, **d_state},
+                                   augmented(x, jax.random.fold_in(key, _AUGMENT_STREAM)),
+                                   labels, train=True, rngs={'dropout': dropout_key},
+                                   mutable=list(d_state))
 
     def class_loss(class_logits, labels):
         if not auxiliary:
@@ -119,32 +149,69 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         return loss_config.auxiliary_weight * losses.auxiliary_classifier_loss(
             class_logits, labels)
 
-    def penalty(d_params, d_state, real, fake, labels, key):
-        if penalty_fn is None:
-            return jnp.zeros(())
-        dropout_key, mix_key = jax.random.split(key)
+    def penalty_terms(d_params, d_state, real, fake, labels, key, step, update):
+        """(Σ weight·penalty, {metric: un-weighted penalty}) of D update ``update``."""
+        total, values = jnp.zeros(()), {'penalty': jnp.zeros(())}
+        for index, scheduled in enumerate(penalties):
+            # The first penalty keeps the key of the one-penalty step this generalises.
+            penalty_key = key if index == 0 else jax.random.fold_in(key, index)
+            dropout_key, mix_key = jax.random.split(penalty_key)
+            # Interpolation and perturbation noise must differ between pmap's devices.
+            mix_key = parallel.per_device_key(mix_key, axis_name)
 
-        def critic(x):
-            return discriminate(d_params, d_state, x, labels, dropout_key)[0][0]
-        return penalty_fn(critic, real, fake, mix_key)
+            def critic(x, dropout_key=dropout_key):
+                return discriminate(d_params, d_state, x, labels, dropout_key)[0][0]
 
-    def d_loss_fn(d_params, d_state, real, real_labels, fake, fake_labels, key):
+            def value(scheduled=scheduled, critic=critic, mix_key=mix_key):
+                return scheduled.penalty(critic, real, fake, mix_key)
+            if scheduled.every == 1:
+                values[scheduled.metric] = value()
+            else:  # lazy: computed (and weighted ×k) on every k-th D update only
+                values[scheduled.metric] = jax.lax.cond(
+                    scheduled.is_due(update), value, lambda: jnp.zeros(()))
+            total += (scheduled.weight_at(step, total_steps) * scheduled.every
+                      * values[scheduled.metric])
+        return total, values
+
+    def d_loss_fn(d_params, d_state, real, real_labels, fake, fake_labels, key, step, update):
         real_key, fake_key, penalty_key = jax.random.split(key, 3)
         (real_logits, real_classes), d_state = discriminate(d_params, d_state, real,
                                                             real_labels, real_key)
         (fake_logits, fake_classes), d_state = discriminate(d_params, d_state, fake,
                                                             fake_labels, fake_key)
         adversarial = objective.discriminator_loss(real_logits, fake_logits)
-        reg = penalty(d_params, d_state, real, fake, real_labels, penalty_key)
+        reg, penalty_values = penalty_terms(d_params, d_state, real, fake, real_labels,
+                                            penalty_key, step, update)
         aux = class_loss(real_classes, real_labels) + class_loss(fake_classes, fake_labels)
-        metrics = dict(d_loss=adversarial, penalty=reg, d_real=jnp.mean(real_logits),
-                       d_fake=jnp.mean(fake_logits))
+        metrics = dict(d_loss=adversarial, d_real=jnp.mean(real_logits),
+                       d_fake=jnp.mean(fake_logits), **penalty_values)
         if auxiliary:
             metrics['d_aux_loss'] = aux
-        return adversarial + loss_config.penalty_weight * reg + aux, (d_state, metrics)
+        return adversarial + reg + aux, (d_state, metrics)
 
-    def g_loss_fn(fakes, labels, d_params, d_state, real, real_labels, key):
-        """G's loss as a function of its fakes; G's VJP carries the gradient on."""
+    def d_update(carry, real, real_labels, fakes, fake_labels, key, step, update):
+        """One optimizer update of D (params, collections, optimizer state)."""
+        d_params, d_state, d_opt_state = carry
+        grads, (d_state, metrics) = jax.grad(d_loss_fn, has_aux=True)(
+            d_params, d_state, real, real_labels, fakes, fake_labels, key, step, update)
+        grads = parallel.maybe_pmean(grads, axis_name)
+        updates, d_opt_state = d_tx.update(grads, d_opt_state, d_params)
+        metrics['d_grad_norm'] = optax.tree.norm(grads)
+        return (optax.apply_updates(d_params, updates), d_state, d_opt_state), metrics
+
+    def g_loss_fn(fakes, labels, d_carry, real, real_labels, key, step, update):
+        """G's loss as a function of its fakes; G's VJP carries the gradient on.
+
+        With ``unroll_steps`` = k (Metz et al. 2017, "Unrolled Generative Adversarial
+        Networks"), the loss is against D after k further updates on this step's last
+        real batch and these fakes, differentiated through those updates, D's optimizer
+        included; the real D is not changed by them.
+        """
+        for j in range(unroll_steps):
+            unroll_key = jax.random.fold_in(jax.random.fold_in(key, _UNROLL_STREAM), j)
+            d_carry, _ = d_update(d_carry, real, real_labels, fakes, labels, unroll_key,
+                                  step, update + j)
+        d_params, d_state, _ = d_carry
         real_key, fake_key = jax.random.split(key)
         (fake_logits, fake_classes), _ = discriminate(d_params, d_state, fakes, labels, fake_key)
         # Real logits do not depend on G: computed only for losses that read them.
@@ -174,36 +241,28 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
             lambda g_params: generate(g_params, state.g_state, z, g_labels),
             state.g_params, has_aux=True)
 
-        def d_update(carry, i):
-            d_params, d_state, d_opt_state = carry
+        # A Python loop, unrolled at trace time, not lax.scan: XLA:CPU ran the scanned
+        # DCGAN-28 step several times slower (docs/performance.md), and n_critic is small.
+        carry = (state.d_params, state.d_state, state.d_opt_state)
+        per_update = []
+        for i in range(n_critic):
             if i == n_critic - 1:
                 fakes, fake_labels = g_fakes, g_labels
             else:
                 z_i, fake_labels = sample_fakes(sample_keys[i], local_batch)
                 fakes = generate(state.g_params, state.g_state, z_i, fake_labels)[0]
             labels = None if real_labels is None else real_labels[i]
-            grads, (d_state, metrics) = jax.grad(d_loss_fn, has_aux=True)(
-                d_params, d_state, real_images[i], labels, jax.lax.stop_gradient(fakes),
-                fake_labels, parallel.per_device_key(d_keys[i], axis_name))
-            grads = parallel.maybe_pmean(grads, axis_name)
-            updates, d_opt_state = d_tx.update(grads, d_opt_state, d_params)
-            metrics['d_grad_norm'] = optax.tree.norm(grads)
-            return (optax.apply_updates(d_params, updates), d_state, d_opt_state), metrics
-
-        # A Python loop, unrolled at trace time, not lax.scan: XLA:CPU ran the scanned
-        # DCGAN-28 step several times slower (docs/performance.md), and n_critic is small.
-        carry = (state.d_params, state.d_state, state.d_opt_state)
-        per_update = []
-        for i in range(n_critic):
-            carry, metrics_i = d_update(carry, i)
+            carry, metrics_i = d_update(carry, real_images[i], labels,
+                                        jax.lax.stop_gradient(fakes), fake_labels, d_keys[i],
+                                        state.step, state.step * n_critic + i)
             per_update.append(metrics_i)
-        d_params, d_state, d_opt_state = carry
         d_metrics = jax.tree.map(lambda *values: jnp.stack(values), *per_update)
 
         last_labels = None if real_labels is None else real_labels[-1]
         fake_grads, g_metrics = jax.grad(g_loss_fn, has_aux=True)(
-            g_fakes, g_labels, d_params, d_state, real_images[-1], last_labels,
-            parallel.per_device_key(g_key, axis_name))
+            g_fakes, g_labels, carry, real_images[-1], last_labels, g_key, state.step,
+            (state.step + 1) * n_critic)
+        d_params, d_state, d_opt_state = carry
         (grads,) = g_vjp(fake_grads)
         grads = parallel.maybe_pmean(grads, axis_name)
         updates, g_opt_state = g_tx.update(grads, state.g_opt_state, state.g_params)

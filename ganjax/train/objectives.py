@@ -3,17 +3,33 @@
 Every objective is a pair of losses with one signature, ``(real_logits, fake_logits) ->
 scalar``, D's and G's, built from ``config.loss`` with its options bound (label
 smoothing); generator losses that read only the fakes ignore ``real_logits``. Every
-penalty is ``(critic_fn, real, fake, key) -> scalar`` as ``ganjax.losses`` defines it
-(un-weighted; the step multiplies by ``loss.penalty_weight``). The formulas, conventions
-and papers are in ``ganjax.losses``; this module only names them. Config validation reads
-the names from here, and the step calls what ``make_objective`` / ``make_penalty``
-return, so it never branches on a loss name.
+penalty is ``(critic_fn, real, fake, key) -> scalar`` as ``ganjax.losses`` defines it,
+un-weighted. The formulas, conventions and papers are in ``ganjax.losses``; this module
+only names them. Config validation reads the names from here, and the step calls what
+``make_objective`` / ``make_penalties`` return, so it never branches on a loss name.
+
+Penalties in a config, any number at once (``make_penalties``):
+
+* ``loss.penalty`` / ``loss.penalty_weight``: one penalty at a constant weight, on every
+  D update (the classic configs: WGAN-GP's λ = 10);
+* ``loss.penalties.<name>``, one section per name of ``PENALTIES``: ``weight`` (0: off),
+  ``schedule`` ('constant', or 'cosine': from ``weight`` down to ``final_fraction`` ×
+  ``weight`` at the last step, as R3GAN decays γ), and ``every`` = k: lazy
+  regularisation (Karras et al. 2020, "Analyzing and Improving the Image Quality of
+  StyleGAN", §B), the penalty on every k-th D update only, its weight multiplied by k.
+
+R3GAN's regulariser (Huang et al. 2024, "The GAN is dead; long live the GAN! A Modern
+GAN Baseline") is (γ/2)·(E‖∇D(x)‖² + E‖∇D(G(z))‖²): ``penalties.r1.weight`` =
+``penalties.r2.weight`` = γ/2.
 """
 from collections.abc import Callable, Mapping
 import dataclasses
 import functools
+import math
 
 import jax
+import jax.numpy as jnp
+import ml_collections
 
 from ganjax import errors
 from ganjax import losses
@@ -70,12 +86,59 @@ OBJECTIVES: Mapping[str, Callable[..., Objective]] = {
         losses.relativistic_pairing_generator_loss, generator_reads_real=True),
 }
 
-# ``loss.penalty`` → the penalty; ``NO_PENALTY`` names none.
+# ``loss.penalty`` (or a section of ``loss.penalties``) → the penalty; ``NO_PENALTY``
+# names none.
 PENALTIES: Mapping[str, PenaltyFn] = {
     'gradient_penalty': losses.gradient_penalty,
     'r1': lambda critic_fn, real, fake, key: losses.r1_penalty(critic_fn, real),
+    'r2': lambda critic_fn, real, fake, key: losses.r2_penalty(critic_fn, fake),
+    'dragan': lambda critic_fn, real, fake, key: losses.dragan_penalty(critic_fn, real, key),
 }
 PENALTY_NAMES = (NO_PENALTY, *PENALTIES)
+PENALTY_SCHEDULES = ('constant', 'cosine')
+
+
+@dataclasses.dataclass(frozen=True)
+class ScheduledPenalty:
+    """One penalty of D's loss with its weight over training.
+
+    Attributes:
+      name: a key of ``PENALTIES``; the step logs its value as ``penalty_<name>`` (the
+        classic ``loss.penalty`` as ``penalty``).
+      penalty: the penalty function.
+      weight: its weight at step 0.
+      schedule: 'constant' or 'cosine'.
+      final_fraction: with 'cosine', the weight at the last step over ``weight``.
+      every: lazy regularisation interval k (1: every D update).
+      metric: the name the step logs its value under.
+    """
+    name: str
+    penalty: PenaltyFn
+    weight: float
+    schedule: str = 'constant'
+    final_fraction: float = 1.0
+    every: int = 1
+    metric: str = ''
+
+    def weight_at(self, step: jax.Array, total_steps: int) -> jax.Array:
+        """The scheduled weight at ``step`` (before the lazy factor k):
+        w·(f + (1 − f)·½(1 + cos(π·t/T))) for 'cosine', w for 'constant'."""
+        if self.schedule == 'constant':
+            return jnp.asarray(self.weight, jnp.float32)
+        progress = jnp.clip(step / total_steps, 0.0, 1.0)
+        cosine = 0.5 * (1.0 + jnp.cos(math.pi * progress))
+        return self.weight * (self.final_fraction + (1.0 - self.final_fraction) * cosine)
+
+    def is_due(self, update: jax.Array) -> jax.Array:
+        """Whether D update number ``update`` (counted from 0 over the run) computes it."""
+        return update % self.every == 0
+
+
+def default_penalties() -> ml_collections.ConfigDict:
+    """``config.loss.penalties``: one section per penalty of ``PENALTIES``, all off."""
+    return ml_collections.ConfigDict({
+        name: dict(weight=0.0, schedule='constant', final_fraction=1.0, every=1)
+        for name in PENALTIES})
 
 
 def make_objective(loss_config) -> Objective:
@@ -90,16 +153,35 @@ def make_objective(loss_config) -> Objective:
     return OBJECTIVES[loss_config.name](loss_config)
 
 
-def make_penalty(loss_config) -> PenaltyFn | None:
-    """The penalty ``config.loss.penalty`` names, or None for ``NO_PENALTY``.
+def make_penalties(loss_config) -> list[ScheduledPenalty]:
+    """Every penalty ``config.loss`` turns on: ``loss.penalty`` at ``loss.penalty_weight``
+    (metric ``penalty``) and each ``loss.penalties.<name>`` with a weight > 0 (metric
+    ``penalty_<name>``).
 
     Raises:
-      ValueError: an unknown ``loss.penalty``.
+      ValueError: an unknown penalty name.
     """
     if loss_config.penalty not in PENALTY_NAMES:
         raise ValueError(f'loss.penalty must be one of {PENALTY_NAMES}, '
                          f'got {loss_config.penalty!r}')
-    return PENALTIES.get(loss_config.penalty)
+    active = []
+    if loss_config.penalty != NO_PENALTY:
+        active.append(ScheduledPenalty(loss_config.penalty, PENALTIES[loss_config.penalty],
+                                       loss_config.penalty_weight, metric='penalty'))
+    for name, section in (loss_config.get('penalties') or {}).items():
+        if name not in PENALTIES:
+            raise ValueError(f'loss.penalties.{name} is not a penalty; '
+                             f'penalties: {sorted(PENALTIES)}')
+        if section.weight > 0:
+            active.append(ScheduledPenalty(
+                name, PENALTIES[name], section.weight, section.schedule,
+                section.final_fraction, section.every, metric=f'penalty_{name}'))
+    return active
+
+
+def uses_input_gradients(loss_config) -> bool:
+    """Whether any penalty is on: they need per-example input gradients of D."""
+    return bool(make_penalties(loss_config))
 
 
 def validate(config) -> None:
@@ -114,3 +196,16 @@ def validate(config) -> None:
     errors.require(0 <= loss.label_smoothing < 1, 'loss.label_smoothing',
                    loss.label_smoothing, 'be in [0, 1)')
     errors.positive_int(config, 'loss.n_critic')
+    unroll = loss.get('unroll_steps', 0)
+    errors.require(isinstance(unroll, int) and not isinstance(unroll, bool) and unroll >= 0,
+                   'loss.unroll_steps', unroll, 'be an integer >= 0')
+    for name, section in (loss.get('penalties') or {}).items():
+        key = f'loss.penalties.{name}'
+        errors.require(name in PENALTIES, key, name, f'name a penalty, one of {sorted(PENALTIES)}')
+        errors.require(math.isfinite(section.weight) and section.weight >= 0, f'{key}.weight',
+                       section.weight, 'be finite and >= 0')
+        errors.require(section.schedule in PENALTY_SCHEDULES, f'{key}.schedule',
+                       section.schedule, f'be one of {PENALTY_SCHEDULES}')
+        errors.require(0 <= section.final_fraction <= 1, f'{key}.final_fraction',
+                       section.final_fraction, 'be in [0, 1]')
+        errors.positive_int(config, f'{key}.every')

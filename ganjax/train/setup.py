@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from ganjax import augment
 from ganjax import errors
 from ganjax import models
 from ganjax.train import gan_step
@@ -64,7 +65,8 @@ def _gan_setup(config, data_shape: Sequence[int], num_classes: int,
     train_step = gan_step.make_gan_train_step(
         generator, discriminator, g_tx, d_tx, config.loss,
         latent_dim=config.model.latent_dim, num_classes=num_classes,
-        ema_decay=config.ema_decay, axis_name=axis_name)
+        ema_decay=config.ema_decay, total_steps=config.total_steps,
+        augment_policy=augment_policy(config), axis_name=axis_name)
     return GANSetup(generator, discriminator, g_tx, d_tx, train_step, tuple(data_shape),
                     num_classes, config.model.latent_dim, config.loss.n_critic)
 
@@ -118,6 +120,11 @@ def _vae_setup(config, data_shape: Sequence[int], axis_name: str | None) -> VAES
     return VAESetup(model, tx, train_step, tuple(data_shape), config.model.latent_dim)
 
 
+def augment_policy(config) -> str:
+    """``config.augment.policy``; '' for configs without an ``augment`` section."""
+    return (config.get('augment') or {}).get('policy', '')
+
+
 def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
     """Raises ``errors.ConfigError`` for a bad ``model``, ``optimizer`` or ``loss`` section
     (or ``ema_decay``), or a discriminator that does not fit the loss. Builds modules but
@@ -134,6 +141,7 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
                        'be in [0, 1)')
         optimizers.validate(config, 'optimizer.g')
         optimizers.validate(config, 'optimizer.d')
+        _validate_augment(config, data_shape)
         _, discriminator = models.make_gan(
             config.model, data_shape, num_classes if config.model.conditional else 0)
         _discriminator_fits_loss(config, discriminator)
@@ -143,24 +151,34 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
         raise errors.ConfigError(str(e).strip('"')) from e
 
 
+def _validate_augment(config, data_shape: Sequence[int]) -> None:
+    policy = augment_policy(config)
+    errors.require(isinstance(policy, str), 'augment.policy', policy, 'be a string')
+    try:
+        augment.parse_policy(policy)
+    except ValueError as e:
+        raise errors.ConfigError(f'config.augment.policy: {e}') from e
+    errors.require(not policy.strip() or len(data_shape) == 3, 'augment.policy', policy,
+                   f"be '' for data of shape {tuple(data_shape)} (DiffAugment needs images)")
+
+
 def _discriminator_fits_loss(config, discriminator) -> None:
     conditioning = discriminator.conditioning
     errors.require((conditioning == 'none') != bool(config.model.conditional),
                    'model.discriminator.conditioning', conditioning,
                    "be 'none' when model.conditional is False and 'projection' or "
                    "'auxiliary' when it is True")
-    penalty = config.loss.penalty
+    penalties = [p.name for p in objectives.make_penalties(config.loss)]
     # Gradient penalties are per-example gradients; BatchNorm in train mode mixes the
     # examples of a batch, which makes them wrong (Gulrajani et al. 2017, §4).
-    errors.require(penalty == objectives.NO_PENALTY
-                   or not getattr(discriminator, 'batch_norm', False),
+    errors.require(not penalties or not getattr(discriminator, 'batch_norm', False),
                    'model.discriminator.batch_norm', True,
-                   f'be False with loss.penalty={penalty!r}')
+                   f'be False with the penalties {penalties} (loss.penalty, loss.penalties)')
     # Likewise a packed input's gradient spans several examples (PacGAN).
     packing = getattr(discriminator, 'packing', 1)
     errors.require(isinstance(packing, int) and packing >= 1, 'model.discriminator.packing',
                    packing, 'be a positive integer')
-    errors.require(penalty == objectives.NO_PENALTY or packing == 1,
-                   'model.discriminator.packing', packing, f'be 1 with loss.penalty={penalty!r}')
+    errors.require(not penalties or packing == 1, 'model.discriminator.packing', packing,
+                   f'be 1 with the penalties {penalties} (loss.penalty, loss.penalties)')
     errors.require(config.batch_size % packing == 0, 'batch_size', config.batch_size,
                    f'be divisible by model.discriminator.packing={packing}')

@@ -107,6 +107,20 @@ def test_conditional_and_vae_runs_sample(embedded_data_dir, tmp_path, config_nam
     assert -1 <= samples.min() and samples.max() <= 1
 
 
+@pytest.mark.parametrize('config_name,metric', [('mnist_rpgan', 'train/penalty_r2'),
+                                                ('mnist_unrolled', 'train/g_loss')])
+def test_objective_configs_run_end_to_end(embedded_data_dir, tmp_path, config_name, metric):
+    module = __import__(f'experiments.configs.{config_name}', fromlist=['get_config'])
+    config = module.get_config('smoke')
+    config.data.source, config.data.data_dir = 'embedded', embedded_data_dir
+    config.eval.metrics = ()
+    metrics = loop.train_and_evaluate(config, str(tmp_path))
+    assert metrics and all(np.isfinite(v) for v in metrics.values())
+    logged = writers.read_metrics(os.path.join(str(tmp_path), 'metrics.jsonl'))
+    assert metric in logged[-1]
+    assert os.path.exists(os.path.join(str(tmp_path), 'interpolation.png'))
+
+
 def entry_point_args(workdir, data_dir, *extra):
     return ('--config=experiments/configs/mnist_mlp_gan.py:smoke', f'--workdir={workdir}',
             '--config.data.source=embedded', f'--config.data.data_dir={data_dir}',

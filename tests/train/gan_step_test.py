@@ -9,6 +9,7 @@ import optax
 import pytest
 
 from experiments.configs import defaults
+from ganjax import losses
 from ganjax.train import gan_step
 from ganjax.train import parallel
 from ganjax.train import setup as setup_lib
@@ -244,3 +245,114 @@ def test_sharded_jit_on_four_devices_equals_jit_on_one():
         for name in ('g_params', 'd_params', 'g_state', 'd_state', 'ema_params'):
             chex.assert_trees_all_close(getattr(got_state, name), getattr(state, name),
                                         rtol=1e-4, atol=1e-6)
+
+
+# Objectives and stabilisers of the step: unrolling, DiffAugment, scheduled penalties.
+
+
+def sgd_config(**overrides):
+    config = make_config(**overrides)
+    for opt in (config.optimizer.g, config.optimizer.d):
+        opt.name, opt.learning_rate = 'sgd', 0.05
+    return config
+
+
+def test_unroll_zero_is_the_plain_step():
+    plain = sgd_config()
+    del plain.loss['unroll_steps']  # a config from before the key existed
+    want, want_metrics = run_steps(plain, num_steps=2)
+    got, got_metrics = run_steps(sgd_config(), num_steps=2)
+    assert tree_equal(got[-1], want[-1]) and tree_equal(got_metrics, want_metrics)
+
+
+def test_unroll_one_equals_a_hand_unrolled_reference():
+    config = sgd_config()
+    config.loss.unroll_steps = 1
+    setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
+    state = setup.init_state(jax.random.key(0))
+    batch = make_batch(config)
+    got, _ = jax.jit(setup.train_step)(state, batch)
+    plain_setup = setup_lib.make_setup(sgd_config(), DATA_SHAPE, 10)
+    plain, _ = jax.jit(plain_setup.train_step)(state, batch)
+    # The real D advances by its one update, unrolled or not.
+    chex.assert_trees_all_close(got.d_params, plain.d_params, rtol=1e-6, atol=1e-7)
+
+    # By hand: the step's latents, G's fakes as a function of its parameters, one SGD
+    # update of D on (last real batch, fakes), G's loss against that D.
+    keys = jax.random.split(jax.random.fold_in(state.rng, state.step), 3)
+    z = jax.random.normal(jax.random.split(keys[0])[0], (config.batch_size, 100))
+    real = jnp.asarray(batch['image'][-1])
+
+    def d_logits(d_params, x):
+        return setup.discriminator.apply({'params': d_params}, x, None, train=True)[0]
+
+    def g_objective(g_params):
+        fakes = setup.generator.apply({'params': g_params, **state.g_state}, z, None,
+                                      train=True, mutable=list(state.g_state))[0]
+        d_grads = jax.grad(lambda d: losses.minimax_discriminator_loss(
+            d_logits(d, real), d_logits(d, fakes)))(plain.d_params)
+        unrolled = jax.tree.map(lambda p, g: p - 0.05 * g, plain.d_params, d_grads)
+        return losses.non_saturating_generator_loss(d_logits(unrolled, fakes))
+    want = jax.tree.map(lambda p, g: p - 0.05 * g, state.g_params,
+                        jax.jit(jax.grad(g_objective))(state.g_params))
+    chex.assert_trees_all_close(got.g_params, want, rtol=1e-4, atol=1e-6)
+    # ... and it is not the plain step's G update.
+    assert not tree_equal(got.g_params, plain.g_params)
+
+
+def test_diff_augment_reaches_every_discriminator_input():
+    plain = sgd_config(model='dcgan28')
+    augmented = sgd_config(model='dcgan28')
+    augmented.augment.policy = 'color,translation,cutout'
+    (_, want), want_metrics = run_steps(plain)
+    (_, got), got_metrics = run_steps(augmented)
+    for name in ('d_real', 'd_fake', 'g_loss'):
+        assert float(got_metrics[name]) != float(want_metrics[name]), name
+    chex.assert_tree_all_finite((got.g_params, got.d_params, got_metrics))
+
+
+def penalty_config(weight, every=1, schedule='constant'):
+    config = sgd_config()
+    config.loss.penalties.r1.update(weight=weight, every=every, schedule=schedule,
+                                    final_fraction=0.5)
+    return config
+
+
+def test_lazy_penalty_is_weighted_by_its_interval_on_the_updates_it_runs():
+    # Update 0 is due: weight w every 2nd update equals weight 2w on every update.
+    (_, lazy), lazy_metrics = run_steps(penalty_config(1.0, every=2))
+    (_, eager), _ = run_steps(penalty_config(2.0))
+    chex.assert_trees_all_close(lazy.d_params, eager.d_params, rtol=1e-6, atol=1e-7)
+    assert float(lazy_metrics['penalty_r1']) > 0
+    # Update 1 is not due: no penalty, the same D update as without one.
+    _, metrics = run_steps(penalty_config(1.0, every=2), num_steps=2)
+    assert float(metrics['penalty_r1']) == 0.0
+    assert float(metrics['penalty']) == 0.0  # the classic loss.penalty is off
+
+
+def test_pmap_equals_jit_with_every_objective_option():
+    config = make_config('dcgan28', loss='relativistic_pairing', n_critic=2)
+    for opt in (config.optimizer.g, config.optimizer.d):
+        opt.name, opt.learning_rate = 'sgd', 0.05
+    config.augment.policy = 'color,translation,cutout'
+    config.loss.unroll_steps = 1
+    config.loss.penalties.r1.update(weight=1.0, schedule='cosine', final_fraction=0.1)
+    config.loss.penalties.r2.update(weight=1.0, every=2)
+    jit_setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
+    pmap_setup = setup_lib.make_setup(config, DATA_SHAPE, 10, axis_name=parallel.AXIS)
+    with jax.enable_x64(True):  # float64: see test_pmap_on_four_devices_equals_jit_on_one
+        jit_step = parallel.compile_jit(jit_setup.train_step)
+        pmap_step = parallel.compile_pmap(pmap_setup.train_step)
+        state = to_float64(jit_setup.init_state(jax.random.key(0)))
+        for i in range(2):
+            batch = to_float64(make_batch(config, seed=i))
+            pmap_state, pmap_metrics = pmap_step(parallel.replicate(state),
+                                                 parallel.split_batch(batch))
+            state, jit_metrics = jit_step(state, batch)
+            chex.assert_trees_all_close(parallel.unreplicate(pmap_metrics), jit_metrics,
+                                        rtol=1e-9, atol=1e-10)
+            chex.assert_trees_all_close(parallel.unreplicate(pmap_state).g_params,
+                                        state.g_params, rtol=1e-9, atol=1e-10)
+            chex.assert_trees_all_close(parallel.unreplicate(pmap_state).d_params,
+                                        state.d_params, rtol=1e-9, atol=1e-10)
+    assert float(jit_metrics['penalty_r1']) > 0

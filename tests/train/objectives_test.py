@@ -68,20 +68,68 @@ def test_label_smoothing_is_bound_when_built():
                           losses.minimax_discriminator_loss(REAL, FAKE))
 
 
-def test_penalties():
-    assert objectives.make_penalty(loss_config(penalty='none')) is None
+def quadratic_critic(x):
+    """D(x) = Σ x², so ∇D(x) = 2x and ‖∇D(x)‖² = 4‖x‖²: the penalties in closed form."""
+    return jax.numpy.sum(x ** 2, axis=1)
 
-    def critic(x):
-        return jax.numpy.sum(x ** 2, axis=1)
-    real, fake = np.ones((3, 2), np.float32), np.zeros((3, 2), np.float32)
+
+def test_no_penalty_is_an_empty_list():
+    assert objectives.make_penalties(loss_config()) == []
+
+
+def test_classic_penalty_and_sections_are_all_made():
+    penalties = ml_collections.ConfigDict(objectives.default_penalties())
+    penalties.r1.weight, penalties.r2.weight = 5.0, 5.0
+    penalties.r2.every = 4
+    made = objectives.make_penalties(loss_config(penalty='gradient_penalty', penalty_weight=10.0,
+                                                 penalties=penalties))
+    assert [(p.name, p.metric, p.weight, p.every) for p in made] == [
+        ('gradient_penalty', 'penalty', 10.0, 1), ('r1', 'penalty_r1', 5.0, 1),
+        ('r2', 'penalty_r2', 5.0, 4)]
+
+
+def test_r1_and_r2_of_a_quadratic_critic_match_the_closed_form():
+    real = np.array([[1.0, 2.0], [0.0, -1.0]], np.float32)
+    fake = np.array([[3.0, 0.0], [1.0, 1.0]], np.float32)
     key = jax.random.key(0)
-    np.testing.assert_allclose(
-        objectives.make_penalty(loss_config(penalty='r1'))(critic, real, fake, key),
-        losses.r1_penalty(critic, real))
-    np.testing.assert_allclose(
-        objectives.make_penalty(loss_config(penalty='gradient_penalty'))(critic, real, fake,
-                                                                         key),
-        losses.gradient_penalty(critic, real, fake, key))
+    r1 = objectives.PENALTIES['r1'](quadratic_critic, real, fake, key)
+    r2 = objectives.PENALTIES['r2'](quadratic_critic, real, fake, key)
+    np.testing.assert_allclose(r1, np.mean(4 * np.sum(real ** 2, axis=1)), rtol=1e-6)
+    np.testing.assert_allclose(r2, np.mean(4 * np.sum(fake ** 2, axis=1)), rtol=1e-6)
+    # R3GAN: (γ/2)·(E‖∇D(x)‖² + E‖∇D(G(z))‖²) with both weights γ/2.
+    gamma = 3.0
+    np.testing.assert_allclose(gamma / 2 * (r1 + r2), gamma / 2 * (4 * 3.0 + 4 * 5.5),
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize('name', sorted(objectives.PENALTIES))
+def test_every_penalty_is_the_losses_function(name):
+    real = np.ones((3, 2), np.float32)
+    fake = np.zeros((3, 2), np.float32)
+    key = jax.random.key(0)
+    expected = {
+        'gradient_penalty': lambda: losses.gradient_penalty(quadratic_critic, real, fake, key),
+        'r1': lambda: losses.r1_penalty(quadratic_critic, real),
+        'r2': lambda: losses.r2_penalty(quadratic_critic, fake),
+        'dragan': lambda: losses.dragan_penalty(quadratic_critic, real, key),
+    }[name]()
+    np.testing.assert_allclose(objectives.PENALTIES[name](quadratic_critic, real, fake, key),
+                               expected, rtol=1e-6)
+
+
+def test_cosine_schedule_decays_to_the_final_fraction():
+    penalty = objectives.ScheduledPenalty('r1', objectives.PENALTIES['r1'], 2.0, 'cosine',
+                                          final_fraction=0.1)
+    weights = [float(penalty.weight_at(jax.numpy.asarray(t), 100)) for t in (0, 50, 100, 150)]
+    np.testing.assert_allclose(weights, [2.0, 2.0 * (0.1 + 0.9 * 0.5), 0.2, 0.2], rtol=1e-6)
+    constant = objectives.ScheduledPenalty('r1', objectives.PENALTIES['r1'], 2.0)
+    assert float(constant.weight_at(jax.numpy.asarray(70), 100)) == 2.0
+
+
+def test_lazy_penalty_is_due_every_kth_update():
+    lazy = objectives.ScheduledPenalty('r1', objectives.PENALTIES['r1'], 1.0, every=4)
+    assert [bool(lazy.is_due(jax.numpy.asarray(u))) for u in range(9)] == [
+        True, False, False, False, True, False, False, False, True]
 
 
 @pytest.mark.parametrize('overrides,key', [
@@ -90,6 +138,17 @@ def test_penalties():
     (dict(penalty_weight=-1.0), 'loss.penalty_weight'),
     (dict(label_smoothing=1.0), 'loss.label_smoothing'),
     (dict(n_critic=0), 'loss.n_critic'),
+    (dict(unroll_steps=-1), 'loss.unroll_steps'),
+    (dict(penalties=dict(r3=dict(weight=1.0, schedule='constant', final_fraction=1.0,
+                                 every=1))), 'loss.penalties.r3'),
+    (dict(penalties=dict(r1=dict(weight=float('inf'), schedule='constant',
+                                 final_fraction=1.0, every=1))), 'loss.penalties.r1.weight'),
+    (dict(penalties=dict(r1=dict(weight=1.0, schedule='linear', final_fraction=1.0,
+                                 every=1))), 'loss.penalties.r1.schedule'),
+    (dict(penalties=dict(r1=dict(weight=1.0, schedule='cosine', final_fraction=1.5,
+                                 every=1))), 'loss.penalties.r1.final_fraction'),
+    (dict(penalties=dict(r1=dict(weight=1.0, schedule='cosine', final_fraction=0.5,
+                                 every=0))), 'loss.penalties.r1.every'),
 ])
 def test_validate_names_the_bad_key(overrides, key):
     config = ml_collections.ConfigDict(dict(loss=loss_config(**overrides)))
@@ -101,4 +160,4 @@ def test_unknown_names_are_errors_when_built():
     with pytest.raises(ValueError, match='loss.name'):
         objectives.make_objective(loss_config('nonsaturating'))
     with pytest.raises(ValueError, match='loss.penalty'):
-        objectives.make_penalty(loss_config(penalty='r3'))
+        objectives.make_penalties(loss_config(penalty='r3'))
