@@ -64,8 +64,11 @@ def parse_arg(arg: str | None, names: Sequence[str] = (),
 
 
 def adam(learning_rate: float, b1: float = 0.5, b2: float = 0.999) -> ml_collections.ConfigDict:
-    return ml_collections.ConfigDict(dict(name='adam', learning_rate=learning_rate, b1=b1,
-                                          b2=b2, schedule='constant'))
+    """An Adam section (``ganjax.train.optimizers``): constant rate, no warm-up, constant
+    β2 (``b2_final`` None)."""
+    return ml_collections.ConfigDict(dict(
+        name='adam', learning_rate=learning_rate, b1=b1, b2=b2, schedule='constant',
+        warmup_steps=0, b2_final=ml_collections.config_dict.placeholder(float)))
 
 
 def gan_config(*, dataset: str, model: str, total_steps: int) -> ml_collections.ConfigDict:
@@ -93,6 +96,11 @@ def gan_config(*, dataset: str, model: str, total_steps: int) -> ml_collections.
     config.augment = ml_collections.ConfigDict(dict(policy=''))  # DiffAugment, ganjax.augment
     # An EMA over ~100 steps suits the few-thousand-step MNIST runs; long runs raise it.
     config.ema_decay = 0.99
+    # Or a half-life in thousands of images with a ramp-up (StyleGAN2-ADA, R3GAN); when
+    # half_life_kimg is set, ema_decay is not used.
+    config.ema = ml_collections.ConfigDict(dict(
+        half_life_kimg=ml_collections.config_dict.placeholder(float),
+        rampup=ml_collections.config_dict.placeholder(float)))
     config.checkpoint = ml_collections.ConfigDict(dict(max_to_keep=3))
     config.eval = eval_config.default_config()  # lists no metrics: configs opt in
     return config

@@ -16,10 +16,19 @@ BatchNorm). EMA of G 0.999. ``:smoke`` shrinks it for tests.
 
 Runtime: the step takes 300 ms at batch 64 on a 2-core AMD EPYC (Zen 4, AVX-512;
 ``python -m experiments.benchmark --config=experiments/configs/mnist_rpgan.py
---num_steps=10``), so 3,000 steps take about 15 minutes before evaluations. Result: not
-yet run to completion here.
+--num_steps=10``). The command above, with a fresh --workdir, on that machine
+(5,000 embedded digits), ran 16 min 44 s including three evaluations of both
+generators (10,000 samples each). Measured, EMA generator at 1,000 / 2,000 / 3,000
+steps: FID 114.6 / 78.2 / 72.3, MNIST score 5.93 / 6.55 / 6.65 (real digits 9.54),
+per-class coverage 0.10–0.55; raw generator at 3,000: FID 73.5, MNIST score 6.67.
+The 3,000-step sample grid shows thin-stroked digits of every class, many malformed.
+That is not better than ``mnist_dcgan`` at the same length (EMA FID 65.5, score 6.76,
+measured in an earlier session on another 2-core CPU):
+at MNIST scale and 3,000 steps this objective is not yet a better recipe; it is the
+starting point the recipes work tunes.
 """
 from experiments.configs import defaults
+from ganjax.evaluation import eval_config
 
 GAMMA = 0.1
 
@@ -35,6 +44,8 @@ def get_config(arg: str | None = None):
                                            final_fraction=0.1)
     config.augment.policy = 'color,translation,cutout'
     config.ema_decay = 0.999
+    config.eval.metrics = eval_config.MNIST_METRICS
+    config.eval.every_steps = 1000
     if defaults.parse_arg(arg).smoke:
         defaults.shrink_for_smoke_test(config)
     return config

@@ -7,10 +7,11 @@ Commands:
 
 The arg is ``<variant>[,smoke]``: ``dcgan`` or ``pacdcgan2`` (the same networks, D
 judging packs of 2 samples concatenated along the channels). Data: three independently
-drawn MNIST digits as R, G, B (``ganjax.data.datasets``, 'stacked_mnist'). Networks:
-the TensorFlow DCGAN tutorial's 28×28 DCGAN with 3 channels at half width (G 128-64-32, D 32-64; ``base_features=32``)
-to fit a CPU budget; non-saturating loss, Adam 2e-4 / β1 0.5, batch 64 samples (32 packs
-for PacDCGAN2). Evaluation (``ganjax.evaluation.evaluators``, 'stacked_modes'): 26,000 samples,
+drawn MNIST digits as R, G, B (``ganjax.data.datasets``, 'stacked_mnist'). Networks: the
+TensorFlow DCGAN tutorial's 28×28 DCGAN with 3 channels at half width (G 128-64-32, D
+32-64; ``base_features=32``) to fit a CPU budget; non-saturating loss, Adam 2e-4 / β1
+0.5, batch 64 samples (32 packs for PacDCGAN2). Evaluation
+(``ganjax.evaluation.evaluators``, 'stacked_modes'): 26,000 samples,
 each channel classified by the shipped MNIST network, modes reached of 1,000 and
 KL(mode histogram ‖ uniform) in nats, every ``eval.every_steps`` and at the end, EMA
 and raw generator. Anchors (PacGAN Table 2): DCGAN 99 modes / KL 3.4; PacDCGAN2 1000

@@ -66,10 +66,27 @@ def ema_decay_at(step: jax.Array, decay: float) -> jax.Array:
     return jnp.minimum(decay, (1.0 + step) / (10.0 + step))
 
 
+def half_life_ema_decay_at(step: jax.Array, batch_size: int, half_life_kimg: float,
+                           rampup: float | None = None) -> jax.Array:
+    """β_t = 0.5^(B / h_t): the EMA decay for a half-life of h_t images at step t.
+
+    h = 1000 · ``half_life_kimg`` images, so G's EMA forgets half of its value every h
+    images shown to G (B per step); with ``rampup`` = r, h_t = min(h, r · B · t), so the
+    average starts as a copy and its horizon grows with training (Karras et al.,
+    StyleGAN2-ADA's ``ema_kimg`` / ``ema_rampup``; R3GAN).
+    """
+    half_life = jnp.asarray(1000.0 * half_life_kimg, jnp.float32)
+    if rampup:
+        half_life = jnp.minimum(half_life, rampup * batch_size * step)
+    return 0.5 ** (batch_size / jnp.maximum(half_life, 1e-8))
+
+
 def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
                         g_tx: optax.GradientTransformation,
                         d_tx: optax.GradientTransformation, loss_config, *,
                         latent_dim: int, num_classes: int = 0, ema_decay: float = 0.999,
+                        ema_half_life_kimg: float | None = None,
+                        ema_rampup: float | None = None,
                         total_steps: int = 1, augment_policy: str = '',
                         axis_name: str | None = None):
     """Returns the pure train step for these networks, optimizers and losses.
@@ -88,6 +105,10 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
       num_classes: > 0 for class-conditional models; fake labels are uniform.
       ema_decay: β of the EMA of G's parameters (with the warm-up above); 0 makes it an
         exact copy.
+      ema_half_life_kimg, ema_rampup: if ``ema_half_life_kimg`` is set, the EMA's decay
+        comes from this half-life in thousands of images instead
+        (``half_life_ema_decay_at``, with the ramp-up ``ema_rampup``), and
+        ``ema_decay`` is not used.
       total_steps: the run's length, for penalty weight schedules.
       augment_policy: the DiffAugment policy (``ganjax.augment``) applied to every batch
         D sees; '' for none.
@@ -105,6 +126,12 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
     penalties = objectives.make_penalties(loss_config)
     unroll_steps = loss_config.get('unroll_steps', 0)
     auxiliary = getattr(discriminator, 'conditioning', 'none') == 'auxiliary'
+
+    def ema_decay_of(step, local_batch):
+        if ema_half_life_kimg is None:
+            return ema_decay_at(step, ema_decay)
+        batch_size = local_batch * (1 if axis_name is None else jax.lax.axis_size(axis_name))
+        return half_life_ema_decay_at(step, batch_size, ema_half_life_kimg, ema_rampup)
 
     def sample_fakes(key, local_batch):
         z_key, label_key = jax.random.split(key)
@@ -278,7 +305,7 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
             step=state.step + 1, g_params=g_params, g_state=g_state, d_params=d_params,
             d_state=d_state, g_opt_state=g_opt_state, d_opt_state=d_opt_state,
             ema_params=optax.incremental_update(g_params, state.ema_params,
-                                                1.0 - ema_decay_at(state.step, ema_decay)))
+                                                1.0 - ema_decay_of(state.step, local_batch)))
         return new_state, parallel.maybe_pmean(metrics, axis_name)
 
     return train_step

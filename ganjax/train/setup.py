@@ -8,6 +8,7 @@ they run exactly the same model and step.
 """
 from collections.abc import Callable, Sequence
 import dataclasses
+import math
 
 import flax.linen as nn
 import jax
@@ -58,14 +59,18 @@ class GANSetup:
 def _gan_setup(config, data_shape: Sequence[int], num_classes: int,
                axis_name: str | None) -> GANSetup:
     num_classes = num_classes if config.model.conditional else 0
+    ema = config.get('ema') or {}
     generator, discriminator = models.make_gan(config.model, data_shape, num_classes,
                                                bn_axis_name=axis_name)
     g_tx = optimizers.make_optimizer(config.optimizer.g, config.total_steps)
-    d_tx = optimizers.make_optimizer(config.optimizer.d, config.total_steps)
+    # D updates n_critic times a step, so its schedules span that many more updates.
+    d_tx = optimizers.make_optimizer(config.optimizer.d,
+                                     config.total_steps * config.loss.n_critic)
     train_step = gan_step.make_gan_train_step(
         generator, discriminator, g_tx, d_tx, config.loss,
         latent_dim=config.model.latent_dim, num_classes=num_classes,
-        ema_decay=config.ema_decay, total_steps=config.total_steps,
+        ema_decay=config.ema_decay, ema_half_life_kimg=ema.get('half_life_kimg'),
+        ema_rampup=ema.get('rampup'), total_steps=config.total_steps,
         augment_policy=augment_policy(config), axis_name=axis_name)
     return GANSetup(generator, discriminator, g_tx, d_tx, train_step, tuple(data_shape),
                     num_classes, config.model.latent_dim, config.loss.n_critic)
@@ -139,6 +144,11 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
         objectives.validate(config)
         errors.require(0 <= config.ema_decay < 1, 'ema_decay', config.ema_decay,
                        'be in [0, 1)')
+        for key in ('half_life_kimg', 'rampup'):
+            value = (config.get('ema') or {}).get(key)
+            errors.require(value is None or (isinstance(value, (int, float))
+                                             and math.isfinite(value) and value > 0),
+                           f'ema.{key}', value, 'be None or a finite number > 0')
         optimizers.validate(config, 'optimizer.g')
         optimizers.validate(config, 'optimizer.d')
         _validate_augment(config, data_shape)

@@ -356,3 +356,23 @@ def test_pmap_equals_jit_with_every_objective_option():
             chex.assert_trees_all_close(parallel.unreplicate(pmap_state).d_params,
                                         state.d_params, rtol=1e-9, atol=1e-10)
     assert float(jit_metrics['penalty_r1']) > 0
+
+
+def test_half_life_ema_decay_halves_in_its_half_life():
+    batch, kimg = 64, 0.64  # a half-life of 640 images = 10 steps of 64
+    beta = float(gan_step.half_life_ema_decay_at(jnp.asarray(100), batch, kimg))
+    np.testing.assert_allclose(beta ** 10, 0.5, rtol=1e-6)
+    # Ramp-up: the horizon grows with the images seen (0.05 · 64 · t), capped at 640.
+    ramped = [float(gan_step.half_life_ema_decay_at(jnp.asarray(t), batch, kimg, rampup=0.05))
+              for t in (0, 100, 1000)]
+    np.testing.assert_allclose(ramped, [0.0, 0.5 ** (64 / 320), beta], rtol=1e-6)
+
+
+def test_step_uses_the_half_life_when_set():
+    config = sgd_config(ema_decay=0.5)
+    config.ema.half_life_kimg = 0.016  # 16 images: two steps of 8
+    (before, after), _ = run_steps(config)
+    beta = 0.5 ** (8 / 16)
+    want = jax.tree.map(lambda ema, g: beta * ema + (1 - beta) * g, before.ema_params,
+                        after.g_params)
+    chex.assert_trees_all_close(after.ema_params, want, rtol=1e-6, atol=1e-7)
