@@ -182,6 +182,38 @@ def to_float64(tree):
         lambda x: x.astype(jnp.float64) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
 
 
+def assert_pmap_equals_jit(config, num_steps):
+    """pmap on 4 devices and jit on one give the same metrics and state, step by step.
+
+    In float64: the two programs sum in different orders (per-device sums, then a
+    cross-device mean; XLA:CPU also picks its convolution kernels by batch size), and in
+    float32 that rounding, amplified by cancellations in gradients and BatchNorm
+    variances, reached 1e-5 in parameters on some CPUs. In float64 it is ~1e-12, far
+    below what a wrong or missing cross-device mean changes (~1e-2).
+    """
+    jit_setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
+    pmap_setup = setup_lib.make_setup(config, DATA_SHAPE, 10, axis_name=parallel.AXIS)
+    with jax.enable_x64(True):
+        jit_step = parallel.compile_jit(jit_setup.train_step)
+        pmap_step = parallel.compile_pmap(pmap_setup.train_step)
+        state = to_float64(jit_setup.init_state(jax.random.key(0)))
+        # Each step starts both from the same state, so the two are compared step by
+        # step instead of compounding.
+        for i in range(num_steps):
+            batch = to_float64(make_batch(config, seed=i))
+            pmap_state, pmap_metrics = pmap_step(parallel.replicate(state),
+                                                 parallel.split_batch(batch))
+            state, jit_metrics = jit_step(state, batch)
+            assert all(x.dtype == jnp.float64 for x in jax.tree.leaves(state.d_params))
+            chex.assert_trees_all_close(parallel.unreplicate(pmap_metrics), jit_metrics,
+                                        rtol=1e-9, atol=1e-10)
+            got = parallel.unreplicate(pmap_state)
+            for name in ('g_params', 'd_params', 'g_state', 'd_state', 'ema_params'):
+                chex.assert_trees_all_close(getattr(got, name), getattr(state, name),
+                                            rtol=1e-9, atol=1e-10)
+    return jit_metrics
+
+
 @pytest.mark.parametrize('model,n_critic,conditional', [
     ('mlp', 1, False), ('dcgan28', 2, True)])
 def test_pmap_on_four_devices_equals_jit_on_one(model, n_critic, conditional):
@@ -193,32 +225,7 @@ def test_pmap_on_four_devices_equals_jit_on_one(model, n_critic, conditional):
     # which differs between any two reduction orders.
     for opt in (config.optimizer.g, config.optimizer.d):
         opt.name, opt.learning_rate = 'sgd', 0.05
-    jit_setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
-    pmap_setup = setup_lib.make_setup(config, DATA_SHAPE, 10, axis_name=parallel.AXIS)
-    # In float64: the two programs sum in different orders (per-device sums, then a
-    # cross-device mean; XLA:CPU also picks its convolution kernels by batch size), and
-    # in float32 that rounding, amplified by cancellations in gradients and BatchNorm
-    # variances, reached 1e-5 in parameters on some CPUs. In float64 it is ~1e-12, far
-    # below what a wrong or missing cross-device mean would change (~1e-2).
-    with jax.enable_x64(True):
-        jit_step = parallel.compile_jit(jit_setup.train_step)
-        pmap_step = parallel.compile_pmap(pmap_setup.train_step)
-        state = to_float64(jit_setup.init_state(jax.random.key(0)))
-        # Each step starts both from the same state, so the two are compared step by
-        # step instead of compounding.
-        for i in range(3):
-            batch = to_float64(make_batch(config, seed=i))
-            pmap_state, pmap_metrics = pmap_step(parallel.replicate(state),
-                                                 parallel.split_batch(batch))
-            state, jit_metrics = jit_step(state, batch)
-            assert state.g_params and all(
-                x.dtype == jnp.float64 for x in jax.tree.leaves(state.d_params))
-            chex.assert_trees_all_close(parallel.unreplicate(pmap_metrics), jit_metrics,
-                                        rtol=1e-9, atol=1e-10)
-            got = parallel.unreplicate(pmap_state)
-            for name in ('g_params', 'd_params', 'g_state', 'd_state', 'ema_params'):
-                chex.assert_trees_all_close(getattr(got, name), getattr(state, name),
-                                            rtol=1e-9, atol=1e-10)
+    assert_pmap_equals_jit(config, num_steps=3)
 
 
 def test_sharded_jit_on_four_devices_equals_jit_on_one():
@@ -338,23 +345,7 @@ def test_pmap_equals_jit_with_every_objective_option():
     config.loss.unroll_steps = 1
     config.loss.penalties.r1.update(weight=1.0, schedule='cosine', final_fraction=0.1)
     config.loss.penalties.r2.update(weight=1.0, every=2)
-    jit_setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
-    pmap_setup = setup_lib.make_setup(config, DATA_SHAPE, 10, axis_name=parallel.AXIS)
-    with jax.enable_x64(True):  # float64: see test_pmap_on_four_devices_equals_jit_on_one
-        jit_step = parallel.compile_jit(jit_setup.train_step)
-        pmap_step = parallel.compile_pmap(pmap_setup.train_step)
-        state = to_float64(jit_setup.init_state(jax.random.key(0)))
-        for i in range(2):
-            batch = to_float64(make_batch(config, seed=i))
-            pmap_state, pmap_metrics = pmap_step(parallel.replicate(state),
-                                                 parallel.split_batch(batch))
-            state, jit_metrics = jit_step(state, batch)
-            chex.assert_trees_all_close(parallel.unreplicate(pmap_metrics), jit_metrics,
-                                        rtol=1e-9, atol=1e-10)
-            chex.assert_trees_all_close(parallel.unreplicate(pmap_state).g_params,
-                                        state.g_params, rtol=1e-9, atol=1e-10)
-            chex.assert_trees_all_close(parallel.unreplicate(pmap_state).d_params,
-                                        state.d_params, rtol=1e-9, atol=1e-10)
+    jit_metrics = assert_pmap_equals_jit(config, num_steps=2)
     assert float(jit_metrics['penalty_r1']) > 0
 
 
