@@ -45,8 +45,8 @@ def parse_arg(arg: str | None, names: Sequence[str] = (),
     smoke = bool(parts) and parts[-1] == SMOKE
     if smoke:
         parts.pop()
-    grammar = ','.join([f"<{'|'.join(names)}>"] * bool(names)
-                       + [f"<{'|'.join(variants)}>"] * bool(variants) + [SMOKE])
+    grammar = ','.join([f"<{'|'.join(choices)}>" for choices in (names, variants) if choices]
+                       + [SMOKE])
     chosen = []
     for choices in (names, variants):
         if not choices:

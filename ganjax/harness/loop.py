@@ -194,7 +194,6 @@ def _train(config, workdir: str, resources: contextlib.ExitStack) -> dict[str, f
     # Final pictures: a latent interpolation, the loss and evaluation curves.
     if config.total_steps > start_step:
         final_state = place.host_state(state)
-        writer.flush()
         run_pictures.write(
             workdir, lambda z, labels: sample(final_state, z, labels),
             jax.random.fold_in(root_key, 2), latent_dim=setup.latent_dim,

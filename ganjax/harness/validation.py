@@ -38,8 +38,7 @@ def validate(config, num_devices: int, process_count: int = 1) -> None:
     errors.positive_int(config, 'checkpoint.max_to_keep')
     try:
         data_shape, num_classes = datasets.dataset_spec(errors.config_value(config, 'data'))
-        datasets.shard_layout(config.data, config.batch_size // process_count,
-                                 process_count)
+        datasets.shard_layout(config.data, config.batch_size // process_count, process_count)
     except errors.ConfigError:
         raise
     except (ValueError, KeyError, AttributeError) as e:

@@ -179,11 +179,6 @@ def make_penalties(loss_config) -> list[ScheduledPenalty]:
     return active
 
 
-def uses_input_gradients(loss_config) -> bool:
-    """Whether any penalty is on: they need per-example input gradients of D."""
-    return bool(make_penalties(loss_config))
-
-
 def validate(config) -> None:
     """Raises ``errors.ConfigError`` naming the first bad key of ``config.loss``."""
     loss = errors.config_value(config, 'loss')

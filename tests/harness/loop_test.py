@@ -200,7 +200,8 @@ def test_pmap_run_matches_jit_run(embedded_data_dir, tmp_path):
                 conditioning='none', spectral_norm=False, dropout_rate=0.0)))
     loop.train_and_evaluate(config('jit'), str(tmp_path / 'jit'))
     loop.train_and_evaluate(config('pmap'), str(tmp_path / 'pmap'))
-    jit_losses, pmap_losses = run_helpers.losses_by_step(tmp_path / 'jit'), run_helpers.losses_by_step(tmp_path / 'pmap')
+    jit_losses = run_helpers.losses_by_step(tmp_path / 'jit')
+    pmap_losses = run_helpers.losses_by_step(tmp_path / 'pmap')
     assert sorted(jit_losses) == sorted(pmap_losses) == [2, 4, 6]
     for step, values in jit_losses.items():
         np.testing.assert_allclose([pmap_losses[step][k] for k in run_helpers.LOSS_KEYS],

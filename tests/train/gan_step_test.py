@@ -32,6 +32,13 @@ def make_config(model='mlp', loss='non_saturating', n_critic=1, conditional=Fals
     return config
 
 
+def sgd_config(**overrides):
+    config = make_config(**overrides)
+    for opt in (config.optimizer.g, config.optimizer.d):
+        opt.name, opt.learning_rate = 'sgd', 0.05
+    return config
+
+
 def make_batch(config, seed=0, num_classes=10):
     rng = np.random.default_rng(seed)
     shape = (config.loss.n_critic, config.batch_size)
@@ -218,23 +225,19 @@ def assert_pmap_equals_jit(config, num_steps):
     ('mlp', 1, False), ('dcgan28', 2, True)])
 def test_pmap_on_four_devices_equals_jit_on_one(model, n_critic, conditional):
     assert jax.local_device_count() == 4, 'tests/conftest.py fakes 4 CPU devices'
-    config = make_config(model, n_critic=n_critic, conditional=conditional,
-                         conditioning='projection' if conditional else 'none')
     # SGD, not Adam: Adam divides by √v, so a parameter whose exact gradient is zero
     # (a Dense bias feeding BatchNorm) takes lr-sized steps driven by rounding noise,
     # which differs between any two reduction orders.
-    for opt in (config.optimizer.g, config.optimizer.d):
-        opt.name, opt.learning_rate = 'sgd', 0.05
+    config = sgd_config(model=model, n_critic=n_critic, conditional=conditional,
+                        conditioning='projection' if conditional else 'none')
     assert_pmap_equals_jit(config, num_steps=3)
 
 
 def test_sharded_jit_on_four_devices_equals_jit_on_one():
     # The sharded program is the same computation on the global batch, dropout masks
     # included, partitioned by XLA: only the reduction order may differ.
-    config = make_config('dcgan28', n_critic=2, conditional=True, conditioning='projection',
-                         dropout_rate=0.3)
-    for opt in (config.optimizer.g, config.optimizer.d):  # SGD: see the pmap test
-        opt.name, opt.learning_rate = 'sgd', 0.05
+    config = sgd_config(model='dcgan28', n_critic=2, conditional=True,  # SGD: see the pmap test
+                        conditioning='projection', dropout_rate=0.3)
     setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
     mesh = parallel.data_mesh()
     assert mesh.size == 4
@@ -255,13 +258,6 @@ def test_sharded_jit_on_four_devices_equals_jit_on_one():
 
 
 # Objectives and stabilisers of the step: unrolling, DiffAugment, scheduled penalties.
-
-
-def sgd_config(**overrides):
-    config = make_config(**overrides)
-    for opt in (config.optimizer.g, config.optimizer.d):
-        opt.name, opt.learning_rate = 'sgd', 0.05
-    return config
 
 
 def test_unroll_zero_is_the_plain_step():
@@ -338,9 +334,7 @@ def test_lazy_penalty_is_weighted_by_its_interval_on_the_updates_it_runs():
 
 
 def test_pmap_equals_jit_with_every_objective_option():
-    config = make_config('dcgan28', loss='relativistic_pairing', n_critic=2)
-    for opt in (config.optimizer.g, config.optimizer.d):
-        opt.name, opt.learning_rate = 'sgd', 0.05
+    config = sgd_config(model='dcgan28', loss='relativistic_pairing', n_critic=2)
     config.augment.policy = 'color,translation,cutout'
     config.loss.unroll_steps = 1
     config.loss.penalties.r1.update(weight=1.0, schedule='cosine', final_fraction=0.1)
