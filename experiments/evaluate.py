@@ -2,6 +2,7 @@
 
     python -m experiments.evaluate --workdir=DIR
     python -m experiments.evaluate --workdir=DIR --metrics=fid,kid --num_samples=50000
+    python -m experiments.evaluate --workdir=DIR --batch_norm=running
 
 Metrics default to the run's ``eval.metrics``, or to every metric of its dataset
 (``ganjax.evaluation.eval_config``); each result in eval.json carries its protocol (data source and
@@ -11,25 +12,27 @@ checkpoint step, seeds). A copy goes to DIR/eval/step_XXXXXXX.json.
 from absl import app
 from absl import flags
 from absl import logging
-import jax
 
 from ganjax import errors
 from ganjax.evaluation import eval_config
 from ganjax.evaluation import evaluators
 from ganjax.evaluation import sampling
 from ganjax.harness import cli
-from ganjax.train import parallel
+from ganjax.train import setup as setup_lib
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Run directory with checkpoints.')
 _METRICS = flags.DEFINE_list('metrics', None, "Metrics, e.g. 'fid,kid'; default: the "
                              "run's eval.metrics, else all of its dataset's.")
 _NUM_SAMPLES = flags.DEFINE_integer('num_samples', None, 'Generated samples; default: '
                                     "the run's eval.num_samples.", lower_bound=1)
+_BATCH_NORM = flags.DEFINE_enum('batch_norm', None, list(setup_lib.BATCH_NORM_MODES),
+                                "The generator's BatchNorm statistics when sampling; "
+                                "default: the run's sampling.batch_norm.")
 flags.mark_flags_as_required(['workdir'])
 
 
 def run():
-    config, setup, state, step = sampling.load_run(_WORKDIR.value)
+    config, setup, state, step = sampling.load_run(_WORKDIR.value, _BATCH_NORM.value)
     if config.get('eval') is None:  # a run from before ganjax.evaluation existed
         config.eval = eval_config.default_config()
     if _NUM_SAMPLES.value is not None:
@@ -40,11 +43,8 @@ def run():
     if not config.eval.metrics:
         raise errors.ConfigError(f'no metrics for data.name={config.data.name!r}: '
                                      'ganjax has feature networks for MNIST only')
-    sample = jax.jit(setup.sample, static_argnames='use_ema',
-                     compiler_options=parallel.compiler_options())
     results = evaluators.Evaluator(config).evaluate(
-        lambda z, labels, use_ema: sample(state, z, labels, use_ema=use_ema),
-        setup.latent_dim, setup.num_classes, step)
+        sampling.sampler(setup, state), setup.latent_dim, setup.num_classes, step)
     path = evaluators.write_results(_WORKDIR.value, step, results)
     logging.info('Step %d: %s', step, evaluators.summary(results))
     print(f'wrote {path}')

@@ -31,6 +31,11 @@ of its nearest mode; a mode is captured by at least one high-quality sample; KL 
 high-quality samples' mode histogram to the uniform one. Ours: mean ± standard error
 over seeds, one compiled program for all seeds, on a 2-core CPU. Paper: PacGAN's best
 rows of Table 1. The `best` configuration was chosen on the ring with seeds 0–4.
+"High quality by BatchNorm" samples the same trained generators with each of
+`config.sampling.batch_norm`'s modes (standing statistics, training's running averages,
+each batch's own statistics); runs from before those modes existed sampled with running
+averages. Runtimes are training time; the ring/gan run shared its CPU with a test run
+for most of its first 13 minutes.
 
 """
 

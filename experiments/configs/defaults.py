@@ -71,6 +71,13 @@ def adam(learning_rate: float, b1: float = 0.5, b2: float = 0.999) -> ml_collect
         warmup_steps=0, b2_final=ml_collections.config_dict.placeholder(float)))
 
 
+def sampling() -> ml_collections.ConfigDict:
+    """The BatchNorm statistics a generator samples with (``ganjax.train.setup``):
+    standing statistics of the sampled parameters, over 8 passes of 512 latents."""
+    return ml_collections.ConfigDict(dict(batch_norm='standing', standing_batches=8,
+                                          standing_batch_size=512))
+
+
 def gan_config(*, dataset: str, model: str, total_steps: int) -> ml_collections.ConfigDict:
     """Defaults: batch 64, Adam 2e-4/β1 0.5 for both nets, non-saturating loss, EMA 0.99."""
     config = ml_collections.ConfigDict()
@@ -101,6 +108,7 @@ def gan_config(*, dataset: str, model: str, total_steps: int) -> ml_collections.
     config.ema = ml_collections.ConfigDict(dict(
         half_life_kimg=ml_collections.config_dict.placeholder(float),
         rampup=ml_collections.config_dict.placeholder(float)))
+    config.sampling = sampling()
     config.checkpoint = ml_collections.ConfigDict(dict(max_to_keep=3))
     config.eval = eval_config.default_config()  # lists no metrics: configs opt in
     return config

@@ -5,9 +5,9 @@
 def results_table(all_results: list[dict]) -> str:
     """A Markdown table of ``results.json`` contents, ours beside the paper's anchor."""
     lines = ['| benchmark | variant | modes (ours) | modes (paper) | high quality (ours) '
-             '| high quality (paper) | KL (ours) | seeds × steps | sampled from | runtime '
-             '| command |',
-             '|---|---|---|---|---|---|---|---|---|---|---|']
+             '| high quality (paper) | KL (ours) | seeds × steps | sampled from, BatchNorm '
+             '| high quality by BatchNorm: standing / running / batch | runtime | command |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|']
     for r in sorted(all_results, key=lambda r: (r['mixture'], r['variant'])):
         mean, err, paper, protocol = r['mean'], r['stderr'], r['paper'], r['protocol']
         lines.append(
@@ -18,8 +18,19 @@ def results_table(all_results: list[dict]) -> str:
             f"| {mean['kl']:.3f} ± {err['kl']:.3f} "
             f"| {len(protocol['seeds'])} ({protocol['seeds'][0]}–{protocol['seeds'][-1]}) "
             f"× {protocol['total_steps']} "
-            f"| {protocol['sampled_from']} | {r['runtime_s'] / 60:.1f} min | `{r['command']}` |")
+            f"| {protocol['sampled_from']}, {protocol.get('batch_norm', 'running')} "
+            f"| {_high_quality_by_batch_norm(r)} "
+            f"| {r['runtime_s'] / 60:.1f} min | `{r['command']}` |")
     return '\n'.join(lines) + '\n'
+
+
+def _high_quality_by_batch_norm(results: dict) -> str:
+    """'92.1 / 91.6 / 90.8 %' from ``by_batch_norm``; '—' for runs from before it."""
+    by_mode = results.get('by_batch_norm')
+    if not by_mode:
+        return '—'
+    return ' / '.join(f"{100 * by_mode[m]['high_quality']:.1f}"
+                      for m in ('standing', 'running', 'batch')) + ' %'
 
 
 def stacked_mnist_table(all_results: list[dict]) -> str:

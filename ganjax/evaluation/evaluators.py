@@ -41,6 +41,7 @@ from ganjax.data import datasets
 from ganjax.data import pipeline
 from ganjax.evaluation import eval_config as eval_config_lib
 from ganjax.evaluation import feature_network
+from ganjax.train import setup as setup_lib
 
 _GENERATE_CHUNK = 500  # latents per generator call: one compiled shape
 
@@ -100,6 +101,8 @@ class Evaluator:
                                   else metric_names)
         self.dataset = config.data.name
         self.run_seed = config.seed
+        # How the generator's BatchNorm layers (if any) normalise when sampled.
+        self.batch_norm = setup_lib.SamplingConfig.from_config(config).batch_norm
         self.network = network or feature_network.load()
         self.reference = None
         if set(self.metric_names) & set(eval_config_lib.MNIST_METRICS):
@@ -118,11 +121,12 @@ class Evaluator:
         labels = np.arange(num, dtype=np.int32) % num_classes if num_classes else None
         return z, labels
 
-    def evaluate(self, sample, latent_dim: int, num_classes: int, step: int) -> list[dict]:
+    def evaluate(self, sampler, latent_dim: int, num_classes: int, step: int) -> list[dict]:
         """One result per generator of ``eval.generators``.
 
         Args:
-          sample: ``sample(z, labels, use_ema)`` → images (n, H, W, C) in [−1, 1].
+          sampler: ``sampler(use_ema)`` → ``generate(z, labels)`` → images (n, H, W, C)
+            in [−1, 1]; called once per generator, ``generate`` once per chunk.
           latent_dim, num_classes: the generator's (num_classes 0 if unconditional).
           step: the checkpoint step, recorded.
 
@@ -133,10 +137,10 @@ class Evaluator:
         results = []
         for generator in self.eval_config.generators:
             start = time.perf_counter()
+            generate = sampler(generator == 'ema')
             samples = np.concatenate([
-                np.asarray(sample(z[i:i + _GENERATE_CHUNK],
-                                  None if labels is None else labels[i:i + _GENERATE_CHUNK],
-                                  generator == 'ema'))
+                np.asarray(generate(z[i:i + _GENERATE_CHUNK],
+                                    None if labels is None else labels[i:i + _GENERATE_CHUNK]))
                 for i in range(0, len(z), _GENERATE_CHUNK)])
             values = self._metrics(samples, labels)
             results.append(dict(generator=generator, step=int(step), metrics=values,
@@ -188,7 +192,8 @@ class Evaluator:
             run_seed=self.run_seed, latent_seed=self.eval_config.seed,
             num_generated=self.eval_config.num_samples,
             labels='0..K-1 cycled' if num_classes else None,
-            feature_network=self.network.protocol, seconds=round(seconds, 1))
+            batch_norm=self.batch_norm, feature_network=self.network.protocol,
+            seconds=round(seconds, 1))
         if self.reference is not None:
             protocol.update(real_data=self.reference.source,
                             num_real=len(self.reference.labels),

@@ -7,7 +7,9 @@
 * ``samples.npy``: (S, num_samples, 2) generated points, seed by seed;
 * ``results.json``: the protocol, per-seed numbers (``ganjax.data.mixtures.mode_coverage``),
   their mean and standard error (sample standard deviation / √S), the paper's anchor
-  and the runtime;
+  and the runtime; and ``by_batch_norm``, the means of the same generators sampled with
+  each of ``ganjax.train.setup.BATCH_NORM_MODES`` (the samples and the per-seed numbers
+  use the config's ``sampling.batch_norm``);
 * ``samples.png``: one scatter panel per seed over the mixture's modes.
 
 The config is ``experiments/configs/toy2d.py``'s.
@@ -17,6 +19,7 @@ evaluations a training run wrote (``ganjax.evaluation.evaluators``, 'stacked_mod
 ``results.json``: the last one per generator, the modes over training, the protocol
 and PacGAN's anchor.
 """
+import dataclasses
 import glob
 import json
 import os
@@ -74,11 +77,19 @@ def run(config, workdir: str, command: str | None = None) -> dict:
         setup, mixture, seeds, batch_size=config.batch_size, total_steps=config.total_steps,
         num_train=config.num_train, chunk_steps=config.chunk_steps,
         log_every_steps=config.log_every_steps)
-    points = multiseed.samples(setup, states, seeds, config.num_samples,
-                               use_ema=config.sample_from_ema)
     runtime = time.perf_counter() - start
-    per_seed = [dict(seed=seed, **vars(mixtures.mode_coverage(p, mixture)))
-                for seed, p in zip(seeds, points)]
+    by_batch_norm = {}
+    for batch_norm in setup_lib.BATCH_NORM_MODES:
+        mode_setup = dataclasses.replace(
+            setup, sampling=dataclasses.replace(setup.sampling, batch_norm=batch_norm))
+        mode_points = multiseed.samples(mode_setup, states, seeds, config.num_samples,
+                                        use_ema=config.sample_from_ema)
+        coverage = [vars(mixtures.mode_coverage(p, mixture)) for p in mode_points]
+        by_batch_norm[batch_norm] = {name: _mean_and_stderr([c[name] for c in coverage])[0]
+                                     for name in METRICS}
+        if batch_norm == setup.sampling.batch_norm:
+            points, per_seed = mode_points, [dict(seed=seed, **c)
+                                             for seed, c in zip(seeds, coverage)]
     summary = {name: _mean_and_stderr([r[name] for r in per_seed]) for name in METRICS}
     results = dict(
         mixture=config.mixture, variant=config.variant,
@@ -86,11 +97,13 @@ def run(config, workdir: str, command: str | None = None) -> dict:
                       num_train=config.num_train, num_samples=config.num_samples,
                       high_quality_stds=mixtures.HIGH_QUALITY_STDS,
                       sampled_from='ema' if config.sample_from_ema else 'raw generator',
+                      batch_norm=setup.sampling.batch_norm,
                       seeds=seeds, total_steps=config.total_steps,
                       batch_size=config.batch_size),
         per_seed=per_seed,
         mean={name: value[0] for name, value in summary.items()},
         stderr={name: value[1] for name, value in summary.items()},
+        by_batch_norm=by_batch_norm,
         paper=PAPER[config.mixture], runtime_s=round(runtime, 1), command=command)
     os.makedirs(workdir, exist_ok=True)
     np.save(os.path.join(workdir, 'samples.npy'), points)

@@ -1,4 +1,5 @@
 """Sampling from a finished or running experiment's newest checkpoint."""
+import functools
 import json
 import os
 
@@ -15,8 +16,12 @@ from ganjax.train import parallel
 from ganjax.train import setup as setup_lib
 
 
-def load_run(workdir: str):
+def load_run(workdir: str, batch_norm: str | None = None):
     """Rebuilds a run from ``workdir/config.json`` and restores its newest checkpoint.
+
+    Args:
+      workdir: the run's directory.
+      batch_norm: replaces the run's ``sampling.batch_norm`` unless None.
 
     Returns:
       ``(config, setup, state, step)``.
@@ -29,10 +34,14 @@ def load_run(workdir: str):
         raise errors.ConfigError(f'--workdir={workdir} holds no run (no config.json)')
     with open(config_path, encoding='utf-8') as f:
         config = ml_collections.ConfigDict(json.load(f))
+    if batch_norm is not None:
+        config.sampling = {**config.get('sampling', {}), 'batch_norm': batch_norm}
     data_shape, num_classes = datasets.dataset_spec(config.data)
     setup = setup_lib.make_setup(config, data_shape, num_classes)
+    # Read-only: the run may be training, and a reader must not touch its saves.
     with checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'),
-                                 max_to_keep=config.checkpoint.max_to_keep) as checkpoints:
+                                 max_to_keep=config.checkpoint.max_to_keep,
+                                 read_only=True) as checkpoints:
         state, step = checkpoints.restore_latest(setup.init_state(jax.random.key(config.seed)))
     if state is None:
         raise errors.ConfigError(f'--workdir={workdir} holds no checkpoint yet')
@@ -62,15 +71,22 @@ def parse_labels(text: str | None, num: int, num_classes: int) -> np.ndarray | N
 def generate(setup, state, num: int, key: jax.Array, labels: np.ndarray | None = None,
              *, use_ema: bool = True, chunk: int = 256) -> np.ndarray:
     """``num`` samples as a float32 array (num, ...) in [−1, 1], ``chunk`` per call."""
-    sample = jax.jit(setup.sample, static_argnames='use_ema',
-                     compiler_options=parallel.compiler_options())
+    generate = sampler(setup, state)(use_ema)
     z = jax.random.normal(key, (num, setup.latent_dim))
     parts = []
     for start in range(0, num, chunk):
         part_labels = None if labels is None else jnp.asarray(labels[start:start + chunk])
-        parts.append(np.asarray(sample(state, z[start:start + chunk], part_labels,
-                                       use_ema=use_ema)))
+        parts.append(np.asarray(generate(z[start:start + chunk], part_labels)))
     return np.concatenate(parts).astype(np.float32)
+
+
+def sampler(setup, state):
+    """``sampler(use_ema)`` → a compiled ``generate(z, labels)`` of ``state``'s EMA or raw
+    generator (the ``sampler`` of ``evaluators.Evaluator.evaluate``)."""
+    sampling_variables = jax.jit(setup.sampling_variables, static_argnums=1,
+                                 compiler_options=parallel.compiler_options())
+    generate = jax.jit(setup.generate, compiler_options=parallel.compiler_options())
+    return lambda use_ema: functools.partial(generate, sampling_variables(state, use_ema))
 
 
 def write_samples(path: str, samples: np.ndarray) -> None:

@@ -16,6 +16,7 @@ again with the same command restores the newest checkpoint and writes the same m
 after it as an uninterrupted run.
 """
 import contextlib
+import functools
 import json
 import os
 
@@ -135,7 +136,11 @@ def _train(config, workdir: str, resources: contextlib.ExitStack) -> dict[str, f
     # The step and the sampler, compiled once.
     train_step = place.compile_step(setup.train_step)
     state = place.replicate(state)
-    sample = place.compile_sample(setup.sample)
+    sampling_variables = place.compile_sample(setup.sampling_variables, static_argnums=(1,))
+    generate = place.compile_sample(setup.generate)
+
+    def sample(state_to_sample, z, labels):
+        return generate(sampling_variables(state_to_sample, True), z, labels)
     sample_z, sample_labels = jax.device_get(
         fixed_latents(setup, jax.random.fold_in(root_key, 1)))
 
@@ -156,9 +161,10 @@ def _train(config, workdir: str, resources: contextlib.ExitStack) -> dict[str, f
                  if eval_config is not None and eval_config.metrics else None)
 
     def evaluate(step: int) -> None:
-        current = place.host_state(state)  # once: every chunk of samples reads it
+        current = place.host_state(state)
         results = evaluator.evaluate(
-            lambda z, labels, use_ema: sample(current, z, labels, use_ema),
+            # Once per generator: every chunk of its samples reads these variables.
+            lambda use_ema: functools.partial(generate, sampling_variables(current, use_ema)),
             setup.latent_dim, setup.num_classes, step)
         if is_chief:
             evaluators.write_results(workdir, step, results)

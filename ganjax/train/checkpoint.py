@@ -6,7 +6,8 @@ orbax API is a change to this file alone. What this module guarantees on top of 
 * `save` returns only once the checkpoint is committed, so a SIGKILL after it cannot
   lose it. Orbax writes each step into `<step>.orbax-checkpoint-tmp` and renames it to
   `<step>` only when complete; a save killed half-way leaves that temporary directory,
-  which is never listed as a step and is removed when the next `Checkpointer` opens.
+  which is never listed as a step and is removed when the run's next `Checkpointer`
+  opens (a read-only one, as readers of a training run use, leaves it alone).
 * Typed PRNG keys (`jax.random.key`) are stored as their raw `uint32` key data and
   re-wrapped on restore, so callers never see the difference and the files do not depend
   on orbax's own support for key dtypes.
@@ -28,12 +29,13 @@ from absl import logging
 import jax
 import orbax.checkpoint as ocp
 
+from ganjax import errors
 from ganjax.train import distributed
 
 PyTree = Any
 
 
-class CheckpointRestoreError(RuntimeError):
+class CheckpointRestoreError(errors.UserError, RuntimeError):
     """Raised when checkpoints exist but none of them can be restored."""
 
 
@@ -48,7 +50,7 @@ class Checkpointer:
             ckpt.save(step, state)
     """
 
-    def __init__(self, directory: str, *, max_to_keep: int = 3):
+    def __init__(self, directory: str, *, max_to_keep: int = 3, read_only: bool = False):
         """Opens (and creates if needed) a checkpoint directory.
 
         Args:
@@ -56,17 +58,23 @@ class Checkpointer:
                 supports (e.g. `gs://`).
             max_to_keep: how many of the newest checkpoints to keep; older ones are
                 deleted after each save.
+            read_only: for readers of a run (sampling, evaluation), which may be
+                training: nothing in the directory is created, cleaned up, deleted or
+                moved aside, and `save` is an error.
 
         Raises:
             ValueError: if `max_to_keep` is smaller than 1.
         """
         if max_to_keep < 1:
             raise ValueError(f'max_to_keep must be >= 1, got {max_to_keep}.')
+        self.read_only = read_only
         options = ocp.CheckpointManagerOptions(
             max_to_keep=max_to_keep,
-            create=True,
-            # Removes `<step>.orbax-checkpoint-tmp` left by a save that was killed.
-            cleanup_tmp_directories=True,
+            create=not read_only,
+            # Removes `<step>.orbax-checkpoint-tmp` left by a save that was killed: only
+            # the run itself may, as a reader would delete a save in progress.
+            cleanup_tmp_directories=not read_only,
+            read_only=read_only,
         )
         self._manager = ocp.CheckpointManager(
             _absolute(directory),
@@ -93,6 +101,8 @@ class Checkpointer:
             ValueError: if `step` is not newer than the latest existing checkpoint
                 (orbax would otherwise skip the save silently).
         """
+        if self.read_only:
+            raise ValueError(f'{self.directory} was opened read-only')
         saved = self._manager.save(step, args=ocp.args.StandardSave(_keys_to_data(state)))
         if not saved:
             raise ValueError(
@@ -113,7 +123,8 @@ class Checkpointer:
         """Restores the newest readable checkpoint, falling back over unreadable ones.
 
         Checkpoints newer than the one restored failed to restore into `target`; each is
-        reported with `logging.warning` and moved aside to `<step>.corrupt-<time>`. A
+        reported with `logging.warning` and, unless `read_only`, moved aside to
+        `<step>.corrupt-<time>`. A
         newest checkpoint whose structure differs from `target` while an older one
         matches is treated the same way.
 
@@ -144,10 +155,11 @@ class Checkpointer:
             )
             unreadable[step] = error
         if unreadable:
+            newest = max(unreadable)
             raise CheckpointRestoreError(
-                f'No checkpoint in {self.directory} could be restored into the given '
-                f'target; errors by step, newest first: {unreadable!r}'
-            )
+                f'no checkpoint in {self.directory} can be restored (steps '
+                f'{sorted(unreadable)}); the newest, {newest}, fails with: '
+                f'{_first_line(unreadable[newest])}')
         return None, None
 
     def close(self) -> None:
@@ -175,7 +187,7 @@ class Checkpointer:
         Without this, orbax would refuse to save those steps again after the run
         resumes from an older checkpoint.
         """
-        if not bad_steps:
+        if not bad_steps or self.read_only:
             return
         if jax.process_index() == 0:
             suffix = time.strftime('.corrupt-%Y%m%d-%H%M%S')
@@ -187,6 +199,14 @@ class Checkpointer:
         ocp.multihost.sync_global_processes(
             f'ganjax_checkpoint_quarantine_{"_".join(map(str, bad_steps))}')
         self._manager.reload()
+
+
+def _first_line(error: Exception | None, limit: int = 300) -> str:
+    """The start of an error's message: orbax's can hold whole tree diffs."""
+    if error is None:
+        return 'it failed on another process'
+    line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return line if len(line) <= limit else line[:limit] + ' …'
 
 
 def _absolute(directory: str) -> str:

@@ -147,14 +147,6 @@ def split_batch(batch: PyTree, num_devices: int | None = None, axis: int = 1) ->
     return jax.tree.map(split, batch)
 
 
-def _sample_positional(sample: Callable) -> Callable:
-    """``sample(state, z, labels, use_ema)`` with ``use_ema`` positional: a jit with
-    in_shardings takes no keyword arguments, and ``use_ema`` must be static."""
-    def sample_positional(state, z, labels, use_ema=True):
-        return sample(state, z, labels, use_ema=use_ema)
-    return sample_positional
-
-
 class JitPlacement:
     """One program over every device of every process (``compile_jit`` on ``data_mesh``):
     states replicated over the mesh, batches sharded along their batch axis."""
@@ -186,13 +178,13 @@ class JitPlacement:
         """The step's metrics, one value each."""
         return metrics
 
-    def compile_sample(self, sample: Callable) -> Callable:
-        """``sample(state, z, labels, use_ema)`` compiled over the mesh, inputs and
-        outputs replicated, with ganjax's compiler options."""
+    def compile_sample(self, fn: Callable, static_argnums: tuple[int, ...] = ()) -> Callable:
+        """A sampling function (``setup.sampling_variables``, ``setup.generate``) of
+        ``host_state``'s state compiled over the mesh, inputs and outputs replicated,
+        with ganjax's compiler options; call it with positional arguments only."""
         everywhere = replicated(self.mesh)
-        return jax.jit(_sample_positional(sample), in_shardings=everywhere,
-                       out_shardings=everywhere, static_argnums=3,
-                       compiler_options=compiler_options())
+        return jax.jit(fn, in_shardings=everywhere, out_shardings=everywhere,
+                       static_argnums=static_argnums, compiler_options=compiler_options())
 
 
 class PmapPlacement:
@@ -219,11 +211,9 @@ class PmapPlacement:
     def metrics(self, metrics: PyTree) -> PyTree:
         return unreplicate(metrics)
 
-    def compile_sample(self, sample: Callable) -> Callable:
-        """``sample(state, z, labels, use_ema)`` on one device, for ``host_state``'s
-        state."""
-        return jax.jit(_sample_positional(sample), static_argnums=3,
-                       compiler_options=compiler_options())
+    def compile_sample(self, fn: Callable, static_argnums: tuple[int, ...] = ()) -> Callable:
+        """A sampling function of ``host_state``'s state, compiled for one device."""
+        return jax.jit(fn, static_argnums=static_argnums, compiler_options=compiler_options())
 
 
 def placement(pmap: bool) -> JitPlacement | PmapPlacement:

@@ -1,10 +1,16 @@
 """From a config to the pieces of a run: networks, optimizers, state, step.
 
 ``make_setup(config, ...)`` returns a ``GANSetup`` or, for ``model.name='vae'``, a
-``VAESetup``; both have the same interface (``init_state``, ``train_step``, ``sample``,
-``updates_per_step``, ``latent_dim``, ``num_classes``, ``loss_metrics``), so the loop, the
-benchmark and the sampler build through it and need no case for VAEs: for a given config
-they run exactly the same model and step.
+``VAESetup``; both have the same interface (``init_state``, ``train_step``,
+``sampling_variables``, ``generate``, ``sample``, ``updates_per_step``, ``latent_dim``,
+``num_classes``, ``loss_metrics``), so the loop, the benchmark and the sampler build
+through it and need no case for VAEs: for a given config they run exactly the same model
+and step.
+
+Sampling is two steps so that the BatchNorm statistics of the chosen generator are
+computed once, not per chunk of samples: ``variables = setup.sampling_variables(state,
+use_ema)``, then ``setup.generate(variables, z, labels)`` for each chunk;
+``setup.sample(state, z, labels, use_ema)`` does both.
 """
 from collections.abc import Callable, Sequence
 import dataclasses
@@ -18,11 +24,36 @@ import optax
 from ganjax import augment
 from ganjax import errors
 from ganjax import models
+from ganjax.models import standing_statistics
 from ganjax.train import gan_step
 from ganjax.train import objectives
 from ganjax.train import optimizers
 from ganjax.train import state as state_lib
 from ganjax.train import vae_step
+
+
+# How a generator with BatchNorm normalises when it samples (``config.sampling.batch_norm``):
+# 'standing': statistics recomputed for the sampled parameters (``standing_statistics``);
+# 'running': the running averages kept in training (of the raw generator's parameters);
+# 'batch': each call's own batch statistics, so a sample depends on its batch.
+BATCH_NORM_MODES = ('standing', 'running', 'batch')
+# The latents behind standing statistics: fixed, so that sampling stays a function of the
+# checkpoint, and distinct from the evaluation's latents (``eval.seed``).
+_STANDING_SEED = 20190928
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplingConfig:
+    """``config.sampling``: see ``BATCH_NORM_MODES``; standing statistics pool
+    ``standing_batches`` forward passes of ``standing_batch_size`` latents."""
+    batch_norm: str = 'standing'
+    standing_batches: int = 8
+    standing_batch_size: int = 512
+
+    @classmethod
+    def from_config(cls, config) -> 'SamplingConfig':
+        """The config's section; the defaults for configs without one."""
+        return cls(**(config.get('sampling') or {}))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +69,7 @@ class GANSetup:
     latent_dim: int
     updates_per_step: int  # the batch's leading axis: one real batch per D update (n_critic)
     loss_metrics: tuple[str, ...] = ('d_loss', 'g_loss')  # the losses plotted over a run
+    sampling: SamplingConfig = SamplingConfig()
 
     def init_state(self, key: jax.Array) -> state_lib.GANState:
         """A fresh state; shapes only depend on the config, never on the batch size."""
@@ -48,20 +80,44 @@ class GANSetup:
             key, self.generator, self.discriminator, self.g_tx, self.d_tx,
             jnp.zeros((rows, self.latent_dim)), jnp.zeros((rows, *self.data_shape)), labels)
 
-    def sample(self, state: state_lib.GANState, z: jax.Array, labels: jax.Array | None = None,
-               *, use_ema: bool = True) -> jax.Array:
-        """G's samples in eval mode (BatchNorm running averages), from the EMA params
-        unless ``use_ema`` is false."""
+    def sampling_variables(self, state: state_lib.GANState, use_ema: bool = True) -> dict:
+        """G's variables to sample with: the EMA parameters (the raw ones unless
+        ``use_ema``) and the BatchNorm statistics ``sampling.batch_norm`` gives them."""
         params = state.ema_params if use_ema else state.g_params
-        return self.generator.apply({'params': params, **state.g_state}, z, labels, train=False)
+        if not state.g_state or self.sampling.batch_norm == 'batch':
+            return {'params': params}
+        if self.sampling.batch_norm == 'running':
+            return {'params': params, **state.g_state}
+        num = self.sampling.standing_batches * self.sampling.standing_batch_size
+        key = jax.random.key(_STANDING_SEED)
+        z = jax.random.normal(key, (num, self.latent_dim))
+        labels = jnp.arange(num, dtype=jnp.int32) % self.num_classes if self.num_classes else None
+        return {'params': params, **standing_statistics.standing_statistics(
+            self.generator, params, z, labels, chunks=self.sampling.standing_batches)}
+
+    def generate(self, variables: dict, z: jax.Array,
+                 labels: jax.Array | None = None) -> jax.Array:
+        """G's samples for ``sampling_variables``'s variables."""
+        if self.sampling.batch_norm == 'batch':
+            return self.generator.apply(variables, z, labels, train=True,
+                                        mutable=['batch_stats'])[0]
+        return self.generator.apply(variables, z, labels, train=False)
+
+    def sample(self, state: state_lib.GANState, z: jax.Array, labels: jax.Array | None = None,
+               use_ema: bool = True) -> jax.Array:
+        """``generate(sampling_variables(state, use_ema), z, labels)``."""
+        return self.generate(self.sampling_variables(state, use_ema), z, labels)
 
 
 def _gan_setup(config, data_shape: Sequence[int], num_classes: int,
                axis_name: str | None) -> GANSetup:
     num_classes = num_classes if config.model.conditional else 0
     ema = config.get('ema') or {}
+    # The step's G averages BatchNorm statistics over the pmap axis; sampling runs
+    # outside pmap, so the setup keeps a G without the axis (the same parameters).
     generator, discriminator = models.make_gan(config.model, data_shape, num_classes,
                                                bn_axis_name=axis_name)
+    sampling_generator, _ = models.make_gan(config.model, data_shape, num_classes)
     g_tx = optimizers.make_optimizer(config.optimizer.g, config.total_steps)
     # D updates n_critic times a step, so its schedules span that many more updates.
     d_tx = optimizers.make_optimizer(config.optimizer.d,
@@ -72,8 +128,9 @@ def _gan_setup(config, data_shape: Sequence[int], num_classes: int,
         ema_decay=config.ema_decay, ema_half_life_kimg=ema.get('half_life_kimg'),
         ema_rampup=ema.get('rampup'), total_steps=config.total_steps,
         augment_policy=augment_policy(config), axis_name=axis_name)
-    return GANSetup(generator, discriminator, g_tx, d_tx, train_step, tuple(data_shape),
-                    num_classes, config.model.latent_dim, config.loss.n_critic)
+    return GANSetup(sampling_generator, discriminator, g_tx, d_tx, train_step,
+                    tuple(data_shape), num_classes, config.model.latent_dim,
+                    config.loss.n_critic, sampling=SamplingConfig.from_config(config))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,12 +150,22 @@ class VAESetup:
         return state_lib.init_vae_state(key, self.model, self.tx,
                                         jnp.zeros((1, *self.data_shape)))
 
-    def sample(self, state: state_lib.VAEState, z: jax.Array, labels: jax.Array | None = None,
-               *, use_ema: bool = True) -> jax.Array:
-        """Decoded means p(x|z) mapped to [−1, 1]; a VAE has no labels and no EMA."""
-        del labels, use_ema
-        logits = self.model.apply({'params': state.params}, z, method=self.model.decode)
+    def sampling_variables(self, state: state_lib.VAEState, use_ema: bool = True) -> dict:
+        """The VAE's parameters: it has no EMA and no BatchNorm."""
+        del use_ema
+        return {'params': state.params}
+
+    def generate(self, variables: dict, z: jax.Array,
+                 labels: jax.Array | None = None) -> jax.Array:
+        """Decoded means p(x|z) mapped to [−1, 1]; a VAE has no labels."""
+        del labels
+        logits = self.model.apply(variables, z, method=self.model.decode)
         return 2.0 * jax.nn.sigmoid(logits) - 1.0
+
+    def sample(self, state: state_lib.VAEState, z: jax.Array, labels: jax.Array | None = None,
+               use_ema: bool = True) -> jax.Array:
+        """``generate(sampling_variables(state, use_ema), z, labels)``."""
+        return self.generate(self.sampling_variables(state, use_ema), z, labels)
 
 
 def make_setup(config, data_shape: Sequence[int], num_classes: int,
@@ -152,6 +219,7 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
         optimizers.validate(config, 'optimizer.g')
         optimizers.validate(config, 'optimizer.d')
         _validate_augment(config, data_shape)
+        _validate_sampling(config)
         _, discriminator = models.make_gan(
             config.model, data_shape, num_classes if config.model.conditional else 0)
         _discriminator_fits_loss(config, discriminator)
@@ -170,6 +238,19 @@ def _validate_augment(config, data_shape: Sequence[int]) -> None:
         raise errors.ConfigError(f'config.augment.policy: {e}') from e
     errors.require(not policy.strip() or len(data_shape) == 3, 'augment.policy', policy,
                    f"be '' for data of shape {tuple(data_shape)} (DiffAugment needs images)")
+
+
+def _validate_sampling(config) -> None:
+    section = config.get('sampling') or {}
+    unknown = sorted(set(section) - {f.name for f in dataclasses.fields(SamplingConfig)})
+    errors.require(not unknown, 'sampling', unknown, 'have no unknown keys')
+    sampling = SamplingConfig.from_config(config)
+    errors.require(sampling.batch_norm in BATCH_NORM_MODES, 'sampling.batch_norm',
+                   sampling.batch_norm, f'be one of {BATCH_NORM_MODES}')
+    for key in ('standing_batches', 'standing_batch_size'):
+        value = getattr(sampling, key)
+        errors.require(isinstance(value, int) and not isinstance(value, bool) and value > 0,
+                       f'sampling.{key}', value, 'be a positive integer')
 
 
 def _discriminator_fits_loss(config, discriminator) -> None:

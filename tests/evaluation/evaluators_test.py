@@ -47,15 +47,15 @@ def config_for(data_dir, metric_names=eval_config.MNIST_METRICS, **eval_override
 
 
 def replaying(images):
-    """A "generator" that returns ``images`` in order, ignoring its latents."""
+    """A sampler whose generators return ``images`` in order, ignoring their latents."""
     position = [0]
 
-    def sample(z, labels, use_ema):
-        del labels, use_ema
+    def generate(z, labels):
+        del labels
         start = position[0]
         position[0] += len(z)
         return images[start:start + len(z)]
-    return sample
+    return lambda use_ema: generate
 
 
 def test_real_digits_score_like_real_digits_and_one_class_shows_as_missing(
@@ -142,10 +142,10 @@ def test_conditional_generators_get_cycled_labels_and_a_label_accuracy(
     by_class = [images[labels == c] for c in range(10)]
     asked = []
 
-    def conditional(z, labels, use_ema):  # draws a real digit of the asked class
+    def conditional(z, labels):  # draws a real digit of the asked class
         asked.extend(labels)
         return np.stack([by_class[c][i // 10] for i, c in enumerate(labels)])
-    result = evaluator.evaluate(conditional, 100, 10, step=1)[0]
+    result = evaluator.evaluate(lambda use_ema: conditional, 100, 10, step=1)[0]
     np.testing.assert_array_equal(asked, np.arange(500) % 10)
     assert result['metrics']['label_accuracy'] > 0.95
     assert result['protocol']['labels'] == '0..K-1 cycled'
@@ -214,6 +214,7 @@ def test_training_evaluates_periodically_and_evaluate_entry_point_writes_eval_js
         final = json.load(f)
     assert final['step'] == 6 and [r['generator'] for r in final['results']] == ['ema', 'raw']
     assert all(r['protocol']['checkpoint_step'] == 6 for r in final['results'])
+    assert all(r['protocol']['batch_norm'] == 'standing' for r in final['results'])
     assert 'label_accuracy' in final['results'][0]['metrics']
     logged = [r for r in writers.read_metrics(os.path.join(workdir, 'metrics.jsonl'))
               if 'eval/ema/fid' in r]
@@ -223,7 +224,8 @@ def test_training_evaluates_periodically_and_evaluate_entry_point_writes_eval_js
 
     os.remove(os.path.join(workdir, 'eval.json'))
     result = run_helpers.run_module('experiments.evaluate', f'--workdir={workdir}',
-                                  '--metrics=mnist_score,kid', '--num_samples=64')
+                                  '--metrics=mnist_score,kid', '--num_samples=64',
+                                  '--batch_norm=running')
     assert result.returncode == 0, result.stderr
     with open(os.path.join(workdir, 'eval.json'), encoding='utf-8') as f:
         evaluated = json.load(f)
@@ -231,6 +233,7 @@ def test_training_evaluates_periodically_and_evaluate_entry_point_writes_eval_js
     for r in evaluated['results']:
         assert set(r['metrics']) == {'mnist_score', 'mnist_score_std', 'kid', 'kid_stderr'}
         assert r['protocol']['num_generated'] == 64
+        assert r['protocol']['batch_norm'] == 'running'
     bad = run_helpers.run_module('experiments.evaluate', f'--workdir={workdir}',
                                '--metrics=stacked_modes')
     assert bad.returncode == 2 and 'eval.metrics' in bad.stderr

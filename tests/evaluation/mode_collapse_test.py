@@ -120,11 +120,26 @@ def test_benchmark_run_writes_samples_results_and_plot(tmp_path, variant):
         assert r['modes'] == mixtures.mode_coverage(points, mixtures.ring()).modes
     assert results['mean']['modes'] == pytest.approx(
         np.mean([r['modes'] for r in results['per_seed']]))
+    # The samples use the config's BatchNorm mode; every mode is measured beside them.
+    assert results['protocol']['batch_norm'] == 'standing'
+    assert set(results['by_batch_norm']) == set(setup_lib.BATCH_NORM_MODES)
+    assert results['by_batch_norm']['standing']['high_quality'] == pytest.approx(
+        results['mean']['high_quality'])
     assert os.path.getsize(tmp_path / 'samples.png') > 0
     row = tables.results_table([results]).splitlines()[-1]
     assert row.startswith(f'| ring (8 modes) | {variant} | {results["mean"]["modes"]:.1f} ± ')
     assert '| 7.9 |' in row and '| 95.6 % |' in row and '| 2 (0–1) × 20 |' in row
-    assert ('| ema |' if variant == 'best' else '| raw generator |') in row
+    assert ('| ema, standing |' if variant == 'best' else '| raw generator, standing |') in row
+    by_mode = results['by_batch_norm']
+    assert (' / '.join(f"{100 * by_mode[m]['high_quality']:.1f}"
+                       for m in ('standing', 'running', 'batch')) + ' % |') in row
+
+
+def test_results_from_before_batch_norm_modes_read_as_running_averages(tmp_path):
+    results = mode_collapse.run(smoke_config(), str(tmp_path), command='toy2d')
+    del results['by_batch_norm'], results['protocol']['batch_norm']
+    row = tables.results_table([results]).splitlines()[-1]
+    assert '| raw generator, running | — |' in row
 
 
 @pytest.mark.parametrize('key,value', [('mixture', 'spiral'), ('chunk_steps', 3),

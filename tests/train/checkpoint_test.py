@@ -12,6 +12,7 @@ import numpy as np
 import optax
 import pytest
 
+from ganjax import errors
 from ganjax.train import checkpoint
 
 # When one array of a checkpoint fails to read, orbax abandons the other tensorstore
@@ -225,9 +226,14 @@ def test_mismatched_target_raises_and_moves_nothing(tmp_path):
     with checkpoint.Checkpointer(str(tmp_path)) as ckpt:
         for step in (1, 2):
             ckpt.save(step, {'x': jnp.zeros(2)})
-        with pytest.raises(checkpoint.CheckpointRestoreError, match='could be restored'):
+        with pytest.raises(checkpoint.CheckpointRestoreError,
+                           match=r'no checkpoint in .* can be restored \(steps \[1, 2\]\); '
+                                 r'the newest, 2, fails with') as error:
             ckpt.restore_latest({'y': jnp.zeros(2), 'z': jnp.zeros(3)})
     assert step_dirs(tmp_path) == ['1', '2']
+    # One line a person can read (orbax's own message holds the whole tree diff).
+    assert '\n' not in str(error.value) and len(str(error.value)) < 600
+    assert isinstance(error.value, errors.UserError)
 
 
 def test_leftover_tmp_directory_is_ignored_and_removed(tmp_path):
@@ -245,3 +251,29 @@ def test_leftover_tmp_directory_is_ignored_and_removed(tmp_path):
         assert_states_equal(restored, make_state(seed=1))
         ckpt.save(2, make_state(seed=2))
     assert step_dirs(tmp_path) == ['1', '2']
+
+
+@ignore_abandoned_reads
+def test_a_reader_never_touches_the_directory(tmp_path):
+    with checkpoint.Checkpointer(str(tmp_path)) as ckpt:
+        for step in (1, 2):
+            ckpt.save(step, make_state(seed=step))
+    truncate_data_files(tmp_path / '2')  # unreadable: a writer would move it aside
+    in_progress = tmp_path / '3.orbax-checkpoint-tmp'  # a save the run is making
+    shutil.copytree(tmp_path / '1', in_progress)
+    before = sorted(os.listdir(tmp_path))
+
+    with checkpoint.Checkpointer(str(tmp_path), read_only=True) as reader:
+        restored, step = reader.restore_latest(make_state(seed=0))
+        with pytest.raises(ValueError, match='read-only'):
+            reader.save(4, make_state(seed=4))
+    assert step == 1
+    assert_states_equal(restored, make_state(seed=1))
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_a_reader_does_not_create_the_directory(tmp_path):
+    missing = tmp_path / 'checkpoints'
+    with checkpoint.Checkpointer(str(missing), read_only=True) as reader:
+        assert reader.restore_latest(make_state(seed=0)) == (None, None)
+    assert not missing.exists()
