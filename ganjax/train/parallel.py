@@ -117,9 +117,18 @@ def per_device_key(key: jax.Array, axis_name: str | None) -> jax.Array:
 
 
 def replicate(tree: PyTree, num_devices: int | None = None) -> PyTree:
-    """Adds a leading device axis (a copy per local device) for ``compile_pmap``."""
-    num_devices = num_devices or jax.local_device_count()
-    return jax.tree.map(lambda x: jnp.broadcast_to(x, (num_devices, *jnp.shape(x))), tree)
+    """Adds a leading device axis (a copy per local device) for ``compile_pmap``, with
+    each copy placed on its device.
+
+    Placing them matters for arrays committed to one device (a restored checkpoint's):
+    pmap reshards only uncommitted inputs and rejects committed ones.
+    """
+    devices = jax.local_devices()[:num_devices or jax.local_device_count()]
+    sharding = jax.sharding.NamedSharding(jax.sharding.Mesh(devices, (AXIS,)),
+                                          jax.sharding.PartitionSpec(AXIS))
+    return jax.tree.map(
+        lambda x: jax.device_put(jnp.broadcast_to(x, (len(devices), *jnp.shape(x))), sharding),
+        tree)
 
 
 def unreplicate(tree: PyTree) -> PyTree:

@@ -192,20 +192,47 @@ def test_bad_input_gets_one_clear_error(tmp_path, args, env, expected):
     assert not os.path.exists(os.path.join(str(tmp_path / 'run'), 'checkpoints'))
 
 
-def test_pmap_run_matches_jit_run(embedded_data_dir, tmp_path):
-    # No dropout: its masks are drawn per device under pmap (see ganjax.train.gan_step).
-    def config(parallel):
-        return run_helpers.smoke_config(embedded_data_dir, parallel=parallel, model=dict(
-            mnist_mlp_gan.get_config('smoke').model, discriminator=dict(
-                conditioning='none', spectral_norm=False, dropout_rate=0.0)))
-    loop.train_and_evaluate(config('jit'), str(tmp_path / 'jit'))
-    loop.train_and_evaluate(config('pmap'), str(tmp_path / 'pmap'))
-    jit_losses = run_helpers.losses_by_step(tmp_path / 'jit')
-    pmap_losses = run_helpers.losses_by_step(tmp_path / 'pmap')
-    assert sorted(jit_losses) == sorted(pmap_losses) == [2, 4, 6]
-    for step, values in jit_losses.items():
-        np.testing.assert_allclose([pmap_losses[step][k] for k in run_helpers.LOSS_KEYS],
+def without_dropout(embedded_data_dir, parallel, **overrides):
+    """The smoke config without dropout, whose masks are drawn per device under pmap
+    (see ganjax.train.gan_step), so that pmap and jit runs compute the same."""
+    return run_helpers.smoke_config(embedded_data_dir, parallel=parallel, model=dict(
+        mnist_mlp_gan.get_config('smoke').model, discriminator=dict(
+            conditioning='none', spectral_norm=False, dropout_rate=0.0)), **overrides)
+
+
+def assert_losses_close(workdir, reference_workdir):
+    losses = run_helpers.losses_by_step(workdir)
+    reference = run_helpers.losses_by_step(reference_workdir)
+    assert sorted(reference) == [2, 4, 6] and set(reference) <= set(losses)
+    for step, values in reference.items():
+        np.testing.assert_allclose([losses[step][k] for k in run_helpers.LOSS_KEYS],
                                    [values[k] for k in run_helpers.LOSS_KEYS], rtol=2e-4, atol=1e-5)
+
+
+def test_pmap_run_matches_jit_run(embedded_data_dir, tmp_path):
+    loop.train_and_evaluate(without_dropout(embedded_data_dir, 'jit'), str(tmp_path / 'jit'))
+    loop.train_and_evaluate(without_dropout(embedded_data_dir, 'pmap'), str(tmp_path / 'pmap'))
+    assert_losses_close(tmp_path / 'pmap', tmp_path / 'jit')
+
+
+def test_pmap_runs_resume_and_checkpoints_move_between_parallel_modes(embedded_data_dir,
+                                                                      tmp_path):
+    straight = tmp_path / 'straight'
+    loop.train_and_evaluate(without_dropout(embedded_data_dir, 'pmap'), str(straight))
+    # A pmap run stopped after its checkpoint at step 3 resumes under pmap exactly.
+    resumed = tmp_path / 'resumed'
+    loop.train_and_evaluate(without_dropout(embedded_data_dir, 'pmap', total_steps=3),
+                            str(resumed))
+    loop.train_and_evaluate(without_dropout(embedded_data_dir, 'pmap'), str(resumed))
+    expected = run_helpers.losses_by_step(straight)
+    resumed_losses = run_helpers.losses_by_step(resumed)  # also holds step 3, its last
+    assert {step: resumed_losses[step] for step in expected} == expected
+    # The state on disk is one logical state: a jit checkpoint resumes under pmap.
+    switched = tmp_path / 'switched'
+    loop.train_and_evaluate(without_dropout(embedded_data_dir, 'jit', total_steps=3),
+                            str(switched))
+    loop.train_and_evaluate(without_dropout(embedded_data_dir, 'pmap'), str(switched))
+    assert_losses_close(switched, straight)
 
 
 def test_pmap_is_rejected_in_a_multi_process_run(embedded_data_dir):
