@@ -16,6 +16,7 @@ from ml_collections import config_flags
 
 from ganjax import errors
 from ganjax.harness import loop
+from ganjax.harness import workdir as workdir_lib
 from ganjax.train import distributed
 
 
@@ -82,7 +83,7 @@ def train_from_flags() -> str:
     workdir = flags.FLAGS.workdir
     if workdir is None:
         if jax.process_count() > 1:  # each process would name a different directory
-            raise loop.WorkdirError('a multi-process run needs an explicit --workdir, '
+            raise workdir_lib.WorkdirError('a multi-process run needs an explicit --workdir, '
                                     'the same for every process')
         workdir = default_workdir(flags.FLAGS['config'].config_filename)
     loop.train_and_evaluate(loaded_config(), workdir)

@@ -26,11 +26,11 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from ganjax import errors
 from ganjax.data import datasets
 from ganjax.data import pipeline
 from ganjax.evaluation import evaluators
 from ganjax.harness import validation
+from ganjax.harness import workdir as workdir_lib
 from ganjax.reporting import images
 from ganjax.reporting import run_pictures
 from ganjax.reporting import writers
@@ -40,22 +40,6 @@ from ganjax.train import parallel
 from ganjax.train import setup as setup_lib
 
 SAMPLE_GRID = 8  # an 8×8 grid of samples
-
-
-class WorkdirError(errors.UserError, OSError):
-    """The workdir cannot be created or written."""
-
-
-def prepare_workdir(workdir: str) -> None:
-    """Creates ``workdir`` and checks it is writable, or raises ``WorkdirError``."""
-    try:
-        os.makedirs(workdir, exist_ok=True)
-        probe = os.path.join(workdir, f'.write_test-{jax.process_index()}')
-        with open(probe, 'w', encoding='utf-8') as f:
-            f.write('ok')
-        os.remove(probe)
-    except OSError as e:
-        raise WorkdirError(f'--workdir={workdir} cannot be used: {e.strerror or e}') from e
 
 
 def is_time(step: int, every: int, total: int) -> bool:
@@ -93,29 +77,50 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       The last logged metrics.
 
     Raises:
-      errors.UserError: a bad config, an unusable workdir or unavailable data (raised
-        before anything is compiled), or a diverged run (``writers.NonFiniteLossError``;
-        the checkpoints written before it are kept).
+      errors.UserError: a bad config, an unusable workdir, a workdir another run holds
+        or whose checkpoints another config wrote, or unavailable data (raised before
+        anything is compiled), or a diverged run (``writers.NonFiniteLossError``; the
+        checkpoints written before it are kept).
     """
     # Validation and workdir: every user error surfaces here, before any compilation.
     validation.validate(config, jax.device_count(), jax.process_count())
-    prepare_workdir(workdir)
+    workdir_lib.prepare(workdir, jax.process_index())
     with contextlib.ExitStack() as resources:  # closes the checkpointer and writer on any exit
-        return _train(config, workdir, resources)
+        lock = _hold(workdir, resources)
+        return _train(config, workdir, resources, lock)
 
 
-def _train(config, workdir: str, resources: contextlib.ExitStack) -> dict[str, float]:
+def _hold(workdir: str, resources: contextlib.ExitStack) -> workdir_lib.Lock | None:
+    """Process 0 takes the workdir's lock (released on exit); every process stops if it
+    cannot. Returns the lock on process 0, else None."""
+    lock, error = None, None
+    if jax.process_index() == 0:
+        try:
+            lock = resources.enter_context(workdir_lib.Lock(workdir))
+        except workdir_lib.WorkdirError as e:
+            error = e
+    if not distributed.all_processes_agree(error is None):
+        raise error or workdir_lib.WorkdirError(
+            f'--workdir={workdir} is in use by another run (see process 0)')
+    return lock
+
+
+def _train(config, workdir: str, resources: contextlib.ExitStack,
+           lock: workdir_lib.Lock | None) -> dict[str, float]:
     """The body of ``train_and_evaluate`` once the config and workdir are known good."""
     is_chief = jax.process_index() == 0
     place = parallel.placement(config.parallel == 'pmap')
+
+    # Only the config that wrote the checkpoints may resume them.
+    checkpoints = resources.enter_context(checkpoint.Checkpointer(
+        os.path.join(workdir, 'checkpoints'), max_to_keep=config.checkpoint.max_to_keep))
+    workdir_lib.check_resumable(config, workdir, checkpoints.latest_step())
 
     # Model, optimizers and a fresh state; the newest readable checkpoint replaces it.
     data_shape, num_classes = datasets.dataset_spec(config.data)
     setup = setup_lib.make_setup(config, data_shape, num_classes, axis_name=place.axis_name)
     root_key = jax.random.key(config.seed)
     state = place.init_state(setup.init_state, root_key)
-    checkpoints = resources.enter_context(checkpoint.Checkpointer(
-        os.path.join(workdir, 'checkpoints'), max_to_keep=config.checkpoint.max_to_keep))
     restored, restored_step = checkpoints.restore_latest(state)
     start_step = 0 if restored is None else restored_step
     if restored is not None:
@@ -186,6 +191,8 @@ def _train(config, workdir: str, resources: contextlib.ExitStack) -> dict[str, f
                        jax.device_get(place.metrics(device_metrics)).items()}
             writers.check_finite(step, metrics)
         if log:
+            if lock:
+                lock.refresh()
             report = progress.update(step, metrics)
             writer.write_scalars(step, {**{f'train/{k}': v for k, v in metrics.items()},
                                         'steps_per_sec': report.steps_per_sec})

@@ -209,10 +209,22 @@ def assert_losses_close(workdir, reference_workdir):
                                    [values[k] for k in run_helpers.LOSS_KEYS], rtol=2e-4, atol=1e-5)
 
 
-def test_pmap_run_matches_jit_run(embedded_data_dir, tmp_path):
-    loop.train_and_evaluate(without_dropout(embedded_data_dir, 'jit'), str(tmp_path / 'jit'))
-    loop.train_and_evaluate(without_dropout(embedded_data_dir, 'pmap'), str(tmp_path / 'pmap'))
+def test_pmap_run_matches_jit_run_with_evaluations(embedded_data_dir, tmp_path):
+    # Every part of the loop's cadence: logs, samples, checkpoints, periodic and final
+    # evaluations (of EMA and raw generator), pictures.
+    evaluations = {}
+    for parallel in ('jit', 'pmap'):
+        config = without_dropout(embedded_data_dir, parallel)
+        config.eval.metrics, config.eval.every_steps = ('fid', 'mnist_score'), 3
+        loop.train_and_evaluate(config, str(tmp_path / parallel))
+        evaluations[parallel] = [r for r in writers.read_metrics(
+            os.path.join(tmp_path, parallel, 'metrics.jsonl')) if 'eval/ema/fid' in r]
     assert_losses_close(tmp_path / 'pmap', tmp_path / 'jit')
+    assert [r['step'] for r in evaluations['pmap']] == [r['step'] for r in evaluations['jit']] \
+        == [3, 6]
+    for pmap_record, jit_record in zip(evaluations['pmap'], evaluations['jit']):
+        for key in ('eval/ema/fid', 'eval/raw/fid', 'eval/ema/mnist_score'):
+            np.testing.assert_allclose(pmap_record[key], jit_record[key], rtol=1e-3)
 
 
 def test_pmap_runs_resume_and_checkpoints_move_between_parallel_modes(embedded_data_dir,

@@ -1,0 +1,175 @@
+"""A run's workdir: created and writable, held by one run at a time, resumed only by the
+config that wrote it.
+
+* ``prepare(workdir)`` creates it and checks it can be written.
+* ``Lock(workdir)`` holds ``workdir/run.lock`` (pid, host, time) while a run trains, so a
+  second run on the same workdir is refused with the holder's name. A lock whose holder
+  is gone does not block: on the holder's host a dead pid frees it at once, from another
+  host a lock not refreshed for ``STALE_AFTER_S`` does (the run refreshes it as it logs).
+  Multi-process runs take it once, on process 0.
+* ``check_resumable(config, workdir)`` refuses, before anything is restored, a config
+  that differs from the one that wrote the workdir's checkpoints in anything but
+  ``RESUMABLE_KEYS``, so a run can be extended (``total_steps``) or re-timed (cadences),
+  but not silently mixed with another.
+"""
+import json
+import os
+import socket
+import time
+
+from ganjax import errors
+
+LOCK_FILE = 'run.lock'
+STALE_AFTER_S = 3600.0  # a lock from another host not refreshed for an hour is stale
+# Keys a resumed run may change: how long and how often it logs, samples, checkpoints
+# and evaluates, how it is compiled, and how it samples; none changes what it trains.
+RESUMABLE_KEYS = ('total_steps', 'log_every_steps', 'ckpt_every_steps', 'sample_every_steps',
+                  'parallel', 'checkpoint.', 'eval.', 'sampling.', 'data.data_dir')
+
+
+class WorkdirError(errors.UserError, OSError):
+    """The workdir cannot be created, written, or used by this run."""
+
+
+def prepare(workdir: str, process_index: int = 0) -> None:
+    """Creates ``workdir`` and checks it is writable, or raises ``WorkdirError``."""
+    try:
+        os.makedirs(workdir, exist_ok=True)
+        probe = os.path.join(workdir, f'.write_test-{process_index}')
+        with open(probe, 'w', encoding='utf-8') as f:
+            f.write('ok')
+        os.remove(probe)
+    except OSError as e:
+        raise WorkdirError(f'--workdir={workdir} cannot be used: {e.strerror or e}') from e
+
+
+class Lock:
+    """``workdir/run.lock`` while a run holds the workdir (a context manager).
+
+    Raises:
+      WorkdirError: on entry, if a live run holds the workdir.
+    """
+
+    def __init__(self, workdir: str):
+        self.path = os.path.join(workdir, LOCK_FILE)
+        self._mine = dict(pid=os.getpid(), host=socket.gethostname())
+
+    def __enter__(self) -> 'Lock':
+        for _ in range(2):  # a second try after removing a stale lock
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                holder = self._holder()
+                if holder is not None and not _is_stale(holder):
+                    raise WorkdirError(
+                        f"--workdir={os.path.dirname(self.path)} is in use by process "
+                        f"{holder.get('pid')} on {holder.get('host')} (since "
+                        f"{holder.get('started')}); wait for it to finish or stop it. If "
+                        f'that process is gone, delete {self.path}.') from None
+                _remove(self.path)
+                continue
+            with os.fdopen(fd, 'w', encoding='utf-8') as f:
+                json.dump(self._record(), f)
+            return self
+        raise WorkdirError(f'{self.path}: another run took the workdir while this one '
+                           'was starting')
+
+    def refresh(self) -> None:
+        """Marks the lock as live (its holder on another host judges staleness by it)."""
+        os.utime(self.path)
+
+    def __exit__(self, *exc_info) -> None:
+        holder = self._holder()
+        if holder is not None and holder.get('pid') == self._mine['pid'] and \
+                holder.get('host') == self._mine['host']:
+            _remove(self.path)
+
+    def _record(self) -> dict:
+        return dict(self._mine, started=time.strftime('%Y-%m-%d %H:%M:%S'))
+
+    def _holder(self) -> dict | None:
+        """The lock's record with its age; an unreadable one (torn write) counts as
+        stale, a missing one as None."""
+        try:
+            with open(self.path, encoding='utf-8') as f:
+                text = f.read()
+            age = time.time() - os.path.getmtime(self.path)
+        except FileNotFoundError:
+            return None
+        try:
+            record = json.loads(text)
+        except ValueError:
+            record = {}
+        return dict(record, age_s=age) if isinstance(record, dict) else dict(age_s=age)
+
+
+def _is_stale(holder: dict) -> bool:
+    if 'pid' not in holder or 'host' not in holder:
+        return True
+    if holder['host'] == socket.gethostname():
+        return not _pid_alive(holder['pid'])
+    return holder['age_s'] > STALE_AFTER_S
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def _flatten(tree, prefix: str = '') -> dict:
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f'{prefix}{key}.'))
+        else:
+            flat[f'{prefix}{key}'] = value
+    return flat
+
+
+def _resumable(key: str) -> bool:
+    return any(key == k or (k.endswith('.') and key.startswith(k)) for k in RESUMABLE_KEYS)
+
+
+def check_resumable(config, workdir: str, checkpoint_step: int | None) -> None:
+    """Raises ``errors.ConfigError`` if ``config`` may not resume the workdir's run.
+
+    Args:
+      config: the config about to train.
+      workdir: the run's directory; its ``config.json`` is the config that wrote the
+        checkpoints (keys it lacks, from older versions of ganjax, are not compared).
+      checkpoint_step: the newest checkpoint's step, or None if there is none (then
+        any config may start).
+    """
+    path = os.path.join(workdir, 'config.json')
+    if checkpoint_step is None or not os.path.isfile(path):
+        return
+    try:
+        with open(path, encoding='utf-8') as f:
+            saved = _flatten(json.load(f))
+    except ValueError as e:
+        raise WorkdirError(f'{path} is not valid JSON ({e}); it records the config of the '
+                           'checkpoints in this workdir, so it cannot be resumed safely') from e
+    current = _flatten(json.loads(config.to_json_best_effort()))
+    differ = sorted(k for k in saved.keys() & current.keys()
+                    if saved[k] != current[k] and not _resumable(k))
+    if differ:
+        shown = ', '.join(f'{k}: {saved[k]!r} → {current[k]!r}' for k in differ[:5])
+        more = f' and {len(differ) - 5} more' if len(differ) > 5 else ''
+        raise errors.ConfigError(
+            f'--workdir={workdir} holds checkpoints of another config ({shown}{more}); '
+            'use a new workdir, or the same config (only cadence keys such as total_steps '
+            'may change on resume)')
+    errors.require(config.total_steps >= checkpoint_step, 'total_steps', config.total_steps,
+                   f'be at least the step of the checkpoint it resumes, {checkpoint_step}')
