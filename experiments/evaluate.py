@@ -7,7 +7,9 @@
 Metrics default to the run's ``eval.metrics``, or to every metric of its dataset
 (``ganjax.evaluation.eval_config``); each result in eval.json carries its protocol (data source and
 split, sample counts, feature network and the hash of its weights, EMA or raw,
-checkpoint step, seeds). A copy goes to DIR/eval/step_XXXXXXX.json.
+checkpoint step, seeds). A copy goes to DIR/eval/step_XXXXXXX.json. The checkpoint is
+opened read-only, so a run may be training meanwhile; results of more samples for the
+same step are not replaced unless --overwrite, and both checks come before computing.
 """
 from absl import app
 from absl import flags
@@ -18,6 +20,7 @@ from ganjax.evaluation import eval_config
 from ganjax.evaluation import evaluators
 from ganjax.evaluation import sampling
 from ganjax.harness import cli
+from ganjax.harness import workdir as workdir_lib
 from ganjax.train import setup as setup_lib
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Run directory with checkpoints.')
@@ -28,6 +31,8 @@ _NUM_SAMPLES = flags.DEFINE_integer('num_samples', None, 'Generated samples; def
 _BATCH_NORM = flags.DEFINE_enum('batch_norm', None, list(setup_lib.BATCH_NORM_MODES),
                                 "The generator's BatchNorm statistics when sampling; "
                                 "default: the run's sampling.batch_norm.")
+_OVERWRITE = flags.DEFINE_bool('overwrite', False, "Replace the step's results even if "
+                                'they used more samples.')
 flags.mark_flags_as_required(['workdir'])
 
 
@@ -43,6 +48,14 @@ def run():
     if not config.eval.metrics:
         raise errors.ConfigError(f'no metrics for data.name={config.data.name!r}: '
                                      'ganjax has feature networks for MNIST only')
+    # Checked before computing: results that cannot be kept are not worth computing.
+    workdir_lib.prepare(_WORKDIR.value)
+    previous = evaluators.read_results(_WORKDIR.value, step)
+    larger = max((r['protocol']['num_generated'] for r in previous), default=0)
+    if larger > config.eval.num_samples and not _OVERWRITE.value:
+        raise errors.ConfigError(
+            f'--workdir={_WORKDIR.value} holds results of {larger} samples for step {step}; '
+            f'--num_samples={config.eval.num_samples} would replace them (add --overwrite)')
     results = evaluators.Evaluator(config).evaluate(
         sampling.sampler(setup, state), setup.latent_dim, setup.num_classes, step)
     path = evaluators.write_results(_WORKDIR.value, step, results)

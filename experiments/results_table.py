@@ -13,6 +13,7 @@ from absl import app
 from absl import flags
 
 from experiments.support import tables
+from ganjax.reporting import files
 
 _RESULTS = flags.DEFINE_string('results', 'docs/results', 'Directory of results files.')
 _OUT = flags.DEFINE_string('out', 'docs/benchmarks.md', 'Markdown file to write.')
@@ -74,8 +75,7 @@ def main(argv):
     text = HEADER + tables.results_table(toy2d)
     if stacked:
         text += STACKED_HEADER + tables.stacked_mnist_table(stacked)
-    with open(_OUT.value, 'w', encoding='utf-8') as f:
-        f.write(text)
+    files.write_text(_OUT.value, text)
     print(f'wrote {_OUT.value} from {len(paths)} results files')
 
 

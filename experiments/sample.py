@@ -25,6 +25,7 @@ flags.mark_flags_as_required(['workdir', 'out'])
 
 
 def run():
+    sampling.check_output(_OUT.value)
     _, setup, state, step = sampling.load_run(_WORKDIR.value)
     labels = sampling.parse_labels(_LABELS.value, _NUM.value, setup.num_classes)
     samples = sampling.generate(setup, state, _NUM.value, jax.random.key(_SEED.value), labels,

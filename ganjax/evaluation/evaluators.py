@@ -41,6 +41,7 @@ from ganjax.data import datasets
 from ganjax.data import pipeline
 from ganjax.evaluation import eval_config as eval_config_lib
 from ganjax.evaluation import feature_network
+from ganjax.reporting import files
 from ganjax.train import setup as setup_lib
 
 _GENERATE_CHUNK = 500  # latents per generator call: one compiled shape
@@ -74,10 +75,8 @@ def reference(network: feature_network.FeatureNetwork, data_config, num_real: in
                                               'train', num_real)
         logits, features = network.logits_and_features(examples['image'])
         labels = examples['label']
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        partial = f'{path}.{os.getpid()}.tmp.npz'
-        np.savez(partial, features=features, logits=logits, labels=labels, source=source)
-        os.replace(partial, path)
+        with files.replacing(path) as partial:
+            np.savez(partial, features=features, logits=logits, labels=labels, source=source)
         logging.info('Real reference: %s (%d digits), computed and cached in %s.', source,
                      len(labels), path)
     return Reference(features, logits, labels, source,
@@ -223,15 +222,21 @@ def stacked_modes(network: feature_network.FeatureNetwork, samples: np.ndarray) 
 
 
 
+def read_results(workdir: str, step: int) -> list[dict]:
+    """The results ``write_results`` wrote for ``step``; [] if none."""
+    path = os.path.join(workdir, 'eval', f'step_{step:07d}.json')
+    if not os.path.isfile(path):
+        return []
+    with open(path, encoding='utf-8') as f:
+        return json.load(f)['results']
+
+
 def write_results(workdir: str, step: int, results: list[dict]) -> str:
     """Writes ``{'step', 'results'}`` to ``workdir/eval/step_XXXXXXX.json`` and, as the
     newest evaluation, to ``workdir/eval.json``; returns the latter's path."""
-    text = json.dumps(dict(step=int(step), results=results), indent=2)
-    os.makedirs(os.path.join(workdir, 'eval'), exist_ok=True)
     for path in (os.path.join(workdir, 'eval', f'step_{step:07d}.json'),
                  os.path.join(workdir, 'eval.json')):
-        with open(path, 'w', encoding='utf-8') as f:
-            f.write(text)
+        files.write_json(path, dict(step=int(step), results=results), indent=2)
     return os.path.join(workdir, 'eval.json')
 
 

@@ -32,6 +32,7 @@ from ganjax.data import mixtures
 from ganjax.data import pipeline
 from ganjax.evaluation import evaluators
 from ganjax.evaluation import feature_network
+from ganjax.reporting import files
 from ganjax.reporting import images
 from ganjax.train import multiseed
 from ganjax.train import setup as setup_lib
@@ -106,9 +107,9 @@ def run(config, workdir: str, command: str | None = None) -> dict:
         by_batch_norm=by_batch_norm,
         paper=PAPER[config.mixture], runtime_s=round(runtime, 1), command=command)
     os.makedirs(workdir, exist_ok=True)
-    np.save(os.path.join(workdir, 'samples.npy'), points)
-    with open(os.path.join(workdir, 'results.json'), 'w', encoding='utf-8') as f:
-        json.dump(results, f, indent=2)
+    with files.replacing(os.path.join(workdir, 'samples.npy')) as path:
+        np.save(path, points)
+    files.write_json(os.path.join(workdir, 'results.json'), results, indent=2)
     images.plot_point_sets(
         points, os.path.join(workdir, 'samples.png'), reference=mixture.modes,
         titles=[f"seed {r['seed']}: {r['modes']}/{r['num_modes']} modes, "
@@ -143,8 +144,7 @@ def stacked_mnist_results(config, workdir: str, command: str | None,
                        for r in history],
         paper=PAPER_STACKED.get(config.variant), runtime_s=round(runtime_s, 1),
         command=command)
-    with open(os.path.join(workdir, 'results.json'), 'w', encoding='utf-8') as f:
-        json.dump(results, f, indent=2)
+    files.write_json(os.path.join(workdir, 'results.json'), results, indent=2)
     return results
 
 

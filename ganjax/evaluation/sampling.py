@@ -2,6 +2,7 @@
 import functools
 import json
 import os
+import tempfile
 
 import jax
 import jax.numpy as jnp
@@ -10,6 +11,7 @@ import numpy as np
 
 from ganjax import errors
 from ganjax.data import datasets
+from ganjax.reporting import files
 from ganjax.reporting import images
 from ganjax.train import checkpoint
 from ganjax.train import parallel
@@ -33,7 +35,10 @@ def load_run(workdir: str, batch_norm: str | None = None):
     if not os.path.isfile(config_path):
         raise errors.ConfigError(f'--workdir={workdir} holds no run (no config.json)')
     with open(config_path, encoding='utf-8') as f:
-        config = ml_collections.ConfigDict(json.load(f))
+        try:
+            config = ml_collections.ConfigDict(json.load(f))
+        except ValueError as e:
+            raise errors.ConfigError(f'{config_path} is not valid JSON ({e})') from e
     if batch_norm is not None:
         config.sampling = {**config.get('sampling', {}), 'batch_norm': batch_norm}
     data_shape, num_classes = datasets.dataset_spec(config.data)
@@ -89,11 +94,27 @@ def sampler(setup, state):
     return lambda use_ema: functools.partial(generate, sampling_variables(state, use_ema))
 
 
+def check_output(path: str) -> None:
+    """Raises ``errors.ConfigError`` unless ``path`` ends in .png or .npy and its folder
+    (created if missing) can be written: checked before any sample is drawn."""
+    if not path.endswith(('.png', '.npy')):
+        raise errors.ConfigError(f'--out must end in .png or .npy, got {path!r}')
+    try:
+        if os.path.isdir(path):
+            raise IsADirectoryError(f'{path} is a directory')
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise errors.ConfigError(f'--out={path} cannot be written: {e.strerror or e}') from e
+
+
 def write_samples(path: str, samples: np.ndarray) -> None:
     """A ``.npy`` float32 array, or a PNG grid (any other extension is an error)."""
     if path.endswith('.npy'):
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        np.save(path, samples)
+        with files.replacing(path) as partial:
+            np.save(partial, samples)
     elif path.endswith('.png'):
         images.save_grid(path, samples)
     else:

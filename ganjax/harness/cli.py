@@ -53,6 +53,9 @@ def parse_flags(argv: list[str]) -> list[str]:
             message = f"{message.split(chr(10), 1)[0]} {message.rsplit(chr(10), 1)[-1]}"
     except (AttributeError, KeyError) as e:
         message = f'unknown config key in an override: {str(e).strip(chr(34))}'
+    except OSError as e:
+        # A config file that cannot be loaded, reported when an override is applied.
+        message = ' '.join(line.strip() for line in str(e).splitlines())
     print(f'error: {message}', file=sys.stderr)
     sys.exit(2)
 
@@ -125,9 +128,14 @@ def quiet_library_logs() -> None:
 
 
 def exit_on_user_error(run, *args):
-    """Calls ``run(*args)``; a ``errors.UserError`` prints one line and exits with status 2."""
+    """Calls ``run(*args)``; a ``errors.UserError`` prints one line and exits with status 2,
+    Ctrl-C one line and status 130."""
     try:
         return run(*args)
     except errors.UserError as e:
         print(f'error: {e}', file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        print('interrupted (a training run keeps its last saved checkpoint: the same '
+              'command resumes it)', file=sys.stderr)
+        sys.exit(130)

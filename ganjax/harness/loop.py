@@ -17,7 +17,6 @@ after it as an uninterrupted run.
 """
 import contextlib
 import functools
-import json
 import os
 
 from absl import logging
@@ -31,6 +30,7 @@ from ganjax.data import pipeline
 from ganjax.evaluation import evaluators
 from ganjax.harness import validation
 from ganjax.harness import workdir as workdir_lib
+from ganjax.reporting import files
 from ganjax.reporting import images
 from ganjax.reporting import run_pictures
 from ganjax.reporting import writers
@@ -62,12 +62,11 @@ def fixed_latents(setup, key: jax.Array):
 
 
 def _save_config(config, workdir: str, info: pipeline.DatasetInfo) -> None:
-    with open(os.path.join(workdir, 'config.json'), 'w', encoding='utf-8') as f:
-        f.write(config.to_json_best_effort(indent=2, sort_keys=True))
-    with open(os.path.join(workdir, 'data.json'), 'w', encoding='utf-8') as f:
-        json.dump(dict(name=info.name, source=info.source, num_examples=info.num_examples,
-                       image_shape=list(info.image_shape), num_classes=info.num_classes),
-                  f, indent=2)
+    files.write_text(os.path.join(workdir, 'config.json'),
+                     config.to_json_best_effort(indent=2, sort_keys=True))
+    files.write_json(os.path.join(workdir, 'data.json'), dict(
+        name=info.name, source=info.source, num_examples=info.num_examples,
+        image_shape=list(info.image_shape), num_classes=info.num_classes), indent=2)
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:

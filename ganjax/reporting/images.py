@@ -6,7 +6,6 @@ module ends as uint8 arrays or PNG files a person can look at.
 
 from collections.abc import Callable, Mapping, Sequence
 import math
-import os
 from typing import Any
 
 import jax
@@ -14,6 +13,8 @@ import jax.numpy as jnp
 from matplotlib import figure
 import numpy as np
 from PIL import Image
+
+from ganjax.reporting import files
 
 
 def to_uint8(images: Any) -> np.ndarray:
@@ -94,8 +95,8 @@ def save_png(path: str, image: np.ndarray) -> None:
     """Writes one uint8 (H, W, C) image as a PNG (grayscale if C == 1), creating parents."""
     if image.shape[-1] == 1:
         image = image[..., 0]
-    _make_parent_dirs(path)
-    Image.fromarray(image).save(path, format='PNG')
+    with files.replacing(path) as partial:
+        Image.fromarray(image).save(partial, format='PNG')
 
 
 def slerp(z0: jax.Array, z1: jax.Array, t: jax.Array | float) -> jax.Array:
@@ -226,8 +227,8 @@ def plot_panels(metrics: Sequence[dict[str, Any]], path: str,
         ax.set_xlabel('step')
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    _make_parent_dirs(path)
-    fig.savefig(path, format='png', dpi=100)
+    with files.replacing(path) as partial:
+        fig.savefig(partial, format='png', dpi=100)
 
 
 def plot_point_sets(point_sets: Any, path: str, *, reference: Any = None,
@@ -256,11 +257,5 @@ def plot_point_sets(point_sets: Any, path: str, *, reference: Any = None,
             ax.set_title(titles[index], fontsize=8)
         ax.set_aspect('equal')
         ax.tick_params(labelsize=6)
-    _make_parent_dirs(path)
-    fig.savefig(path, format='png', dpi=100)
-
-
-def _make_parent_dirs(path: str) -> None:
-    parent = os.path.dirname(path)
-    if parent:
-        os.makedirs(parent, exist_ok=True)
+    with files.replacing(path) as partial:
+        fig.savefig(partial, format='png', dpi=100)

@@ -25,6 +25,7 @@ from absl import logging
 import numpy as np
 
 from ganjax import errors
+from ganjax.reporting import files
 
 METRICS_FILENAME = 'metrics.jsonl'
 TENSORBOARD_DIRNAME = 'tensorboard'
@@ -40,9 +41,10 @@ class MetricWriter:
     Only one process should write (the loop passes `enabled=jax.process_index() == 0`);
     a disabled writer creates no files and all its methods do nothing.
 
-    Each `write_scalars` line is flushed to the operating system at once, so a SIGKILL
-    loses at most the line being written; the loop should write step `s`'s metrics
-    before saving checkpoint `s`, then `truncate_after` makes a resumed file exact.
+    Each `write_scalars` line is appended by opening, writing and closing the file, so a
+    SIGKILL loses at most the line being written and a file removed mid-run is created
+    again by the next record; the loop should write step `s`'s metrics before saving
+    checkpoint `s`, then `truncate_after` makes a resumed file exact.
     """
 
     def __init__(self, workdir: str, *, enabled: bool = True):
@@ -55,7 +57,6 @@ class MetricWriter:
         """
         self._enabled = enabled
         self.metrics_path = os.path.join(workdir, METRICS_FILENAME)
-        self._metrics_file = None  # Opened on first write; see `truncate_after`.
         self._tensorboard = None
         if enabled:
             # Imported here so that `import ganjax.reporting.writers` stays cheap.
@@ -78,17 +79,9 @@ class MetricWriter:
         """
         if not self._enabled or not os.path.exists(self.metrics_path):
             return
-        if self._metrics_file is not None:
-            # The rename below replaces the file; an open handle would keep writing to
-            # the old one.
-            self._metrics_file.close()
-            self._metrics_file = None
         kept = [line for line in _complete_lines(self.metrics_path)
                 if json.loads(line)['step'] <= step]
-        tmp_path = self.metrics_path + '.tmp'
-        with open(tmp_path, 'w', encoding='utf-8') as f:
-            f.writelines(kept)
-        os.replace(tmp_path, self.metrics_path)
+        files.write_text(self.metrics_path, ''.join(kept))
 
     def write_scalars(self, step: int, scalars: Mapping[str, Any]) -> None:
         """Appends `{"step": step, **scalars}` to `metrics.jsonl` and to TensorBoard.
@@ -105,10 +98,8 @@ class MetricWriter:
             return
         record = {'step': int(step)}
         record.update((name, _to_python_scalar(name, value)) for name, value in scalars.items())
-        if self._metrics_file is None:
-            self._metrics_file = open(self.metrics_path, 'a', encoding='utf-8')
-        self._metrics_file.write(json.dumps(record) + '\n')
-        self._metrics_file.flush()
+        with open(self.metrics_path, 'a', encoding='utf-8') as f:
+            f.write(json.dumps(record) + '\n')
         for name, value in record.items():
             if name != 'step':
                 self._tensorboard.add_scalar(name, value, global_step=record['step'])
@@ -136,16 +127,11 @@ class MetricWriter:
 
     def flush(self) -> None:
         """Pushes everything written so far to disk."""
-        if self._metrics_file is not None:
-            self._metrics_file.flush()
         if self._tensorboard is not None:
             self._tensorboard.flush()
 
     def close(self) -> None:
-        """Flushes and closes the files; the writer must not be used afterwards."""
-        if self._metrics_file is not None:
-            self._metrics_file.close()
-            self._metrics_file = None
+        """Flushes and closes TensorBoard's files; the writer must not be used afterwards."""
         if self._tensorboard is not None:
             self._tensorboard.close()
             self._tensorboard = None

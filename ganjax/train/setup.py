@@ -202,6 +202,7 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
     (or ``ema_decay``), or a discriminator that does not fit the loss. Builds modules but
     no parameters."""
     try:
+        errors.positive_int(config, 'model.latent_dim')
         if errors.config_value(config, 'model.name') == 'vae':
             optimizers.validate(config, 'optimizer.vae')
             errors.require(errors.config_value(config, 'loss.beta') >= 0, 'loss.beta',
@@ -220,6 +221,9 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
         optimizers.validate(config, 'optimizer.d')
         _validate_augment(config, data_shape)
         _validate_sampling(config)
+        dropout = (config.model.get('discriminator') or {}).get('dropout_rate', 0.0)
+        errors.require(isinstance(dropout, (int, float)) and 0 <= dropout < 1,
+                       'model.discriminator.dropout_rate', dropout, 'be in [0, 1)')
         _, discriminator = models.make_gan(
             config.model, data_shape, num_classes if config.model.conditional else 0)
         _discriminator_fits_loss(config, discriminator)

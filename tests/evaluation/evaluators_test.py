@@ -234,6 +234,11 @@ def test_training_evaluates_periodically_and_evaluate_entry_point_writes_eval_js
         assert set(r['metrics']) == {'mnist_score', 'mnist_score_std', 'kid', 'kid_stderr'}
         assert r['protocol']['num_generated'] == 64
         assert r['protocol']['batch_norm'] == 'running'
+    smaller = run_helpers.run_module('experiments.evaluate', f'--workdir={workdir}',
+                                     '--metrics=kid', '--num_samples=32')
+    assert smaller.returncode == 2 and 'Traceback' not in smaller.stderr
+    assert 'holds results of 64 samples for step 6' in smaller.stderr
+    assert 'add --overwrite' in smaller.stderr
     bad = run_helpers.run_module('experiments.evaluate', f'--workdir={workdir}',
                                '--metrics=stacked_modes')
     assert bad.returncode == 2 and 'eval.metrics' in bad.stderr

@@ -113,8 +113,8 @@ def test_benchmark_run_writes_samples_results_and_plot(tmp_path, variant):
     results = mode_collapse.run(config, str(tmp_path), command='python -m experiments.toy2d')
     samples = np.load(tmp_path / 'samples.npy')
     assert samples.shape == (2, config.num_samples, 2)
-    with open(tmp_path / 'results.json', encoding='utf-8') as f:
-        assert json.load(f) == json.loads(json.dumps(results))
+    with open(tmp_path / 'results.json', encoding='utf-8') as f:  # strict JSON: NaN → null
+        assert json.load(f) == json.loads(json.dumps(results).replace('NaN', 'null'))
     assert [r['seed'] for r in results['per_seed']] == [0, 1]
     for r, points in zip(results['per_seed'], samples):
         assert r['modes'] == mixtures.mode_coverage(points, mixtures.ring()).modes

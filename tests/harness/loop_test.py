@@ -157,6 +157,37 @@ def test_sigkilled_entry_point_resumes_exactly_and_samples(tmp_path, embedded_da
     assert run_helpers.run_module('experiments.sample', f'--workdir={killed}', '--num=4',
                       f'--out={png}').returncode == 0
     assert os.path.getsize(png) > 0
+    # A folder that cannot be written is reported before anything is generated.
+    unwritable = run_helpers.run_module('experiments.sample', f'--workdir={killed}',
+                                        f'--out={png}/grid.png')
+    assert unwritable.returncode == 2 and 'Traceback' not in unwritable.stderr
+    assert f'--out={png}/grid.png cannot be written' in unwritable.stderr
+    with open(os.path.join(killed, 'config.json'), 'a', encoding='utf-8') as f:
+        f.write('}')  # now not JSON
+    corrupt = run_helpers.run_module('experiments.sample', f'--workdir={killed}',
+                                     f'--out={tmp_path / "again.png"}')
+    assert corrupt.returncode == 2 and 'config.json is not valid JSON' in corrupt.stderr
+    assert 'Traceback' not in corrupt.stderr
+
+
+def test_ctrl_c_is_one_line_and_releases_the_workdir(tmp_path, embedded_data_dir):
+    workdir = str(tmp_path / 'run')
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'experiments.mnist',
+         *entry_point_args(workdir, embedded_data_dir, '--config.total_steps=100000')],
+        cwd=run_helpers.REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 240
+        while not os.path.exists(os.path.join(workdir, 'checkpoints', '4')):
+            assert process.poll() is None and time.time() < deadline, 'run ended early'
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert 'interrupted' in stderr and 'Traceback' not in stderr
+    assert not os.path.exists(os.path.join(workdir, 'run.lock'))
 
 
 @pytest.mark.parametrize('args,env,expected', [
@@ -167,6 +198,10 @@ def test_sigkilled_entry_point_resumes_exactly_and_samples(tmp_path, embedded_da
      {'XLA_FLAGS': '--xla_force_host_platform_device_count=4'}, 'batch_size'),
     (('--config.loss.name=wgan',), {}, 'loss.name'),
     (('--config.model.name=resnet',), {}, 'model.name'),
+    (('--config.model.latent_dim=0',), {}, 'model.latent_dim'),
+    (('--config.model.discriminator.dropout_rate=2.0',), {}, 'model.discriminator.dropout_rate'),
+    (('--config=experiments/configs/no_such_config.py', '--config.total_steps=3'), {},
+     'no_such_config.py'),
     (('--config=experiments/configs/no_such_config.py',), {}, 'no_such_config.py'),
     (('--workdir=FILE',), {}, 'workdir'),
     (('--coordinator_address=127.0.0.1:1',), {}, '--num_processes and --process_id'),

@@ -145,6 +145,14 @@ def test_truncate_after_a_write_reopens_the_file(tmp_path):
         {'step': 1, 'a': 1.0}, {'step': 2, 'a': 3.0}]
 
 
+def test_a_metrics_file_removed_mid_run_is_written_again(tmp_path):
+    with writers.MetricWriter(str(tmp_path)) as writer:
+        writer.write_scalars(1, {'a': 1.0})
+        os.remove(tmp_path / 'metrics.jsonl')
+        writer.write_scalars(2, {'a': 2.0})
+    assert writers.read_metrics(str(tmp_path / 'metrics.jsonl')) == [{'step': 2, 'a': 2.0}]
+
+
 def test_read_metrics_skips_half_written_last_line(tmp_path, caplog):
     path = tmp_path / 'metrics.jsonl'
     path.write_text('{"step": 1, "a": 1.5}\n{"step": 2, "a": ')
