@@ -124,4 +124,5 @@ def shrink_for_smoke_test(config: ml_collections.ConfigDict) -> ml_collections.C
     config.eval.num_samples = 64
     config.eval.num_real = 200
     config.eval.num_splits = 2
+    config.sampling.standing_batches, config.sampling.standing_batch_size = 2, 32
     return config

@@ -85,4 +85,5 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     if smoke:
         config.num_seeds, config.total_steps, config.chunk_steps = 2, 20, 10
         config.log_every_steps, config.num_train, config.num_samples = 10, 1000, 200
+        config.sampling.standing_batches, config.sampling.standing_batch_size = 2, 32
     return config

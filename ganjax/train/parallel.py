@@ -132,8 +132,18 @@ def replicate(tree: PyTree, num_devices: int | None = None) -> PyTree:
 
 
 def unreplicate(tree: PyTree) -> PyTree:
-    """The first replica of a pmapped pytree (all replicas are equal)."""
-    return jax.tree.map(lambda x: x[0], tree)
+    """The first replica of a pmapped pytree (all replicas are equal).
+
+    Read from the shard that holds it: indexing the sharded array instead runs a
+    program over every device, whose collectives XLA's CPU runtime aborts after a
+    40-second rendezvous timeout when the machine is busy.
+    """
+    def first(x):
+        shards = getattr(x, 'addressable_shards', ())
+        if len(shards) > 1:
+            x = next(s for s in shards if (s.index[0].start or 0) == 0).data
+        return x[0]
+    return jax.tree.map(first, tree)
 
 
 def split_batch(batch: PyTree, num_devices: int | None = None, axis: int = 1) -> PyTree:
