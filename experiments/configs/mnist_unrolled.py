@@ -17,7 +17,9 @@ above, with a fresh --workdir, on that machine (5,000 embedded digits), ran 12 m
 including four evaluations. Measured, EMA generator at 1,000 / 4,000 steps: FID 617 /
 775, MNIST score 3.57 / 2.39; at 4,000 steps 93 % of its samples read as 2, 3 or 8
 (``class_share``) and the grid shows noisy 2/8-like shapes: D wins (its mean real
-logit reached 24) and G collapses. This config does not yet reproduce the unrolled
+logit reached 24) and G collapses. (Sampled with BatchNorm running averages, the
+default then; with standing statistics, today's default, ``python -m
+experiments.evaluate --workdir=DIR`` gives EMA FID 782 at 4,000 steps: still collapsed.) This config does not yet reproduce the unrolled
 GAN's mode coverage; tuning it (D's learning rate, dropout, more unrolled steps) is
 open.
 """

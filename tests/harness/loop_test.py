@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -127,22 +128,34 @@ def entry_point_args(workdir, data_dir, *extra):
             '--config.total_steps=12', '--config.ckpt_every_steps=4', *extra)
 
 
+def signalled_run(workdir, data_dir, checkpoint_step, signal_number, *extra):
+    """Starts a training run, sends it ``signal_number`` once its checkpoint
+    ``checkpoint_step`` exists, and returns its exit status and stderr."""
+    with tempfile.TemporaryFile('w+') as stderr:  # a pipe could fill and stall the run
+        process = subprocess.Popen(
+            [sys.executable, '-m', 'experiments.mnist',
+             *entry_point_args(workdir, data_dir, *extra)],
+            cwd=run_helpers.REPO, stdout=subprocess.DEVNULL, stderr=stderr)
+        try:
+            deadline = time.time() + 240
+            while not os.path.exists(os.path.join(workdir, 'checkpoints',
+                                                  str(checkpoint_step))):
+                assert process.poll() is None and time.time() < deadline, 'run ended early'
+                time.sleep(0.05)
+            process.send_signal(signal_number)
+            process.wait(timeout=120)
+        finally:
+            process.kill()
+            process.wait()
+        stderr.seek(0)
+        return process.returncode, stderr.read()
+
+
 def test_sigkilled_entry_point_resumes_exactly_and_samples(tmp_path, embedded_data_dir):
     straight, killed = str(tmp_path / 'straight'), str(tmp_path / 'killed')
     assert run_helpers.run_module('experiments.mnist', *entry_point_args(straight, embedded_data_dir)
                       ).returncode == 0
-    process = subprocess.Popen(
-        [sys.executable, '-m', 'experiments.mnist', *entry_point_args(killed, embedded_data_dir)],
-        cwd=run_helpers.REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 240
-        while not os.path.exists(os.path.join(killed, 'checkpoints', '8')):
-            assert process.poll() is None and time.time() < deadline, 'run ended unkilled'
-            time.sleep(0.05)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.kill()
-        process.wait()
+    signalled_run(killed, embedded_data_dir, 8, signal.SIGKILL)
     assert run_helpers.run_module('experiments.mnist', *entry_point_args(killed, embedded_data_dir)
                       ).returncode == 0
     assert run_helpers.losses_by_step(killed) == run_helpers.losses_by_step(straight)
@@ -172,20 +185,9 @@ def test_sigkilled_entry_point_resumes_exactly_and_samples(tmp_path, embedded_da
 
 def test_ctrl_c_is_one_line_and_releases_the_workdir(tmp_path, embedded_data_dir):
     workdir = str(tmp_path / 'run')
-    process = subprocess.Popen(
-        [sys.executable, '-m', 'experiments.mnist',
-         *entry_point_args(workdir, embedded_data_dir, '--config.total_steps=100000')],
-        cwd=run_helpers.REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.time() + 240
-        while not os.path.exists(os.path.join(workdir, 'checkpoints', '4')):
-            assert process.poll() is None and time.time() < deadline, 'run ended early'
-            time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=120)
-    finally:
-        process.kill()
-    assert process.returncode == 130
+    status, stderr = signalled_run(workdir, embedded_data_dir, 4, signal.SIGINT,
+                                   '--config.total_steps=100000')
+    assert status == 130
     assert 'interrupted' in stderr and 'Traceback' not in stderr
     assert not os.path.exists(os.path.join(workdir, 'run.lock'))
 
