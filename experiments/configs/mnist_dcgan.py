@@ -24,11 +24,13 @@ again shows recognisable digits of most classes, some malformed; 0.27 s/step.
 Evaluation (``ganjax.evaluation.evaluators``): every MNIST metric (MNIST score, FID, KID,
 precision/recall, per-class coverage) of 10,000 samples of the EMA and the raw
 generator, every 1,000 steps and at the end, in ``eval.json``, ``eval/`` and
-``eval.png``; each evaluation takes about 40 s on 2 cores (measured: 19.8 s EMA + 17.2 s
+``eval.png``; each evaluation takes about 40 s on 2 cores (measured: 19.8 s EMA + 18.4 s
 raw), three of them 2 minutes of the run. Measured with the README command in a fresh
-venv (16 minutes in all): EMA generator at 1,000 / 2,000 / 3,000 steps: FID 166 / 82 /
-65.5, MNIST score 5.45 / 6.53 / 6.76 (the real digits score 9.54), recall 0.63 / 0.71 /
-0.74; the raw generator ends at FID 54.6, MNIST score 6.82.
+clone and venv on a 2-core AMD EPYC (Zen 4; 15 min 2 s in all, install included),
+sampling with standing BatchNorm statistics (``config.sampling``): EMA generator at
+1,000 / 2,000 / 3,000 steps: FID 156.4 / 87.1 / 59.6, MNIST score 5.55 / 6.45 / 6.84
+(the real digits score 9.54), recall 0.66 / 0.71 / 0.76; the raw generator ends at FID
+51.9, MNIST score 6.85.
 
 Arg ``smoke`` shrinks everything for tests.
 """
