@@ -86,33 +86,36 @@ def prepare(data_config: config_dict.ConfigDict) -> str:
 
 
 def prepare_once(data_config: config_dict.ConfigDict,
-                 all_processes_agree: Callable[[bool], bool]) -> None:
+                 all_processes_agree: Callable[[bool], bool]) -> config_dict.ConfigDict:
     """Prepares the data on process 0 alone, then lets every process go on or stop.
 
     Processes sharing a data_dir must not prepare it concurrently. If process 0 cannot
     prepare the data, every process raises (not only process 0, which would leave the
-    others waiting for it in their first collective). A single process has nothing to
-    coordinate: ``load_train`` prepares its data.
+    others waiting for it in their first collective). A single process prepares here
+    too, so that unavailable data stops a run before it creates anything in its workdir.
 
     Args:
         data_config: The data config (see `ganjax.data.datasets`).
         all_processes_agree: ``ok -> ok on every process``, a barrier across processes
             (``ganjax.train.distributed.all_processes_agree``).
 
+    Returns:
+        The data config to load with: on process 0 pinned to the source it prepared
+        (``pin_source``), so that loading neither probes nor warns again.
+
     Raises:
         DataUnavailableError: On every process, if process 0 could not prepare the data.
     """
-    if jax.process_count() == 1:
-        return
     error = None
     if jax.process_index() == 0:
         try:
-            prepare(data_config)
+            data_config = pin_source(data_config, prepare(data_config))
         except datasets.DataUnavailableError as e:
             error = e
     if not all_processes_agree(error is None):
         raise error or datasets.DataUnavailableError(
             'process 0 could not prepare the training data (see its error)')
+    return data_config
 
 
 def pin_source(data_config: config_dict.ConfigDict, description: str

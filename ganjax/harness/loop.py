@@ -110,10 +110,14 @@ def _train(config, workdir: str, resources: contextlib.ExitStack,
     is_chief = jax.process_index() == 0
     place = parallel.placement(config.parallel == 'pmap')
 
-    # Only the config that wrote the checkpoints may resume them.
+    # Only the config that wrote the checkpoints may resume them (read before anything
+    # is created), and only with its data: a user error here leaves the workdir as it was.
+    checkpoint_dir = os.path.join(workdir, 'checkpoints')
+    with checkpoint.Checkpointer(checkpoint_dir, read_only=True) as existing:
+        workdir_lib.check_resumable(config, workdir, existing.latest_step())
+    data_config = pipeline.prepare_once(config.data, distributed.all_processes_agree)
     checkpoints = resources.enter_context(checkpoint.Checkpointer(
-        os.path.join(workdir, 'checkpoints'), max_to_keep=config.checkpoint.max_to_keep))
-    workdir_lib.check_resumable(config, workdir, checkpoints.latest_step())
+        checkpoint_dir, max_to_keep=config.checkpoint.max_to_keep))
 
     # Model, optimizers and a fresh state; the newest readable checkpoint replaces it.
     data_shape, num_classes = datasets.dataset_spec(config.data)
@@ -129,9 +133,8 @@ def _train(config, workdir: str, resources: contextlib.ExitStack,
     writer.truncate_after(start_step)
 
     # Data: this process's shards; batch s depends only on (seed, s).
-    pipeline.prepare_once(config.data, distributed.all_processes_agree)
     batches, info = pipeline.load_train(
-        config.data, batch_size=config.batch_size // jax.process_count(), seed=config.seed,
+        data_config, batch_size=config.batch_size // jax.process_count(), seed=config.seed,
         start_step=start_step, process_index=jax.process_index(),
         process_count=jax.process_count(), updates_per_step=setup.updates_per_step)
     if is_chief:

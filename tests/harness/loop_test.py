@@ -18,6 +18,7 @@ import pytest
 
 from experiments.configs import mnist_mlp_gan
 from ganjax import errors
+from ganjax.data import datasets
 from ganjax.data import pipeline
 from ganjax.evaluation import sampling
 from ganjax.harness import loop
@@ -282,6 +283,18 @@ def test_pmap_runs_resume_and_checkpoints_move_between_parallel_modes(embedded_d
                             str(switched))
     loop.train_and_evaluate(without_dropout(embedded_data_dir, 'pmap'), str(switched))
     assert_losses_close(switched, straight)
+
+
+def test_unavailable_data_leaves_the_workdir_as_it_was(tmp_path, monkeypatch):
+    def unreachable(builder):
+        raise OSError(f'cannot reach the hosts of {builder.name} (simulated)')
+    monkeypatch.setattr(pipeline, '_check_download_hosts_reachable', unreachable)
+    config = run_helpers.smoke_config(str(tmp_path / 'no_data'))
+    config.data.source = 'tfds'
+    workdir = tmp_path / 'run'
+    with pytest.raises(datasets.DataUnavailableError, match='tfds build mnist'):
+        loop.train_and_evaluate(config, str(workdir))
+    assert os.listdir(workdir) == []  # no checkpoints/, tensorboard/ or run.lock
 
 
 def test_pmap_is_rejected_in_a_multi_process_run(embedded_data_dir):
