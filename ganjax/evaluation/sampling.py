@@ -2,7 +2,6 @@
 import functools
 import json
 import os
-import tempfile
 
 import jax
 import jax.numpy as jnp
@@ -102,10 +101,7 @@ def check_output(path: str) -> None:
     try:
         if os.path.isdir(path):
             raise IsADirectoryError(f'{path} is a directory')
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder):
-            pass
+        files.check_writable(os.path.dirname(os.path.abspath(path)))
     except OSError as e:
         raise errors.ConfigError(f'--out={path} cannot be written: {e.strerror or e}') from e
 

@@ -83,7 +83,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     """
     # Validation and workdir: every user error surfaces here, before any compilation.
     validation.validate(config, jax.device_count(), jax.process_count())
-    workdir_lib.prepare(workdir, jax.process_index())
+    workdir_lib.prepare(workdir)
     with contextlib.ExitStack() as resources:  # closes the checkpointer and writer on any exit
         lock = _hold(workdir, resources)
         return _train(config, workdir, resources, lock)

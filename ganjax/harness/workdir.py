@@ -18,6 +18,7 @@ import socket
 import time
 
 from ganjax import errors
+from ganjax.reporting import files
 
 LOCK_FILE = 'run.lock'
 STALE_AFTER_S = 3600.0  # a lock from another host not refreshed for an hour is stale
@@ -31,14 +32,10 @@ class WorkdirError(errors.UserError, OSError):
     """The workdir cannot be created, written, or used by this run."""
 
 
-def prepare(workdir: str, process_index: int = 0) -> None:
+def prepare(workdir: str) -> None:
     """Creates ``workdir`` and checks it is writable, or raises ``WorkdirError``."""
     try:
-        os.makedirs(workdir, exist_ok=True)
-        probe = os.path.join(workdir, f'.write_test-{process_index}')
-        with open(probe, 'w', encoding='utf-8') as f:
-            f.write('ok')
-        os.remove(probe)
+        files.check_writable(workdir)
     except OSError as e:
         raise WorkdirError(f'--workdir={workdir} cannot be used: {e.strerror or e}') from e
 

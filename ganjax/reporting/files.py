@@ -1,5 +1,7 @@
 """Writing a run's files so that a crash never leaves half of one.
 
+``check_writable(folder)`` creates a folder and proves a file can be written in it, so
+that work whose result could not be kept is refused before it starts.
 ``replacing(path)`` yields a temporary path beside ``path`` (with its extension, for
 writers that infer the format from it); when the block ends without an error the
 temporary file replaces ``path`` in one rename, so a reader, or a run killed mid-write,
@@ -11,7 +13,16 @@ import contextlib
 import json
 import math
 import os
+import tempfile
 from typing import Any
+
+
+def check_writable(folder: str) -> None:
+    """Creates ``folder`` if missing and writes and removes a file in it; raises the
+    ``OSError`` that stops either."""
+    os.makedirs(folder, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder):
+        pass
 
 
 @contextlib.contextmanager

@@ -40,3 +40,12 @@ def test_json_is_strict_with_non_finite_numbers_as_null(tmp_path):
     text = read(path)
     assert 'NaN' not in text and 'Infinity' not in text
     assert json.loads(text) == {'kl': None, 'per_seed': [1.5, None], 'n': 3}
+
+
+def test_check_writable_makes_the_folder_and_leaves_nothing(tmp_path):
+    folder = tmp_path / 'a' / 'b'
+    files.check_writable(str(folder))
+    assert os.listdir(folder) == []
+    (tmp_path / 'a_file').write_text('not a folder')
+    with pytest.raises(OSError):
+        files.check_writable(str(tmp_path / 'a_file' / 'c'))
