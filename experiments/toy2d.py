@@ -2,9 +2,12 @@
 
     python -m experiments.toy2d --config=experiments/configs/toy2d.py:ring [--workdir=DIR]
     python -m experiments.toy2d --config=experiments/configs/toy2d.py:grid,pacgan2
+    python -m experiments.toy2d --config=experiments/configs/toy2d.py:grid \
+        --config.sweep.key=optimizer.d.learning_rate --config.sweep.values='(1e-4,3e-4,1e-3)'
 
 Writes DIR/samples.npy, DIR/results.json and DIR/samples.png (``ganjax.evaluation.mode_collapse``)
-and prints the mean ± standard error over seeds.
+and prints the mean ± standard error over seeds (per value of a sweep,
+``ganjax.train.sweep``: every value × seed trained in the same program).
 """
 import json
 import sys
@@ -31,8 +34,13 @@ def main(argv):
         workdir = _WORKDIR.value or cli.default_workdir(flags.FLAGS['config'].config_filename)
         command = ' '.join(['python -m experiments.toy2d', *sys.argv[1:]])
         results = mode_collapse.run(config, workdir, command)
-        print(json.dumps({'workdir': workdir, 'mean': results['mean'],
-                          'stderr': results['stderr'], 'paper': results['paper'],
+        if 'sweep' in results:
+            means = {**results['sweep'], 'by_value': [
+                {k: group[k] for k in ('value', 'mean', 'stderr')}
+                for group in results['by_value']]}
+        else:
+            means = {k: results[k] for k in ('mean', 'stderr')}
+        print(json.dumps({'workdir': workdir, **means, 'paper': results['paper'],
                           'runtime_s': results['runtime_s']}))
     cli.exit_on_user_error(run)
 

@@ -30,6 +30,7 @@ import ml_collections
 from experiments.configs import defaults
 from ganjax.data import mixtures
 from ganjax.train import objectives
+from ganjax.train import sweep
 
 VARIANTS = ('gan', 'pacgan2', 'pacgan3', 'pacgan4', 'wgan_gp', 'best')
 
@@ -63,6 +64,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         auxiliary_weight=0.0))
     config.ema_decay = 0.0
     config.sampling = defaults.sampling()
+    config.sweep = sweep.default()
     if variant.startswith('pacgan'):
         config.model.discriminator.packing = int(variant[len('pacgan'):])
     elif variant == 'wgan_gp':

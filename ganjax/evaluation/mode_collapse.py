@@ -25,6 +25,7 @@ import json
 import os
 import time
 
+import jax.numpy as jnp
 import numpy as np
 
 from ganjax import errors
@@ -36,6 +37,7 @@ from ganjax.reporting import files
 from ganjax.reporting import images
 from ganjax.train import multiseed
 from ganjax.train import setup as setup_lib
+from ganjax.train import sweep
 
 # Anchors (Lin et al. 2018, PacGAN, Table 1: its best PacGAN rows).
 PAPER = {'ring': {'modes': 7.9, 'high_quality': 0.956},
@@ -62,58 +64,111 @@ def validate(config) -> None:
         errors.positive_int(config, key)
     errors.require(config.total_steps % config.chunk_steps == 0, 'chunk_steps',
                        config.chunk_steps, f'divide total_steps={config.total_steps}')
-    setup_lib.validate(config, data_shape=(2,), num_classes=0)
+    if sweep.is_sweep(config):
+        sweep.validate(config, lambda c: setup_lib.validate(c, data_shape=(2,), num_classes=0))
+        sweep.check_traceable(config, _one_step)
+    else:
+        setup_lib.validate(config, data_shape=(2,), num_classes=0)
+
+
+def _one_step(config):
+    """One seed's initial state, one train step and two samples: what the run compiles,
+    for tracing."""
+    setup = setup_lib.make_setup(config, (2,), 0)
+    key = multiseed.seed_keys([0])[0]
+    state, train_set = multiseed.init_run(setup, mixtures.MIXTURES[config.mixture](),
+                                          config.batch_size, key)
+    state, _ = multiseed.run_step(setup, config.batch_size, state, train_set, key, 0)
+    return setup.sample(state, jnp.zeros((2, setup.latent_dim)), use_ema=config.sample_from_ema)
+
+
+def _setup_of(config) -> multiseed.SetupOf:
+    if not sweep.is_sweep(config):
+        return multiseed.fixed(setup_lib.make_setup(config, (2,), 0))
+    return lambda value: setup_lib.make_setup(sweep.with_value(config, value), (2,), 0)
+
+
+def _summary(coverage_by_mode: dict, seeds, batch_norm: str) -> dict:
+    """Per-seed numbers (in the config's BatchNorm mode), their mean and standard error,
+    and the means in every mode, of one group of runs (one per seed)."""
+    per_seed = [dict(seed=seed, **c) for seed, c in zip(seeds, coverage_by_mode[batch_norm])]
+    summary = {name: _mean_and_stderr([r[name] for r in per_seed]) for name in METRICS}
+    return dict(
+        per_seed=per_seed,
+        mean={name: value[0] for name, value in summary.items()},
+        stderr={name: value[1] for name, value in summary.items()},
+        by_batch_norm={mode: {name: _mean_and_stderr([c[name] for c in coverage])[0]
+                              for name in METRICS}
+                       for mode, coverage in coverage_by_mode.items()})
 
 
 def run(config, workdir: str, command: str | None = None) -> dict:
-    """Trains ``config.num_seeds`` seeds of ``config`` and writes the results; returns
-    the contents of ``results.json``, which records ``command`` as the way to reproduce
-    them."""
+    """Trains ``config.num_seeds`` seeds of ``config`` (of each value of a sweep) and
+    writes the results; returns the contents of ``results.json``, which records
+    ``command`` as the way to reproduce them.
+
+    Without a sweep, ``results.json`` holds ``per_seed``, ``mean``, ``stderr`` and
+    ``by_batch_norm`` and ``samples.npy`` is (S, num_samples, 2). With one, ``sweep``
+    names the key and values, ``by_value`` holds those four entries per value, and
+    ``samples.npy`` is (V, S, num_samples, 2).
+    """
     validate(config)
     mixture = mixtures.MIXTURES[config.mixture]()
-    setup = setup_lib.make_setup(config, (2,), 0)
+    setup_of = _setup_of(config)
+    batch_norm = setup_lib.SamplingConfig.from_config(config).batch_norm
     seeds = list(range(config.first_seed, config.first_seed + config.num_seeds))
+    swept = sweep.values(config)
+    run_seeds = seeds * len(swept) if swept else seeds
+    run_values = [value for value in swept for _ in seeds] if swept else None
     start = time.perf_counter()
     states, _ = multiseed.train(
-        setup, mixture, seeds, batch_size=config.batch_size, total_steps=config.total_steps,
-        num_train=config.num_train, chunk_steps=config.chunk_steps,
-        log_every_steps=config.log_every_steps)
+        setup_of, mixture, run_seeds, batch_size=config.batch_size,
+        total_steps=config.total_steps, num_train=config.num_train,
+        chunk_steps=config.chunk_steps, log_every_steps=config.log_every_steps,
+        values=run_values)
     runtime = time.perf_counter() - start
-    by_batch_norm = {}
-    for batch_norm in setup_lib.BATCH_NORM_MODES:
-        mode_setup = dataclasses.replace(
-            setup, sampling=dataclasses.replace(setup.sampling, batch_norm=batch_norm))
-        mode_points = multiseed.samples(mode_setup, states, seeds, config.num_samples,
-                                        use_ema=config.sample_from_ema)
-        coverage = [vars(mixtures.mode_coverage(p, mixture)) for p in mode_points]
-        by_batch_norm[batch_norm] = {name: _mean_and_stderr([c[name] for c in coverage])[0]
-                                     for name in METRICS}
-        if batch_norm == setup.sampling.batch_norm:
-            points, per_seed = mode_points, [dict(seed=seed, **c)
-                                             for seed, c in zip(seeds, coverage)]
-    summary = {name: _mean_and_stderr([r[name] for r in per_seed]) for name in METRICS}
+    coverage_by_mode = {}
+    for mode in setup_lib.BATCH_NORM_MODES:
+        def mode_setup_of(value, mode=mode):
+            setup = setup_of(value)
+            return dataclasses.replace(
+                setup, sampling=dataclasses.replace(setup.sampling, batch_norm=mode))
+        mode_points = multiseed.samples(mode_setup_of, states, run_seeds, config.num_samples,
+                                        use_ema=config.sample_from_ema, values=run_values)
+        coverage_by_mode[mode] = [vars(mixtures.mode_coverage(p, mixture))
+                                  for p in mode_points]
+        if mode == batch_norm:
+            points = mode_points
     results = dict(
         mixture=config.mixture, variant=config.variant,
         protocol=dict(num_modes=len(mixture.modes), std=mixture.std,
                       num_train=config.num_train, num_samples=config.num_samples,
                       high_quality_stds=mixtures.HIGH_QUALITY_STDS,
                       sampled_from='ema' if config.sample_from_ema else 'raw generator',
-                      batch_norm=setup.sampling.batch_norm,
-                      seeds=seeds, total_steps=config.total_steps,
-                      batch_size=config.batch_size),
-        per_seed=per_seed,
-        mean={name: value[0] for name, value in summary.items()},
-        stderr={name: value[1] for name, value in summary.items()},
-        by_batch_norm=by_batch_norm,
-        paper=PAPER[config.mixture], runtime_s=round(runtime, 1), command=command)
+                      batch_norm=batch_norm, seeds=seeds, total_steps=config.total_steps,
+                      batch_size=config.batch_size))
+    if swept:
+        results['sweep'] = dict(key=config.sweep.key, values=list(swept))
+        results['by_value'] = [
+            dict(value=value, **_summary(
+                {mode: coverage[i * len(seeds):(i + 1) * len(seeds)]
+                 for mode, coverage in coverage_by_mode.items()}, seeds, batch_norm))
+            for i, value in enumerate(swept)]
+        titles = [f'{config.sweep.key.rsplit(".", 1)[-1]}={value:g}, seed {seed}'
+                  for value in swept for seed in seeds]
+    else:
+        results.update(_summary(coverage_by_mode, seeds, batch_norm))
+        titles = [f'seed {seed}' for seed in seeds]
+    results.update(paper=PAPER[config.mixture], runtime_s=round(runtime, 1), command=command)
     os.makedirs(workdir, exist_ok=True)
     with files.replacing(os.path.join(workdir, 'samples.npy')) as path:
-        np.save(path, points)
+        np.save(path, points.reshape(-1, len(seeds), *points.shape[1:]) if swept else points)
     files.write_json(os.path.join(workdir, 'results.json'), results, indent=2)
     images.plot_point_sets(
         points, os.path.join(workdir, 'samples.png'), reference=mixture.modes,
-        titles=[f"seed {r['seed']}: {r['modes']}/{r['num_modes']} modes, "
-                f"{100 * r['high_quality']:.1f}% HQ" for r in per_seed])
+        titles=[f"{title}: {c['modes']}/{c['num_modes']} modes, "
+                f"{100 * c['high_quality']:.1f}% HQ" for title, c in zip(titles, coverage_by_mode[batch_norm])],
+        columns=len(seeds) if swept else 5)
     return results
 
 

@@ -7,7 +7,13 @@ its training set (``mixture.sample(fold_in(k, 0), num_train)``), its initial sta
 drawn uniformly with replacement from its training set) and its evaluation latents
 (``fold_in(k, 3)``). ``run_step`` is one step of one seed; ``train`` scans it over
 chunks of steps and vmaps it over the seeds.
+
+A sweep (``ganjax.train.sweep``) adds a value to each run: ``train`` and ``samples``
+take ``setup_of(value)``, the setup of the config at that value, and the runs' values
+beside their seeds, and vmap over both, so run i is seed ``seeds[i]`` at
+``values[i]``. Without a sweep, ``values`` is None and ``setup_of`` ignores it.
 """
+from collections.abc import Callable
 import time
 
 from absl import logging
@@ -17,6 +23,8 @@ import numpy as np
 
 from ganjax.data import mixtures
 from ganjax.train import setup as setup_lib
+
+SetupOf = Callable[[jax.Array | None], setup_lib.GANSetup]
 
 
 def seed_keys(seeds) -> jax.Array:
@@ -43,10 +51,17 @@ def evaluation_latents(key: jax.Array, num: int, latent_dim: int) -> jax.Array:
     return jax.random.normal(jax.random.fold_in(key, 3), (num, latent_dim))
 
 
-def train(setup: setup_lib.GANSetup, mixture: mixtures.Mixture, seeds, *, batch_size: int,
-          total_steps: int, num_train: int, chunk_steps: int, log_every_steps: int = 0):
-    """Trains one run per seed, all in one vmapped program; returns the final states
-    (a pytree with a leading seed axis) and the last chunk's per-seed metrics.
+def fixed(setup: setup_lib.GANSetup) -> SetupOf:
+    """``setup_of`` for runs without a sweep."""
+    return lambda value: setup
+
+
+def train(setup_of: SetupOf, mixture: mixtures.Mixture, seeds, *, batch_size: int,
+          total_steps: int, num_train: int, chunk_steps: int, log_every_steps: int = 0,
+          values=None):
+    """Trains one run per seed (per seed and value: ``values[i]`` beside ``seeds[i]``),
+    all in one vmapped program; returns the final states (a pytree with a leading run
+    axis) and the last chunk's per-run metrics.
 
     ``chunk_steps`` steps run inside one compiled ``lax.scan`` between host round trips;
     it must divide ``total_steps``. Progress (step, losses averaged over seeds,
@@ -54,19 +69,21 @@ def train(setup: setup_lib.GANSetup, mixture: mixtures.Mixture, seeds, *, batch_
     """
     if total_steps % chunk_steps:
         raise ValueError(f'chunk_steps={chunk_steps} must divide total_steps={total_steps}')
-    keys = seed_keys(seeds)
+    keys, values = seed_keys(seeds), _as_array(values)
     states, train_sets = jax.jit(jax.vmap(
-        lambda key: init_run(setup, mixture, num_train, key)))(keys)
+        lambda key, value: init_run(setup_of(value), mixture, num_train, key)))(keys, values)
 
-    def chunk(state, train_set, key, first_step):
+    def chunk(state, train_set, key, value, first_step):
+        setup = setup_of(value)
+
         def body(state, step):
             return run_step(setup, batch_size, state, train_set, key, step)
         return jax.lax.scan(body, state, first_step + jnp.arange(chunk_steps))
-    run_chunk = jax.jit(jax.vmap(chunk, in_axes=(0, 0, 0, None)), donate_argnums=0)
+    run_chunk = jax.jit(jax.vmap(chunk, in_axes=(0, 0, 0, 0, None)), donate_argnums=0)
 
     start, metrics = time.perf_counter(), None
     for first in range(0, total_steps, chunk_steps):
-        states, metrics = run_chunk(states, train_sets, keys, first)
+        states, metrics = run_chunk(states, train_sets, keys, values, first)
         done = first + chunk_steps
         if log_every_steps and (done % log_every_steps == 0 or done == total_steps):
             mean = {k: float(np.mean(v[:, -1])) for k, v in jax.device_get(metrics).items()}
@@ -77,9 +94,16 @@ def train(setup: setup_lib.GANSetup, mixture: mixtures.Mixture, seeds, *, batch_
     return states, jax.tree.map(lambda v: v[:, -1], metrics)
 
 
-def samples(setup: setup_lib.GANSetup, states, seeds, num: int, *, use_ema: bool) -> np.ndarray:
-    """(S, num, 2) samples of each seed's G (eval mode) from its evaluation latents."""
-    def one(state, key):
+def samples(setup_of: SetupOf, states, seeds, num: int, *, use_ema: bool,
+            values=None) -> np.ndarray:
+    """(runs, num, 2) samples of each run's G (eval mode) from its seed's evaluation
+    latents."""
+    def one(state, key, value):
+        setup = setup_of(value)
         z = evaluation_latents(key, num, setup.latent_dim)
         return setup.sample(state, z, use_ema=use_ema)
-    return np.asarray(jax.jit(jax.vmap(one))(states, seed_keys(seeds)))
+    return np.asarray(jax.jit(jax.vmap(one))(states, seed_keys(seeds), _as_array(values)))
+
+
+def _as_array(values) -> jax.Array | None:
+    return None if values is None else jnp.asarray(values, jnp.float32)

@@ -172,7 +172,8 @@ def make_penalties(loss_config) -> list[ScheduledPenalty]:
         if name not in PENALTIES:
             raise ValueError(f'loss.penalties.{name} is not a penalty; '
                              f'penalties: {sorted(PENALTIES)}')
-        if section.weight > 0:
+        # A traced weight (a sweep over it, ``ganjax.train.sweep``) is on at every value.
+        if isinstance(section.weight, jax.Array) or section.weight > 0:
             active.append(ScheduledPenalty(
                 name, PENALTIES[name], section.weight, section.schedule,
                 section.final_fraction, section.every, metric=f'penalty_{name}'))

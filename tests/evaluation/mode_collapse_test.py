@@ -86,7 +86,7 @@ def test_vmapped_seeds_equal_separate_single_seed_runs():
     mixture = mixtures.ring()
     seeds = [3, 7]
     together, _ = multiseed.train(
-        setup, mixture, seeds, batch_size=config.batch_size, total_steps=config.total_steps,
+        multiseed.fixed(setup), mixture, seeds, batch_size=config.batch_size, total_steps=config.total_steps,
         num_train=config.num_train, chunk_steps=config.chunk_steps)
     initial_states, train_sets = jax.vmap(
         lambda key: multiseed.init_run(setup, mixture, config.num_train, key))(
