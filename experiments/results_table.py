@@ -3,7 +3,9 @@
     python -m experiments.results_table [--results=docs/results] [--out=docs/benchmarks.md]
 
 Every ``*.json`` in --results is a ``results.json`` written by ``experiments.toy2d`` or
-``experiments.stacked_mnist`` (copied there from its workdir).
+``experiments.stacked_mnist`` (copied there from its workdir); those in
+--results/ablations are the 2-D benchmarks' ablation runs and sweeps, a table per
+mixture.
 """
 import glob
 import json
@@ -40,6 +42,16 @@ for most of its first 13 minutes.
 
 """
 
+ABLATION_HEADER = """
+## Ablations and sweeps: {mixture}
+
+What each ingredient of the recipe adds, and the sweeps that chose its values: a row
+per run (per value of a sweep, `config.sweep`, whose values × seeds train as one
+program), labelled by what its command changes from the config's variant. Mean ±
+standard error over seeds.
+
+"""
+
 STACKED_HEADER = """
 ## Stacked MNIST (PacGAN, Lin et al. 2018, Table 2)
 
@@ -61,22 +73,30 @@ jobs.
 """
 
 
-def main(argv):
-    del argv
-    paths = sorted(glob.glob(os.path.join(_RESULTS.value, '*.json')))
-    if not paths:
-        raise app.UsageError(f'no *.json results in --results={_RESULTS.value}')
+def _load(pattern: str) -> list[dict]:
     results = []
-    for path in paths:
+    for path in sorted(glob.glob(pattern)):
         with open(path, encoding='utf-8') as f:
             results.append(json.load(f))
+    return results
+
+
+def main(argv):
+    del argv
+    results = _load(os.path.join(_RESULTS.value, '*.json'))
+    if not results:
+        raise app.UsageError(f'no *.json results in --results={_RESULTS.value}')
+    ablations = _load(os.path.join(_RESULTS.value, 'ablations', '*.json'))
     toy2d = [r for r in results if 'mixture' in r]
     stacked = [r for r in results if r.get('benchmark') == 'stacked_mnist']
     text = HEADER + tables.results_table(toy2d)
+    for mixture in sorted({r['mixture'] for r in ablations}):
+        text += ABLATION_HEADER.format(mixture=mixture) + tables.ablation_table(
+            [r for r in ablations if r['mixture'] == mixture])
     if stacked:
         text += STACKED_HEADER + tables.stacked_mnist_table(stacked)
     files.write_text(_OUT.value, text)
-    print(f'wrote {_OUT.value} from {len(paths)} results files')
+    print(f'wrote {_OUT.value} from {len(results) + len(ablations)} results files')
 
 
 if __name__ == '__main__':

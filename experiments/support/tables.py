@@ -1,5 +1,9 @@
 """The Markdown tables of docs/benchmarks.md, from the mode-collapse benchmarks'
 ``results.json`` files (``ganjax.evaluation.mode_collapse``)."""
+import re
+
+# A command's config overrides: what a run changed from its config file's variant.
+_OVERRIDE = re.compile(r'--config\.(\S+?)=(\S+)')
 
 
 def results_table(all_results: list[dict]) -> str:
@@ -31,6 +35,38 @@ def _high_quality_by_batch_norm(results: dict) -> str:
         return '—'
     return ' / '.join(f"{100 * by_mode[m]['high_quality']:.1f}"
                       for m in ('standing', 'running', 'batch')) + ' %'
+
+
+def ablation_table(all_results: list[dict]) -> str:
+    """A Markdown table of one benchmark's ablation runs: a row per run (per value of a
+    sweep), labelled by what its command changed from the config's variant (its
+    ``--config.<key>=`` overrides other than the workdir's, seeds' and sweep's)."""
+    lines = ['| variant | change | modes | high quality | KL | seeds × steps | runtime '
+             '| command |', '|---|---|---|---|---|---|---|---|']
+    rows = []
+    for r in all_results:
+        changes = [f'{key}={value}' for key, value in _OVERRIDE.findall(r['command'] or '')
+                   if not key.startswith(('sweep.', 'first_seed', 'num_seeds'))]
+        groups = r.get('by_value') or [dict(r, value=None)]
+        for group in groups:
+            change = changes + ([f"{r['sweep']['key']}={group['value']:g}"]
+                                if 'sweep' in r else [])
+            rows.append((r['variant'], ', '.join(change) or '(the variant as it is)',
+                         group, r))
+    for variant, change, group, r in sorted(rows, key=lambda row: row[:2]):
+        mean, err, protocol = group['mean'], group['stderr'], r['protocol']
+        lines.append(
+            f"| {variant} | {change} | {mean['modes']:.1f} ± {err['modes']:.1f} "
+            f"| {100 * mean['high_quality']:.1f} ± {100 * err['high_quality']:.1f} % "
+            f"| {_number(mean['kl'])} ± {_number(err['kl'])} "
+            f"| {len(protocol['seeds'])} ({protocol['seeds'][0]}–{protocol['seeds'][-1]}) "
+            f"× {protocol['total_steps']} | {r['runtime_s'] / 60:.1f} min "
+            f"| `{r['command']}` |")
+    return '\n'.join(lines) + '\n'
+
+
+def _number(value) -> str:
+    return '—' if value is None else f'{value:.3f}'
 
 
 def stacked_mnist_table(all_results: list[dict]) -> str:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from experiments.configs import toy2d as toy2d_config
+from experiments.support import tables
 from ganjax import errors
 from ganjax.data import mixtures
 from ganjax.evaluation import mode_collapse
@@ -73,7 +74,10 @@ def test_bad_sweeps_name_the_key(key, values, match):
 
 def test_sweep_results_hold_each_value_and_its_seeds(tmp_path):
     config = swept_config('optimizer.g.learning_rate', (1e-4, 1e-3), variant='best')
-    results = mode_collapse.run(config, str(tmp_path), command='toy2d')
+    command = ('python -m experiments.toy2d --config=toy2d.py:ring,best,smoke '
+               '--config.sweep.key=optimizer.g.learning_rate --config.sweep.values=(1e-4,1e-3) '
+               '--config.num_seeds=2 --config.ema_decay=0.99 --workdir=/tmp/x')
+    results = mode_collapse.run(config, str(tmp_path), command=command)
     samples = np.load(tmp_path / 'samples.npy')
     assert samples.shape == (2, 2, config.num_samples, 2)
     assert results['sweep'] == {'key': 'optimizer.g.learning_rate', 'values': [1e-4, 1e-3]}
@@ -87,3 +91,11 @@ def test_sweep_results_hold_each_value_and_its_seeds(tmp_path):
             np.mean([r['modes'] for r in group['per_seed']]))
         assert set(group['by_batch_norm']) == set(setup_lib.BATCH_NORM_MODES)
     assert not np.allclose(samples[0], samples[1])
+    # The ablation table: a row per value, labelled by the command's other overrides and
+    # the value.
+    rows = tables.ablation_table([results]).splitlines()[2:]
+    assert len(rows) == 2
+    for row, group in zip(rows, results['by_value']):
+        assert row.startswith(f"| best | ema_decay=0.99, optimizer.g.learning_rate="
+                              f"{group['value']:g} | {group['mean']['modes']:.1f} ± ")
+        assert '| 2 (0–1) × 20 |' in row
