@@ -48,7 +48,9 @@ ABLATION_HEADER = """
 What each ingredient of the recipe adds, and the sweeps that chose its values: a row
 per run (per value of a sweep, `config.sweep`, whose values × seeds train as one
 program), labelled by what its command changes from the config's variant. Mean ±
-standard error over seeds.
+standard error over seeds. Many rows are short probes (fewer seeds or steps than the
+recipe: see "seeds × steps"); a runtime is its whole program's (a sweep's: all its
+values) and is an upper bound where the run shared the CPU with tests.
 
 """
 

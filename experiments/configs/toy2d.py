@@ -32,7 +32,10 @@ from ganjax.data import mixtures
 from ganjax.train import objectives
 from ganjax.train import sweep
 
-VARIANTS = ('gan', 'pacgan2', 'pacgan3', 'pacgan4', 'wgan_gp', 'best')
+VARIANTS = ('gan', 'pacgan2', 'pacgan3', 'pacgan4', 'wgan_gp', 'best',
+            'paper_gan', 'paper_pacgan2', 'paper_pacgan3', 'paper_pacgan4')
+# PacGAN's own protocol (its code): 400 epochs of 100,000 points in batches of 100.
+PAPER_STEPS = 400_000
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -52,7 +55,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.sample_from_ema = False
     config.model = ml_collections.ConfigDict(dict(
         name='toy2d', latent_dim=2, conditional=False,
-        generator=ml_collections.ConfigDict(dict(hidden=400, depth=4)),
+        generator=ml_collections.ConfigDict(dict(hidden=400, depth=4, batch_norm=True,
+                                                activation='relu')),
         discriminator=ml_collections.ConfigDict(dict(
             hidden=200, pieces=5, depth=3, conditioning='none', spectral_norm=False,
             packing=1))))
@@ -65,9 +69,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.ema_decay = 0.0
     config.sampling = defaults.sampling()
     config.sweep = sweep.default()
-    if variant.startswith('pacgan'):
-        config.model.discriminator.packing = int(variant[len('pacgan'):])
-    elif variant == 'wgan_gp':
+    if variant.startswith(('pacgan', 'paper_pacgan')):
+        config.model.discriminator.packing = int(variant[-1])
+    if variant.startswith('paper_'):
+        config.total_steps = PAPER_STEPS
+        config.optimizer.g.b1 = config.optimizer.d.b1 = 0.8
+    if variant == 'wgan_gp':
         config.loss.name, config.loss.penalty = 'wasserstein', 'gradient_penalty'
         config.loss.penalty_weight, config.loss.n_critic = 10.0, 5
         config.optimizer.g.b1 = config.optimizer.d.b1 = 0.0

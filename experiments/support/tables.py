@@ -39,18 +39,19 @@ def _high_quality_by_batch_norm(results: dict) -> str:
 
 def ablation_table(all_results: list[dict]) -> str:
     """A Markdown table of one benchmark's ablation runs: a row per run (per value of a
-    sweep), labelled by what its command changed from the config's variant (its
-    ``--config.<key>=`` overrides other than the workdir's, seeds' and sweep's)."""
+    sweep), labelled by what its command changed from the config's variant: its
+    ``--config.<key>=`` overrides (but the seeds' and the sweep's own) and the swept
+    keys at the row's value."""
     lines = ['| variant | change | modes | high quality | KL | seeds × steps | runtime '
              '| command |', '|---|---|---|---|---|---|---|---|']
     rows = []
     for r in all_results:
+        swept = [key.strip() for key in r['sweep']['key'].split(',')] if 'sweep' in r else []
         changes = [f'{key}={value}' for key, value in _OVERRIDE.findall(r['command'] or '')
-                   if not key.startswith(('sweep.', 'first_seed', 'num_seeds'))]
-        groups = r.get('by_value') or [dict(r, value=None)]
-        for group in groups:
-            change = changes + ([f"{r['sweep']['key']}={group['value']:g}"]
-                                if 'sweep' in r else [])
+                   if key not in swept
+                   and not key.startswith(('sweep.', 'first_seed', 'num_seeds'))]
+        for group in r.get('by_value') or [dict(r, value=None)]:
+            change = changes + [f"{key}={group['value']:g}" for key in swept]
             rows.append((r['variant'], ', '.join(change) or '(the variant as it is)',
                          group, r))
     for variant, change, group, r in sorted(rows, key=lambda row: row[:2]):
@@ -60,7 +61,8 @@ def ablation_table(all_results: list[dict]) -> str:
             f"| {100 * mean['high_quality']:.1f} ± {100 * err['high_quality']:.1f} % "
             f"| {_number(mean['kl'])} ± {_number(err['kl'])} "
             f"| {len(protocol['seeds'])} ({protocol['seeds'][0]}–{protocol['seeds'][-1]}) "
-            f"× {protocol['total_steps']} | {r['runtime_s'] / 60:.1f} min "
+            f"× {protocol['total_steps']} | {r['runtime_s'] / 60:.1f} min"
+            f"{' (all values)' if 'sweep' in r else ''} "
             f"| `{r['command']}` |")
     return '\n'.join(lines) + '\n'
 

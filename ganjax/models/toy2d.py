@@ -3,6 +3,10 @@
 G: z ∈ R² → 4 × (Dense 400, BatchNorm, ReLU) → Dense 2. D: 3 maxout layers of 200
 units × 5 pieces → Dense 1 (a logit).
 
+Options of G beyond the paper's, for ablations (docs/benchmarks.md): ``batch_norm=False``
+drops its BatchNorm and ``activation`` picks 'relu' (the paper's), 'tanh' or 'gelu'. On the grid neither removed the rays of samples that run out from the modes
+away from the origin.
+
 Packing (PacGAN, §3; ``ganjax.layers.pack``): with ``packing = m`` the discriminator
 judges m samples at once, concatenated into one input of 2m numbers, so a batch of B
 samples gives B / m logits.
@@ -16,13 +20,24 @@ from ganjax import layers
 from ganjax.models import conditioning
 
 
+ACTIVATIONS = {'relu': nn.relu, 'tanh': nn.tanh, 'gelu': nn.gelu}
+
+
 class Generator(nn.Module):
     """z (B, 2) → points (B, 2)."""
     hidden: int = 400
     depth: int = 4
     output_dim: int = 2
     num_classes: int = 0
+    batch_norm: bool = True
+    activation: str = 'relu'
     bn_axis_name: str | None = None
+
+    def __post_init__(self):
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f'config.model.generator.activation must be one of '
+                             f'{sorted(ACTIVATIONS)}, got {self.activation!r}')
+        super().__post_init__()
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, *,
@@ -30,8 +45,10 @@ class Generator(nn.Module):
         h = conditioning.ConditionalLatent(self.num_classes)(z, labels)
         for _ in range(self.depth):
             h = nn.Dense(self.hidden)(h)
-            h = nn.relu(nn.BatchNorm(use_running_average=not train,
-                                     axis_name=self.bn_axis_name)(h))
+            if self.batch_norm:
+                h = nn.BatchNorm(use_running_average=not train,
+                                 axis_name=self.bn_axis_name)(h)
+            h = ACTIVATIONS[self.activation](h)
         return nn.Dense(self.output_dim)(h)
 
 

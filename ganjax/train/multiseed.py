@@ -23,6 +23,7 @@ import numpy as np
 
 from ganjax.data import mixtures
 from ganjax.train import setup as setup_lib
+from ganjax.train import state as state_lib
 
 SetupOf = Callable[[jax.Array | None], setup_lib.GANSetup]
 
@@ -47,6 +48,13 @@ def run_step(setup: setup_lib.GANSetup, batch_size: int, state, train_set: jax.A
     return setup.train_step(state, {'image': train_set[index]})
 
 
+def state_axes(states) -> state_lib.GANState:
+    """The runs' vmap axes: axis 0 of every leaf but the step, which the runs share (one
+    scalar), so that what depends on the step alone stays unbatched: a lazy penalty's
+    ``lax.cond`` then runs one branch instead of becoming a select of both."""
+    return jax.tree.map(lambda _: 0, states).replace(step=None)
+
+
 def evaluation_latents(key: jax.Array, num: int, latent_dim: int) -> jax.Array:
     return jax.random.normal(jax.random.fold_in(key, 3), (num, latent_dim))
 
@@ -60,8 +68,8 @@ def train(setup_of: SetupOf, mixture: mixtures.Mixture, seeds, *, batch_size: in
           total_steps: int, num_train: int, chunk_steps: int, log_every_steps: int = 0,
           values=None):
     """Trains one run per seed (per seed and value: ``values[i]`` beside ``seeds[i]``),
-    all in one vmapped program; returns the final states (a pytree with a leading run
-    axis) and the last chunk's per-run metrics.
+    all in one vmapped program; returns the final states (a leading run axis on every
+    leaf but the shared step: ``state_axes``) and the last chunk's per-run metrics.
 
     ``chunk_steps`` steps run inside one compiled ``lax.scan`` between host round trips;
     it must divide ``total_steps``. Progress (step, losses averaged over seeds,
@@ -72,6 +80,8 @@ def train(setup_of: SetupOf, mixture: mixtures.Mixture, seeds, *, batch_size: in
     keys, values = seed_keys(seeds), _as_array(values)
     states, train_sets = jax.jit(jax.vmap(
         lambda key, value: init_run(setup_of(value), mixture, num_train, key)))(keys, values)
+    states = states.replace(step=states.step[0])
+    axes = state_axes(states)
 
     def chunk(state, train_set, key, value, first_step):
         setup = setup_of(value)
@@ -79,7 +89,8 @@ def train(setup_of: SetupOf, mixture: mixtures.Mixture, seeds, *, batch_size: in
         def body(state, step):
             return run_step(setup, batch_size, state, train_set, key, step)
         return jax.lax.scan(body, state, first_step + jnp.arange(chunk_steps))
-    run_chunk = jax.jit(jax.vmap(chunk, in_axes=(0, 0, 0, 0, None)), donate_argnums=0)
+    run_chunk = jax.jit(jax.vmap(chunk, in_axes=(axes, 0, 0, 0, None), out_axes=(axes, 0)),
+                        donate_argnums=0)
 
     start, metrics = time.perf_counter(), None
     for first in range(0, total_steps, chunk_steps):
@@ -102,7 +113,8 @@ def samples(setup_of: SetupOf, states, seeds, num: int, *, use_ema: bool,
         setup = setup_of(value)
         z = evaluation_latents(key, num, setup.latent_dim)
         return setup.sample(state, z, use_ema=use_ema)
-    return np.asarray(jax.jit(jax.vmap(one))(states, seed_keys(seeds), _as_array(values)))
+    return np.asarray(jax.jit(jax.vmap(one, in_axes=(state_axes(states), 0, 0)))(
+        states, seed_keys(seeds), _as_array(values)))
 
 
 def _as_array(values) -> jax.Array | None:

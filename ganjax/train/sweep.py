@@ -1,7 +1,9 @@
 """One config key swept inside one compiled program (``config.sweep``).
 
 ``config.sweep.key`` names a numeric config key, dotted (``'optimizer.d.learning_rate'``),
-and ``config.sweep.values`` its values; ``key=''`` sweeps nothing. A multi-seed benchmark
+or several, comma-separated, that take the same value
+(``'optimizer.g.learning_rate,optimizer.d.learning_rate'``), and ``config.sweep.values``
+the values; ``key=''`` sweeps nothing. A multi-seed benchmark
 (``ganjax.train.multiseed``) then trains every (value, seed) pair as one run of a single
 vmapped program: V values × S seeds cost one compilation, and seed s's run at value v is
 the run the config with ``key = v`` gives seed s.
@@ -39,16 +41,22 @@ def values(config) -> tuple[float, ...] | None:
     return tuple(config.sweep['values']) if is_sweep(config) else None
 
 
+def keys(config) -> list[str]:
+    """The swept keys (``sweep.key`` split at commas)."""
+    return [key.strip() for key in config.sweep.key.split(',')]
+
+
 def with_value(config, value) -> ml_collections.ConfigDict:
-    """A copy of ``config`` with ``sweep.key`` set to ``value`` (a number or a traced
+    """A copy of ``config`` with each swept key set to ``value`` (a number or a traced
     scalar)."""
     changed = copy.deepcopy(config)
-    *parents, leaf = config.sweep.key.split('.')
-    node = changed
-    for part in parents:
-        node = node[part]
-    with changed.ignore_type():
-        node[leaf] = value
+    for key in keys(config):
+        *parents, leaf = key.split('.')
+        node = changed
+        for part in parents:
+            node = node[part]
+        with changed.ignore_type():
+            node[leaf] = value
     return changed
 
 
@@ -57,10 +65,10 @@ def validate(config, validate_one: Callable[[ml_collections.ConfigDict], None]) 
     validates the config at each swept value in turn (its error names the swept key)."""
     if not is_sweep(config):
         return
-    key = config.sweep.key
-    current = errors.config_value(config, key)
-    errors.require(isinstance(current, (int, float)) and not isinstance(current, bool),
-                   'sweep.key', key, 'name a numeric config key')
+    for key in keys(config):
+        current = errors.config_value(config, key)
+        errors.require(isinstance(current, (int, float)) and not isinstance(current, bool),
+                       'sweep.key', key, 'name numeric config keys')
     swept = config.sweep['values']
     errors.require(
         isinstance(swept, Sequence) and len(swept) > 0

@@ -71,13 +71,17 @@ def smoke_config(variant='gan'):
     return toy2d_config.get_config(f'ring,{variant},smoke')
 
 
-def test_vmapped_seeds_equal_separate_single_seed_runs():
+@pytest.mark.parametrize('lazy_r1', [False, True])
+def test_vmapped_seeds_equal_separate_single_seed_runs(lazy_r1):
     # Seed by seed, the vmapped, scanned program computes what the plain loop of that
     # seed computes: the same training set and initial state bit for bit, then the same
     # steps. Compared over two steps, while float32 rounding is still all that differs:
-    # a GAN amplifies it (ReLU units near 0 flip), ~3× a step here.
+    # a GAN amplifies it (ReLU units near 0 flip), ~3× a step here. With a lazy R1
+    # (every 2nd D update) the shared step's lax.cond takes each branch once.
     config = smoke_config()
     config.total_steps = config.chunk_steps = 2
+    if lazy_r1:
+        config.loss.penalties.r1.weight, config.loss.penalties.r1.every = 1.0, 2
     # SGD, not Adam: Adam turns the rounding noise on exactly-zero gradients (a Dense
     # bias feeding BatchNorm) into lr-sized steps, differently for any two op orders.
     for opt in (config.optimizer.g, config.optimizer.d):
@@ -86,8 +90,9 @@ def test_vmapped_seeds_equal_separate_single_seed_runs():
     mixture = mixtures.ring()
     seeds = [3, 7]
     together, _ = multiseed.train(
-        multiseed.fixed(setup), mixture, seeds, batch_size=config.batch_size, total_steps=config.total_steps,
-        num_train=config.num_train, chunk_steps=config.chunk_steps)
+        multiseed.fixed(setup), mixture, seeds, batch_size=config.batch_size,
+        total_steps=config.total_steps, num_train=config.num_train,
+        chunk_steps=config.chunk_steps)
     initial_states, train_sets = jax.vmap(
         lambda key: multiseed.init_run(setup, mixture, config.num_train, key))(
             multiseed.seed_keys(seeds))
@@ -101,10 +106,11 @@ def test_vmapped_seeds_equal_separate_single_seed_runs():
             setup, config.batch_size, s, train_set, key, t))
         for t in range(config.total_steps):
             state, _ = step(state, t)
-        alone = jax.tree.map(lambda x, index=index: x[index], together)
         for name in ('g_params', 'd_params', 'g_state'):
-            chex.assert_trees_all_close(getattr(alone, name), getattr(state, name),
-                                        rtol=1e-5, atol=1e-9)
+            alone = jax.tree.map(lambda x, index=index: x[index], getattr(together, name))
+            chex.assert_trees_all_close(alone, getattr(state, name), rtol=1e-5, atol=1e-9)
+    # The runs share one step counter (multiseed.state_axes).
+    assert together.step.shape == () and int(together.step) == config.total_steps
 
 
 @pytest.mark.parametrize('variant', ['gan', 'pacgan2', 'wgan_gp', 'best'])
@@ -142,12 +148,33 @@ def test_results_from_before_batch_norm_modes_read_as_running_averages(tmp_path)
     assert '| raw generator, running | — |' in row
 
 
+@pytest.mark.parametrize('packing', [1, 2, 3, 4])
+def test_paper_variants_follow_pacgans_protocol(packing):
+    variant = 'paper_gan' if packing == 1 else f'paper_pacgan{packing}'
+    config = toy2d_config.get_config(f'grid,{variant}')
+    assert config.model.discriminator.packing == packing
+    assert (config.model.generator.hidden, config.model.generator.depth) == (400, 4)
+    assert (config.model.discriminator.hidden, config.model.discriminator.pieces) == (200, 5)
+    for opt in (config.optimizer.g, config.optimizer.d):
+        assert (opt.name, opt.learning_rate, opt.b1, opt.schedule) == ('adam', 1e-4, 0.8,
+                                                                       'constant')
+    assert (config.batch_size, config.num_train, config.total_steps) == (100, 100_000, 400_000)
+    assert config.model.latent_dim == 2 and not config.sample_from_ema
+
+
 @pytest.mark.parametrize('key,value', [('mixture', 'spiral'), ('chunk_steps', 3),
                                        ('num_seeds', 0)])
 def test_bad_toy_config_names_the_key(key, value):
     config = smoke_config()
     config[key] = value
     with pytest.raises(errors.ConfigError, match=key):
+        mode_collapse.validate(config)
+
+
+def test_an_unknown_generator_activation_names_the_key():
+    config = smoke_config()
+    config.model.generator.activation = 'swish'
+    with pytest.raises(errors.ConfigError, match='model.generator.activation'):
         mode_collapse.validate(config)
 
 

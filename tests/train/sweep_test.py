@@ -21,8 +21,9 @@ def swept_config(key, values, variant='gan'):
     return config
 
 
-@pytest.mark.parametrize('key,values', [('optimizer.d.learning_rate', (1e-3, 3e-2)),
-                                        ('loss.penalties.r1.weight', (0.0, 5.0))])
+@pytest.mark.parametrize('key,values', [
+    ('optimizer.d.learning_rate', (1e-3, 3e-2)), ('loss.penalties.r1.weight', (0.0, 5.0)),
+    ('optimizer.g.learning_rate, optimizer.d.learning_rate', (1e-3, 3e-2))])
 def test_each_swept_run_is_the_run_of_the_config_at_its_value(key, values):
     # Compared over two steps (SGD), while float32 rounding is all that may differ: see
     # mode_collapse_test's vmapped-seeds test. A traced value is a multiply XLA cannot
@@ -42,10 +43,10 @@ def test_each_swept_run_is_the_run_of_the_config_at_its_value(key, values):
         alone, _ = multiseed.train(
             multiseed.fixed(setup_lib.make_setup(sweep.with_value(config, value), (2,), 0)),
             mixture, seeds, **train)
-        runs = jax.tree.map(lambda x, index=index: x[2 * index:2 * index + 2], together)
         for name in ('g_params', 'd_params', 'g_state'):
-            chex.assert_trees_all_close(getattr(runs, name), getattr(alone, name),
-                                        rtol=1e-5, atol=1.2e-7)
+            runs = jax.tree.map(lambda x, index=index: x[2 * index:2 * index + 2],
+                                getattr(together, name))
+            chex.assert_trees_all_close(runs, getattr(alone, name), rtol=1e-5, atol=1.2e-7)
     # The values differ enough that the runs do: the sweep did not train one value twice.
     first, second = (jax.tree.leaves(jax.tree.map(lambda x, i=i: x[2 * i], together.d_params))
                      for i in range(2))
@@ -62,7 +63,8 @@ def test_a_key_that_shapes_the_program_is_refused_in_one_line(key):
 
 @pytest.mark.parametrize('key,values,match', [
     ('optimizer.d.nope', (1.0,), 'optimizer.d.nope is missing'),
-    ('loss.name', (1.0,), 'sweep.key must name a numeric config key'),
+    ('loss.name', (1.0,), 'sweep.key must name numeric config keys'),
+    ('optimizer.d.learning_rate,loss.name', (1.0,), "must name numeric config keys, got 'loss"),
     ('optimizer.d.learning_rate', (), 'sweep.values must be a non-empty tuple'),
     ('optimizer.d.learning_rate', (1e-3, float('nan')), 'sweep.values must be'),
     ('optimizer.d.learning_rate', (1e-3, -1.0), 'optimizer.d.learning_rate must be finite'),
@@ -98,4 +100,4 @@ def test_sweep_results_hold_each_value_and_its_seeds(tmp_path):
     for row, group in zip(rows, results['by_value']):
         assert row.startswith(f"| best | ema_decay=0.99, optimizer.g.learning_rate="
                               f"{group['value']:g} | {group['mean']['modes']:.1f} ± ")
-        assert '| 2 (0–1) × 20 |' in row
+        assert "| 2 (0–1) × 20 | " in row and "min (all values) |" in row
