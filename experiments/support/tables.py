@@ -2,6 +2,8 @@
 ``results.json`` files (``ganjax.evaluation.mode_collapse``)."""
 import re
 
+from ganjax.evaluation import mode_collapse
+
 # A command's config overrides: what a run changed from its config file's variant.
 _OVERRIDE = re.compile(r'--config\.(\S+?)=(\S+)')
 
@@ -9,17 +11,19 @@ _OVERRIDE = re.compile(r'--config\.(\S+?)=(\S+)')
 def results_table(all_results: list[dict]) -> str:
     """A Markdown table of ``results.json`` contents, ours beside the paper's anchor."""
     lines = ['| benchmark | variant | modes (ours) | modes (paper) | high quality (ours) '
-             '| high quality (paper) | KL (ours) | seeds × steps | sampled from, BatchNorm '
-             '| high quality by BatchNorm: standing / running / batch | runtime | command |',
-             '|---|---|---|---|---|---|---|---|---|---|---|---|']
+             '| high quality (paper) | KL (ours) | KL (paper) | seeds × steps '
+             '| sampled from, BatchNorm | high quality by BatchNorm: standing / running / batch '
+             '| runtime | command |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for r in sorted(all_results, key=lambda r: (r['mixture'], r['variant'])):
-        mean, err, paper, protocol = r['mean'], r['stderr'], r['paper'], r['protocol']
+        mean, err, protocol = r['mean'], r['stderr'], r['protocol']
+        paper = mode_collapse.PAPER[r['mixture']]
         lines.append(
             f"| {r['mixture']} ({protocol['num_modes']} modes) | {r['variant']} "
             f"| {mean['modes']:.1f} ± {err['modes']:.1f} | {paper['modes']} "
             f"| {100 * mean['high_quality']:.1f} ± {100 * err['high_quality']:.1f} % "
             f"| {100 * paper['high_quality']:.1f} % "
-            f"| {mean['kl']:.3f} ± {err['kl']:.3f} "
+            f"| {mean['kl']:.3f} ± {err['kl']:.3f} | {paper['kl']} "
             f"| {len(protocol['seeds'])} ({protocol['seeds'][0]}–{protocol['seeds'][-1]}) "
             f"× {protocol['total_steps']} "
             f"| {protocol['sampled_from']}, {protocol.get('batch_norm', 'running')} "

@@ -51,7 +51,9 @@ def run_step(setup: setup_lib.GANSetup, batch_size: int, state, train_set: jax.A
 def state_axes(states) -> state_lib.GANState:
     """The runs' vmap axes: axis 0 of every leaf but the step, which the runs share (one
     scalar), so that what depends on the step alone stays unbatched: a lazy penalty's
-    ``lax.cond`` then runs one branch instead of becoming a select of both."""
+    ``lax.cond`` then stays a branch instead of becoming a select that computes both.
+    (Measured on the grid recipe: lazy R1 every 4th update ran no faster than R1 on
+    every update, 166 vs 179 seed-steps/s; the penalty is a small part of that step.)"""
     return jax.tree.map(lambda _: 0, states).replace(step=None)
 
 

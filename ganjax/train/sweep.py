@@ -10,9 +10,9 @@ the run the config with ``key = v`` gives seed s.
 
 The value enters the program as a traced scalar, so a key can be swept when it only
 enters the step's arithmetic (learning rates, Adam's β1/β2, the weights of
-``loss.penalties``, the EMA decay, label smoothing). A key that shapes the program (a width, ``n_critic``, a loss
-name, the number of steps) cannot: ``check_traceable`` refuses it with one line, and such
-keys are compared with separate runs.
+``loss.penalties``, the EMA decay, label smoothing). A key that shapes the program (a
+width, ``n_critic``, a loss name, the number of steps) cannot: ``check_traceable``
+refuses it with one line, and such keys are compared with separate runs.
 """
 from collections.abc import Callable, Sequence
 import copy

@@ -113,7 +113,7 @@ def test_vmapped_seeds_equal_separate_single_seed_runs(lazy_r1):
     assert together.step.shape == () and int(together.step) == config.total_steps
 
 
-@pytest.mark.parametrize('variant', ['gan', 'pacgan2', 'wgan_gp', 'best'])
+@pytest.mark.parametrize('variant', ['gan', 'pacgan2', 'wgan_gp', 'best', 'recipe'])
 def test_benchmark_run_writes_samples_results_and_plot(tmp_path, variant):
     config = smoke_config(variant)
     results = mode_collapse.run(config, str(tmp_path), command='python -m experiments.toy2d')
@@ -134,8 +134,9 @@ def test_benchmark_run_writes_samples_results_and_plot(tmp_path, variant):
     assert os.path.getsize(tmp_path / 'samples.png') > 0
     row = tables.results_table([results]).splitlines()[-1]
     assert row.startswith(f'| ring (8 modes) | {variant} | {results["mean"]["modes"]:.1f} ± ')
-    assert '| 7.9 |' in row and '| 95.6 % |' in row and '| 2 (0–1) × 20 |' in row
-    assert ('| ema, standing |' if variant == 'best' else '| raw generator, standing |') in row
+    assert '| 7.9 |' in row and '| 95.6 % |' in row and '| 0.07 | 2 (0–1) × 20 |' in row
+    assert ('| ema, standing |' if variant in ('best', 'recipe')
+            else '| raw generator, standing |') in row
     by_mode = results['by_batch_norm']
     assert (' / '.join(f"{100 * by_mode[m]['high_quality']:.1f}"
                        for m in ('standing', 'running', 'batch')) + ' % |') in row
