@@ -24,8 +24,8 @@ training points, 6,000 steps, 10 seeds, and sample the raw generator
 (``sample_from_ema=False``, as in the papers). See ``ganjax.data.mixtures`` for the
 metrics.
 
-Measured on a 2-core CPU (docs/benchmarks.md, with the ablation tables that chose the
-recipe; 2-core AMD EPYC Zen 4), 10 seeds, mean: modes / high-quality share / KL.
+Measured on a 2-core AMD EPYC (Zen 4; docs/benchmarks.md, with the ablation tables
+that chose the recipe), 10 seeds, mean: modes / high-quality share / KL.
 
 * grid, ``recipe`` (``toy2d.py:grid``, 10,000 steps): 23.8 / 17.2 % / 0.40 in 9.3
   minutes of training (9.5 min wall); PacGAN4: 24.8 / 93.6 % / 0.04, so ganjax misses
@@ -34,9 +34,11 @@ recipe; 2-core AMD EPYC Zen 4), 10 seeds, mean: modes / high-quality share / KL.
   minutes: over the 10-minute budget. Lazy R1 (every 4th D update,
   ``--config.loss.penalties.r1.every=4 --config.total_steps=9000``): 22.9 / 13.4 % /
   0.47 in 9.2 min wall.
-* ring, ``recipe`` (= ``best``, 12,000 steps): 8.0 / 91.6 % / 0.011 (seeds 100-109,
-  7.3 min); PacGAN2: 7.9 / 95.6 % / 0.07. An ordinary D with R1 (4 seeds, weights
-  0.003-0.3) gave 75-87 %: R1 helps the grid, not the ring.
+* ring, ``recipe`` (= ``best``, ``toy2d.py:ring``, 12,000 steps): 8.0 (8/8 in every
+  seed) / 91.5 % / 0.010 in 5.8 minutes of training (6.0 min wall); PacGAN2: 7.9 /
+  95.6 % / 0.07, so ours beats it on modes and KL but not on high quality (``best`` on
+  seeds 100-109: 91.6 %). An ordinary D with R1 (4 seeds, weights 0.003-0.3) gave
+  75-87 %: R1 helps the grid, not the ring.
 * ring, ``paper_pacgan2`` for 3,000 of its 400,000 updates (``--config.total_steps=3000``,
   5.1 min): 7.7 / 22.4 % / 0.24. Under 1 % of the paper's updates does not reproduce
   Table 1; all of them would take about 11 hours for 10 seeds here (99 seed-steps/s).
