@@ -3,6 +3,7 @@
 import re
 
 from ganjax.evaluation import mode_collapse
+from ganjax.train import sweep
 
 # A command's config overrides: what a run changed from its config file's variant.
 _OVERRIDE = re.compile(r'--config\.(\S+?)=(\S+)')
@@ -50,7 +51,7 @@ def ablation_table(all_results: list[dict]) -> str:
              '| command |', '|---|---|---|---|---|---|---|---|']
     rows = []
     for r in all_results:
-        swept = [key.strip() for key in r['sweep']['key'].split(',')] if 'sweep' in r else []
+        swept = sweep.split_keys(r['sweep']['key']) if 'sweep' in r else []
         changes = [f'{key}={value}' for key, value in _OVERRIDE.findall(r['command'] or '')
                    if key not in swept
                    and not key.startswith(('sweep.', 'first_seed', 'num_seeds'))]

@@ -4,8 +4,9 @@ G: z ∈ R² → 4 × (Dense 400, BatchNorm, ReLU) → Dense 2. D: 3 maxout laye
 units × 5 pieces → Dense 1 (a logit).
 
 Options of G beyond the paper's, for ablations (docs/benchmarks.md): ``batch_norm=False``
-drops its BatchNorm and ``activation`` picks 'relu' (the paper's), 'tanh' or 'gelu'. On the grid neither removed the rays of samples that run out from the modes
-away from the origin.
+drops its BatchNorm and ``activation`` picks 'relu' (the paper's), 'tanh' or 'gelu'. On
+the grid neither removed the rays of samples that run out from the modes away from the
+origin.
 
 Packing (PacGAN, §3; ``ganjax.layers.pack``): with ``packing = m`` the discriminator
 judges m samples at once, concatenated into one input of 2m numbers, so a batch of B

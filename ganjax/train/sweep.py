@@ -42,8 +42,13 @@ def values(config) -> tuple[float, ...] | None:
 
 
 def keys(config) -> list[str]:
-    """The swept keys (``sweep.key`` split at commas)."""
-    return [key.strip() for key in config.sweep.key.split(',')]
+    """The swept keys of ``config``."""
+    return split_keys(config.sweep.key)
+
+
+def split_keys(sweep_key: str) -> list[str]:
+    """The keys a ``sweep.key`` string names (split at commas)."""
+    return [key.strip() for key in sweep_key.split(',')]
 
 
 def with_value(config, value) -> ml_collections.ConfigDict:
