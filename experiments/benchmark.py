@@ -1,6 +1,6 @@
 """Times a config's compiled train step; last line of output is one JSON object.
 
-    python -m experiments.benchmark --config=experiments/configs/mnist_dcgan.py
+    python -m experiments.benchmark --config=experiments/configs/mnist_dcgan_tutorial.py
     python -m experiments.benchmark --config=... --config.batch_size=128 --num_steps=50
     python -m experiments.benchmark --config=... --layers   # per-layer ConvTranspose times
     python -m experiments.benchmark --config=... --compare_xla_defaults

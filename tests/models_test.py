@@ -333,6 +333,30 @@ def test_dcgan_discriminator_batchnorm_uses_running_averages_in_eval():
     assert not np.allclose(train_logits[0], train_other[0], rtol=1e-3, atol=1e-3)
 
 
+def test_mnist_recipe_networks_count_their_layers_and_d_batchnorm_works():
+    """mnist_dcgan.py's networks: DCGAN-28 at base width 32, BN after D's second conv."""
+    config = ml_collections.ConfigDict(dict(
+        name='dcgan28', generator=dict(base_features=32),
+        discriminator=dict(base_features=32, batch_norm=True, dropout_rate=0.0)))
+    generator, discriminator = models.make_gan(config, MNIST)
+    z, x, _ = _inputs('dcgan28', conditional=False)
+    g_vars = _abstract_variables(generator, z)
+    assert _count(g_vars['params']) == (
+        _dense(100, 7 * 7 * 128, bias=False) + _bn(7 * 7 * 128) + _conv(5, 128, 64, bias=False)
+        + _bn(64) + _conv(5, 64, 32, bias=False) + _bn(32) + _conv(5, 32, 1))
+    d_vars = _random_variables(discriminator, x)
+    assert _count(d_vars['params']) == (_conv(5, 1, 32) + _conv(5, 32, 64, bias=False)
+                                        + _bn(64) + _dense(7 * 7 * 64, 1))
+    other_x = _replace_second_example(x, seed=6)
+    (eval_logits, _), eval_stats = _apply(discriminator, d_vars, x, train=False)
+    (eval_other, _), _ = _apply(discriminator, d_vars, other_x, train=False)
+    np.testing.assert_allclose(eval_logits[0], eval_other[0], rtol=1e-6, atol=1e-6)
+    chex.assert_trees_all_equal(eval_stats['batch_stats'], d_vars['batch_stats'])
+    (train_logits, _), _ = _apply(discriminator, d_vars, x, train=True)
+    (train_other, _), _ = _apply(discriminator, d_vars, other_x, train=True)
+    assert not np.allclose(train_logits[0], train_other[0], rtol=1e-3, atol=1e-3)
+
+
 @pytest.mark.parametrize('case_id', DROPOUT_CASE_IDS)
 def test_discriminator_dropout_only_in_train(case_id):
     _, discriminator, _, d_vars, _, x, _ = _setup(case_id)

@@ -25,7 +25,7 @@ These sampled with training's BatchNorm running averages, the default then; with
 standing statistics, today's default (``python -m experiments.evaluate --workdir=DIR``
 on the 3,000-step checkpoint): EMA FID 70.8, MNIST score 6.67; raw FID 73.8, 6.67.
 The 3,000-step sample grid shows thin-stroked digits of every class, many malformed.
-That is not better than ``mnist_dcgan`` at the same length (EMA FID 59.6, score 6.84,
+That is not better than ``mnist_dcgan_tutorial`` at the same length (EMA FID 59.6, score 6.84,
 standing statistics, on the same machine):
 at MNIST scale and 3,000 steps this objective is not yet a better recipe; it is the
 starting point the recipes work tunes.

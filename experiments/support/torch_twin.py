@@ -8,6 +8,12 @@ pass, so that neither side computes gradients it does not use. ``torch`` is impo
 dependency of ganjax.
 """
 import copy
+import dataclasses
+
+from ganjax import models
+
+# The network options a twin follows; any other must keep its class's default.
+_TWIN_OPTIONS = {'dropout_rate'}
 
 
 def _dcgan28(torch, latent_dim: int, channels: int, dropout_rate: float, slope: float = 0.3):
@@ -43,6 +49,17 @@ def _mlp(torch, latent_dim: int, channels: int, dropout_rate: float, slope: floa
 ARCHITECTURES = {'dcgan28': _dcgan28, 'mlp': _mlp}
 
 
+def _changed_options(model_config) -> list[str]:
+    """The ``model.generator`` / ``model.discriminator`` keys set away from the model
+    class's default, other than those the twins follow."""
+    changed = []
+    for side, cls in zip(('generator', 'discriminator'), models.GANS[model_config.name][:2]):
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+        changed += [f'model.{side}.{key}' for key, value in model_config[side].items()
+                    if key not in _TWIN_OPTIONS and value != defaults.get(key)]
+    return changed
+
+
 def make_step(config):
     """Returns ``(step, batch_shape)``: ``step(real)`` does one eager D and G update.
 
@@ -51,14 +68,17 @@ def make_step(config):
     """
     import torch  # pylint: disable=import-outside-toplevel
     name, loss = config.model.name, config.loss
+    changed = _changed_options(config.model) if name in ARCHITECTURES else []
     if (name not in ARCHITECTURES or loss.name != 'non_saturating' or loss.n_critic != 1
             or loss.penalty != 'none' or config.model.conditional
             or any(p.weight > 0 for p in (loss.get('penalties') or {}).values())
-            or loss.get('unroll_steps', 0) or (config.get('augment') or {}).get('policy')):
+            or loss.get('unroll_steps', 0) or (config.get('augment') or {}).get('policy')
+            or changed):
         raise NotImplementedError(
-            'a PyTorch reference exists for unconditional dcgan28/mlp with the '
-            'non-saturating loss, n_critic=1 and no penalty, unrolling or augmentation, '
-            f'not model.name={name!r}, loss={loss.name!r}')
+            'a PyTorch reference exists for unconditional dcgan28/mlp as their classes '
+            'define them by default (dropout may change), with the non-saturating loss, '
+            'n_critic=1 and no penalty, unrolling or augmentation, not '
+            f'model.name={name!r}, loss={loss.name!r}' + (f', {changed}' if changed else ''))
     torch.manual_seed(config.seed)
     generator, discriminator, image_shape = ARCHITECTURES[name](
         torch, config.model.latent_dim, 1, config.model.discriminator.get('dropout_rate', 0.0))

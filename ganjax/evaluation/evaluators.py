@@ -13,7 +13,8 @@ Metrics (``config.eval.metrics``; the MNIST feature network is
   - 'class_coverage': per class c, the share of generated digits the network assigns
     to c (``class_share``) and the coverage of the real digits of class c
     (``class_coverage``; a dropped class shows as ≈ 0); for a class-conditional
-    generator also ``label_accuracy``, how often the network agrees with the label asked.
+    generator also ``label_accuracy``, how often the network agrees with the label asked,
+    and ``label_accuracy_by_class``, the same for each asked label 0–9.
 * Stacked MNIST (28×28×3): 'stacked_modes': each channel classified by the network, the
   mode 100·d_R + 10·d_G + d_B counted over the samples: modes reached (≥ 1 sample) of
   1,000 and KL(mode histogram ‖ uniform) in nats (VEEGAN / PacGAN protocol).
@@ -178,7 +179,10 @@ class Evaluator:
             values['class_coverage'] = metrics.coverage_by_class(
                 real.features, real.labels, features, 10, eval_config_lib.NEIGHBOURS).tolist()
             if labels is not None:
-                values['label_accuracy'] = float(np.mean(predicted == labels))
+                correct = predicted == labels
+                values['label_accuracy'] = float(np.mean(correct))
+                values['label_accuracy_by_class'] = [
+                    float(np.mean(correct[labels == c])) for c in range(10)]
         return values
 
     def _kid_subset_size(self) -> int:

@@ -21,7 +21,7 @@ their samples near a mode with standing statistics, 33.4 % with running averages
 37.7 % with each batch's own (docs/benchmarks.md); the grid's EMA generators 10.8 %,
 10.7 % and 10.8 %. On MNIST (``python -m experiments.evaluate --workdir=DIR
 --batch_norm=MODE`` on the step-3000 checkpoint, 10,000 samples) FID, standing /
-running / batch: mnist_dcgan EMA 59.6 / 60.3 / 59.5, raw 51.9 / 52.1 / 51.0;
+running / batch: mnist_dcgan_tutorial EMA 59.6 / 60.3 / 59.5, raw 51.9 / 52.1 / 51.0;
 mnist_rpgan EMA 70.8 / 72.3 / 71.3, raw 73.8 / 73.5 / 74.5. Standing statistics are the
 default: as good as batch statistics where either helps, and a sample stays a function
 of its latent alone.

@@ -6,7 +6,7 @@ import chex
 import jax
 import pytest
 
-from experiments.configs import mnist_dcgan
+from experiments.configs import mnist_dcgan_tutorial
 from experiments.configs import mnist_mlp_gan
 from experiments.support import timing
 from ganjax.train import parallel
@@ -23,7 +23,8 @@ def test_report_fields():
     assert result['images_per_sec'] == pytest.approx(8 / (result['step_ms'] / 1e3), rel=1e-2)
 
 
-@pytest.mark.parametrize('get_config', [mnist_dcgan.get_config, mnist_mlp_gan.get_config])
+@pytest.mark.parametrize('get_config', [mnist_dcgan_tutorial.get_config,
+                                        mnist_mlp_gan.get_config])
 def test_torch_twin_has_the_same_parameters(get_config):
     torch = pytest.importorskip('torch')
     from experiments.support import torch_twin  # pylint: disable=import-outside-toplevel
@@ -46,3 +47,15 @@ def test_compiler_options_are_valid_for_this_jaxlib():
     x = jax.random.normal(jax.random.key(0), (16, 16))
     chex.assert_trees_all_close(jax.jit(f, compiler_options=options)(x), jax.jit(f)(x),
                                 rtol=1e-6)
+
+
+def test_torch_twin_refuses_a_network_option_it_does_not_build():
+    pytest.importorskip('torch')
+    from experiments.support import torch_twin  # pylint: disable=import-outside-toplevel
+    config = mnist_dcgan_tutorial.get_config()
+    config.model.discriminator.dropout_rate = 0.5  # a twin option: still built
+    torch_twin.make_step(config)
+    with config.unlocked():
+        config.model.generator.base_features = 32
+    with pytest.raises(NotImplementedError, match=r'model\.generator\.base_features'):
+        torch_twin.make_step(config)
