@@ -93,3 +93,34 @@ def stacked_mnist_table(all_results: list[dict]) -> str:
             f"| {r['protocol']['total_steps']} × {r['protocol']['batch_size']} "
             f"| {r['runtime_s'] / 60:.1f} min | `{r['command']}` |")
     return '\n'.join(lines) + '\n'
+
+
+# The config a command ran, e.g. 'mnist_dcgan' or 'toy2d:ring'.
+_CONFIG = re.compile(r'--config=(?:\S*/)?(\w+)\.py(:\S+)?')
+
+
+def mnist_table(all_results: list[dict]) -> str:
+    """A Markdown table of MNIST runs' ``results.json`` (``ganjax.evaluation.run_results``):
+    the last evaluation of the EMA and the raw generator."""
+    lines = ['| config | MNIST score, EMA / raw | FID, EMA / raw | coverage of each class, '
+             'lowest / mean (EMA) | label accuracy of each class, lowest (EMA) '
+             '| real digits: MNIST score | steps × batch | runtime | command |',
+             '|---|---|---|---|---|---|---|---|---|']
+    for r in sorted(all_results, key=lambda r: r['command']):
+        ema, raw = r['final']['ema'], r['final'].get('raw', {})
+        coverage = ema['class_coverage']
+        label_accuracy = (f"{100 * min(ema['label_accuracy_by_class']):.1f} %"
+                          if 'label_accuracy_by_class' in ema else '—')
+        name, arg = _CONFIG.search(r['command']).groups()
+        lines.append(
+            f"| {name}{arg or ''} | {_pair(ema, raw, 'mnist_score', 2)} "
+            f"| {_pair(ema, raw, 'fid', 1)} "
+            f"| {min(coverage):.2f} / {sum(coverage) / len(coverage):.2f} | {label_accuracy} "
+            f"| {r['protocol']['real_data_mnist_score']:.2f} "
+            f"| {r['protocol']['total_steps']} × {r['protocol']['batch_size']} "
+            f"| {r['runtime_s'] / 60:.1f} min | `{r['command']}` |")
+    return '\n'.join(lines) + '\n'
+
+
+def _pair(ema: dict, raw: dict, key: str, digits: int) -> str:
+    return ' / '.join(f'{m[key]:.{digits}f}' if key in m else '—' for m in (ema, raw))

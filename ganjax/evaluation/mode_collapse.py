@@ -20,8 +20,6 @@ evaluations a training run wrote (``ganjax.evaluation.evaluators``, 'stacked_mod
 and PacGAN's anchor.
 """
 import dataclasses
-import glob
-import json
 import os
 import time
 
@@ -33,6 +31,7 @@ from ganjax.data import mixtures
 from ganjax.data import pipeline
 from ganjax.evaluation import evaluators
 from ganjax.evaluation import feature_network
+from ganjax.evaluation import run_results
 from ganjax.reporting import files
 from ganjax.reporting import images
 from ganjax.train import multiseed
@@ -177,25 +176,13 @@ def run(config, workdir: str, command: str | None = None) -> dict:
 def stacked_mnist_results(config, workdir: str, command: str | None,
                           runtime_s: float) -> dict:
     """Writes ``workdir/results.json`` from the run's evaluations and returns it."""
-    history = []
-    for path in sorted(glob.glob(os.path.join(workdir, 'eval', 'step_*.json'))):
-        with open(path, encoding='utf-8') as f:
-            history.extend(json.load(f)['results'])
-    if not history:
-        raise errors.ConfigError(f'{workdir} holds no evaluation (eval/step_*.json)')
-    with open(os.path.join(workdir, 'data.json'), encoding='utf-8') as f:
-        train_data = json.load(f)['source']
-    last_step = max(r['step'] for r in history)
-    final = {r['generator']: r['metrics'] for r in history if r['step'] == last_step}
+    history = run_results.evaluations(workdir)
     real_data = stacked_mnist_real_data(config.data, history[-1]['protocol']['num_generated'])
     results = dict(
         benchmark='stacked_mnist', variant=config.variant, real_data=real_data,
-        protocol=dict(
-            {k: v for k, v in history[-1]['protocol'].items()
-             if k not in ('generator', 'checkpoint_step', 'seconds')},
-            train_data=train_data, total_steps=config.total_steps,
-            batch_size=config.batch_size, packing=config.model.discriminator.packing),
-        final=final,
+        protocol=dict(run_results.protocol(config, workdir, history),
+                      packing=config.model.discriminator.packing),
+        final=run_results.final(history),
         over_training=[dict(step=r['step'], generator=r['generator'],
                             modes=r['metrics']['modes'], kl=r['metrics']['kl'])
                        for r in history],

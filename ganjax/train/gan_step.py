@@ -99,8 +99,10 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         ``objectives.PENALTY_NAMES``), ``penalty_weight`` (multiplies the penalty as
         ``ganjax.losses`` returns it: λ for the gradient penalty, γ/2 for R1),
         ``penalties`` (scheduled and lazy penalties, ``objectives.make_penalties``),
-        ``n_critic``, ``unroll_steps`` and ``auxiliary_weight`` (ACGAN class loss; 0
-        disables it).
+        ``n_critic``, ``unroll_steps``, ``auxiliary_weight`` (ACGAN class loss; 0
+        disables it) and ``auxiliary_on_real`` (False: D's class head learns only the
+        labels G was given, never the data's: InfoGAN's categorical code, Chen et al.
+        2016, with λ = ``auxiliary_weight``).
       latent_dim: size of z ~ N(0, I).
       num_classes: > 0 for class-conditional models; fake labels are uniform.
       ema_decay: β of the EMA of G's parameters (with the warm-up above); 0 makes it an
@@ -126,6 +128,7 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
     penalties = objectives.make_penalties(loss_config)
     unroll_steps = loss_config.get('unroll_steps', 0)
     auxiliary = getattr(discriminator, 'conditioning', 'none') == 'auxiliary'
+    auxiliary_on_real = loss_config.get('auxiliary_on_real', True)
 
     def ema_decay_of(step, local_batch):
         if ema_half_life_kimg is None:
@@ -209,7 +212,9 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         adversarial = objective.discriminator_loss(real_logits, fake_logits)
         reg, penalty_values = penalty_terms(d_params, d_state, real, fake, real_labels,
                                             penalty_key, step, update)
-        aux = class_loss(real_classes, real_labels) + class_loss(fake_classes, fake_labels)
+        aux = class_loss(fake_classes, fake_labels)
+        if auxiliary_on_real:
+            aux = class_loss(real_classes, real_labels) + aux
         metrics = dict(d_loss=adversarial, d_real=jnp.mean(real_logits),
                        d_fake=jnp.mean(fake_logits), **penalty_values)
         if auxiliary:

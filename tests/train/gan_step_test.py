@@ -90,6 +90,23 @@ def test_one_step_updates_both_networks_and_stays_finite(model, loss, conditiona
         assert float(metrics['penalty']) > 0
 
 
+@pytest.mark.parametrize('on_real', [True, False])
+def test_infogan_code_never_reads_the_data_labels(on_real):
+    # ACGAN's class head learns the data's labels and G's; with auxiliary_on_real=False
+    # (InfoGAN's categorical code) only G's, so relabelling the real batch changes nothing.
+    config = make_config(conditional=True, conditioning='auxiliary')
+    config.loss.auxiliary_on_real = on_real
+    setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
+    state = setup.init_state(jax.random.key(0))
+    step = jax.jit(setup.train_step)
+    batch = make_batch(config)
+    relabelled = dict(batch, label=(batch['label'] + 1) % 10)
+    (after, metrics), (after_relabelled, _) = step(state, batch), step(state, relabelled)
+    assert tree_equal(after.d_params, after_relabelled.d_params) == (not on_real)
+    assert tree_equal(after.g_params, after_relabelled.g_params) == (not on_real)
+    assert float(metrics['d_aux_loss']) > 0
+
+
 def test_discriminator_update_leaves_generator_untouched():
     config = make_config()
     setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
