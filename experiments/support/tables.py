@@ -110,7 +110,7 @@ def mnist_table(all_results: list[dict]) -> str:
         ema, raw = r['final']['ema'], r['final'].get('raw', {})
         coverage = ema['class_coverage']
         label_accuracy = (f"{100 * min(ema['label_accuracy_by_class']):.1f} %"
-                          if 'label_accuracy_by_class' in ema else '—')
+                          if r['conditional'] else '—')
         name, arg = _CONFIG.search(r['command']).groups()
         lines.append(
             f"| {name}{arg or ''} | {_pair(ema, raw, 'mnist_score', 2)} "

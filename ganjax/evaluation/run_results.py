@@ -49,7 +49,9 @@ def mnist_results(config, workdir: str, command: str | None, runtime_s: float) -
     """Writes ``workdir/results.json`` for an MNIST run and returns it."""
     history = evaluations(workdir)
     results = dict(
-        benchmark='mnist', conditional=bool(config.model.conditional),
+        # An InfoGAN code (loss.auxiliary_on_real False) is not a label of the data.
+        benchmark='mnist', conditional=bool(config.model.conditional
+                                            and config.loss.get('auxiliary_on_real', True)),
         protocol=protocol(config, workdir, history), final=final(history),
         over_training=[dict(step=r['step'], generator=r['generator'], metrics=r['metrics'])
                        for r in history],

@@ -263,6 +263,12 @@ def _discriminator_fits_loss(config, discriminator) -> None:
                    'model.discriminator.conditioning', conditioning,
                    "be 'none' when model.conditional is False and 'projection' or "
                    "'auxiliary' when it is True")
+    # Without the data's labels in D's loss only an auxiliary head, which reads G's code
+    # back, is an unsupervised model; a projection D reads the data's labels itself.
+    errors.require(config.loss.get('auxiliary_on_real', True) or conditioning == 'auxiliary',
+                   'loss.auxiliary_on_real', False,
+                   "be True unless model.discriminator.conditioning is 'auxiliary' "
+                   "(InfoGAN's categorical code)")
     penalties = [p.name for p in objectives.make_penalties(config.loss)]
     # Gradient penalties are per-example gradients; BatchNorm in train mode mixes the
     # examples of a batch, which makes them wrong (Gulrajani et al. 2017, §4).

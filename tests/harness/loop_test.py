@@ -213,6 +213,8 @@ def test_ctrl_c_is_one_line_and_releases_the_workdir(tmp_path, embedded_data_dir
     (('--config.data.num_shards=3', '--config.batch_size=8'), {}, 'data.num_shards'),
     (('--config=experiments/configs/stacked_mnist.py:nope',), {}, "config arg 'nope'"),
     (("--config.eval.metrics=('stacked_modes',)",), {}, 'eval.metrics'),
+    (('--config=experiments/configs/mnist_cgan.py:smoke',
+      '--config.loss.auxiliary_on_real=False'), {}, 'loss.auxiliary_on_real'),
 ])
 def test_bad_input_gets_one_clear_error(tmp_path, args, env, expected):
     a_file = tmp_path / 'a_file'
