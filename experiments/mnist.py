@@ -8,11 +8,7 @@ that lists MNIST metrics (``config.eval.metrics``) also gets DIR/results.json: t
 evaluation of each generator, the metrics over training, the protocol, the command and
 its runtime (``ganjax.evaluation.run_results``), for ``experiments.results_table``.
 """
-import sys
-import time
-
 from absl import app
-import jax
 
 from ganjax.evaluation import run_results
 from ganjax.harness import cli
@@ -20,18 +16,16 @@ from ganjax.harness import cli
 cli.define_config_flags()
 
 
+def write_results(config, workdir: str, command: str, runtime_s: float) -> None:
+    if config.get('eval', {}).get('metrics'):
+        run_results.mnist_results(config, workdir, command, runtime_s)
+
+
 def main(argv):
     del argv
     cli.quiet_library_logs()
-
-    def run():
-        start = time.perf_counter()
-        workdir = cli.train_from_flags()
-        config = cli.loaded_config()
-        if jax.process_index() == 0 and config.get('eval', {}).get('metrics'):
-            command = ' '.join(['python -m experiments.mnist', *sys.argv[1:]])
-            run_results.mnist_results(config, workdir, command, time.perf_counter() - start)
-    cli.exit_on_user_error(run)
+    cli.exit_on_user_error(
+        lambda: cli.train_and_write_results('experiments.mnist', write_results))
 
 
 if __name__ == '__main__':

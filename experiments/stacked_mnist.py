@@ -8,11 +8,8 @@ DIR/results.json: the final modes and KL of the EMA and raw generator, the count
 training, the protocol, PacGAN's anchor and the command (``ganjax.evaluation.mode_collapse``).
 """
 import json
-import sys
-import time
 
 from absl import app
-import jax
 
 from ganjax.evaluation import mode_collapse
 from ganjax.harness import cli
@@ -20,20 +17,17 @@ from ganjax.harness import cli
 cli.define_config_flags()
 
 
+def write_results(config, workdir: str, command: str, runtime_s: float) -> None:
+    results = mode_collapse.stacked_mnist_results(config, workdir, command, runtime_s)
+    print(json.dumps({'workdir': workdir, 'final': results['final'],
+                      'paper': results['paper']}))
+
+
 def main(argv):
     del argv
     cli.quiet_library_logs()
-
-    def run():
-        start = time.perf_counter()
-        workdir = cli.train_from_flags()
-        if jax.process_index() == 0:
-            command = ' '.join(['python -m experiments.stacked_mnist', *sys.argv[1:]])
-            results = mode_collapse.stacked_mnist_results(
-                cli.loaded_config(), workdir, command, time.perf_counter() - start)
-            print(json.dumps({'workdir': workdir, 'final': results['final'],
-                              'paper': results['paper']}))
-    cli.exit_on_user_error(run)
+    cli.exit_on_user_error(
+        lambda: cli.train_and_write_results('experiments.stacked_mnist', write_results))
 
 
 if __name__ == '__main__':

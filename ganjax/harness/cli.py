@@ -8,6 +8,7 @@ import datetime
 import logging as std_logging
 import os
 import sys
+import time
 
 from absl import flags
 from absl import logging
@@ -91,6 +92,17 @@ def train_from_flags() -> str:
         workdir = default_workdir(flags.FLAGS['config'].config_filename)
     loop.train_and_evaluate(loaded_config(), workdir)
     return workdir
+
+
+def train_and_write_results(module: str, write_results) -> None:
+    """Trains --config in --workdir, then, in process 0, calls ``write_results(config,
+    workdir, command, runtime_s)`` with the command as typed (``python -m module ...``)
+    and the seconds it has run, for the entry points that write ``results.json``."""
+    start = time.perf_counter()
+    workdir = train_from_flags()
+    if jax.process_index() == 0:
+        command = ' '.join([f'python -m {module}', *sys.argv[1:]])
+        write_results(loaded_config(), workdir, command, time.perf_counter() - start)
 
 
 def join_processes() -> None:

