@@ -4,7 +4,9 @@ The rest of ganjax talks to checkpoints only through `Checkpointer`, so a change
 orbax API is a change to this file alone. What this module guarantees on top of orbax:
 
 * `save` returns only once the checkpoint is committed, so a SIGKILL after it cannot
-  lose it. Orbax writes each step into `<step>.orbax-checkpoint-tmp` and renames it to
+  lose it. A Ctrl-C (SIGINT) that arrives during `save` or `close` is held until they
+  return and raised then: a KeyboardInterrupt inside orbax's calls can leave its
+  background threads waiting forever, and the process with them. Orbax writes each step into `<step>.orbax-checkpoint-tmp` and renames it to
   `<step>` only when complete; a save killed half-way leaves that temporary directory,
   which is never listed as a step and is removed when the run's next `Checkpointer`
   opens (a read-only one, as readers of a training run use, leaves it alone).
@@ -21,7 +23,10 @@ writes what and synchronises the processes itself), so there is deliberately no
 process-0-only logic around saving.
 """
 
+import contextlib
 import os
+import signal
+import threading
 import time
 from typing import Any
 
@@ -33,6 +38,23 @@ from ganjax import errors
 from ganjax.train import distributed
 
 PyTree = Any
+
+
+@contextlib.contextmanager
+def interrupts_held():
+    """Holds SIGINT (Ctrl-C) while the block runs and raises KeyboardInterrupt after it
+    if one arrived. Only the main thread can set signal handlers: elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
 
 
 class CheckpointRestoreError(errors.UserError, RuntimeError):
@@ -103,13 +125,15 @@ class Checkpointer:
         """
         if self.read_only:
             raise ValueError(f'{self.directory} was opened read-only')
-        saved = self._manager.save(step, args=ocp.args.StandardSave(_keys_to_data(state)))
+        with interrupts_held():
+            saved = self._manager.save(step, args=ocp.args.StandardSave(_keys_to_data(state)))
+            if saved:
+                self._manager.wait_until_finished()
         if not saved:
             raise ValueError(
                 f'step={step} was not saved: {self.directory} already holds the newer or '
                 f'equal step {self._manager.latest_step()}.'
             )
-        self._manager.wait_until_finished()
 
     def latest_step(self) -> int | None:
         """The newest committed step, or None if there is none.
@@ -164,7 +188,8 @@ class Checkpointer:
 
     def close(self) -> None:
         """Waits for pending work and releases orbax's resources."""
-        self._manager.close()
+        with interrupts_held():
+            self._manager.close()
 
     def __enter__(self) -> 'Checkpointer':
         return self

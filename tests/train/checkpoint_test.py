@@ -4,6 +4,7 @@ import logging
 import os
 import pathlib
 import shutil
+import signal
 
 import flax
 import jax
@@ -150,6 +151,24 @@ def test_latest_step_survives_reopening(tmp_path):
         ckpt.save(7, {'x': jnp.zeros(2)})
     with checkpoint.Checkpointer(str(tmp_path)) as ckpt:
         assert ckpt.latest_step() == 7
+
+
+def test_ctrl_c_during_a_save_is_raised_once_the_checkpoint_is_committed(tmp_path,
+                                                                        monkeypatch):
+    with checkpoint.Checkpointer(str(tmp_path)) as ckpt:
+        save = ckpt._manager.save  # pylint: disable=protected-access
+
+        def interrupted_save(*args, **kwargs):
+            os.kill(os.getpid(), signal.SIGINT)
+            return save(*args, **kwargs)
+        monkeypatch.setattr(ckpt._manager, 'save', interrupted_save)  # pylint: disable=protected-access
+        with pytest.raises(KeyboardInterrupt):
+            ckpt.save(3, {'x': jnp.ones(2)})
+        assert ckpt.latest_step() == 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with checkpoint.Checkpointer(str(tmp_path), read_only=True) as ckpt:
+        restored, step = ckpt.restore_latest({'x': jnp.zeros(2)})
+    assert step == 3 and np.array_equal(restored['x'], np.ones(2))
 
 
 def test_save_of_an_old_step_raises(tmp_path):
