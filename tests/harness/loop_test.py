@@ -132,11 +132,17 @@ def entry_point_args(workdir, data_dir, *extra):
 def signalled_run(workdir, data_dir, checkpoint_step, signal_number, *extra):
     """Starts a training run, sends it ``signal_number`` once its checkpoint
     ``checkpoint_step`` exists, and returns its exit status and stderr."""
+    # A child inherits an ignored SIGINT (pytest-xdist workers ignore it), and Python
+    # then never raises KeyboardInterrupt; a handled one is reset to the default at exec.
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     with tempfile.TemporaryFile('w+') as stderr:  # a pipe could fill and stall the run
-        process = subprocess.Popen(
-            [sys.executable, '-m', 'experiments.mnist',
-             *entry_point_args(workdir, data_dir, *extra)],
-            cwd=run_helpers.REPO, stdout=subprocess.DEVNULL, stderr=stderr)
+        try:
+            process = subprocess.Popen(
+                [sys.executable, '-m', 'experiments.mnist',
+                 *entry_point_args(workdir, data_dir, *extra)],
+                cwd=run_helpers.REPO, stdout=subprocess.DEVNULL, stderr=stderr)
+        finally:
+            signal.signal(signal.SIGINT, handler)
         try:
             deadline = time.time() + 240
             while not os.path.exists(os.path.join(workdir, 'checkpoints',

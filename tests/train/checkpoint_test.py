@@ -155,6 +155,7 @@ def test_latest_step_survives_reopening(tmp_path):
 
 def test_ctrl_c_during_a_save_is_raised_once_the_checkpoint_is_committed(tmp_path,
                                                                         monkeypatch):
+    handler = signal.getsignal(signal.SIGINT)  # ignored in a pytest-xdist worker
     with checkpoint.Checkpointer(str(tmp_path)) as ckpt:
         save = ckpt._manager.save  # pylint: disable=protected-access
 
@@ -165,7 +166,7 @@ def test_ctrl_c_during_a_save_is_raised_once_the_checkpoint_is_committed(tmp_pat
         with pytest.raises(KeyboardInterrupt):
             ckpt.save(3, {'x': jnp.ones(2)})
         assert ckpt.latest_step() == 3
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) == handler
     with checkpoint.Checkpointer(str(tmp_path), read_only=True) as ckpt:
         restored, step = ckpt.restore_latest({'x': jnp.zeros(2)})
     assert step == 3 and np.array_equal(restored['x'], np.ones(2))
