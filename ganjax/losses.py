@@ -29,7 +29,8 @@ Conventions shared by the whole module:
   BatchNorm in training mode, minibatch discrimination or minibatch standard deviation would
   make these penalties silently wrong).
 """
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+import math
 import numbers
 from typing import Any
 
@@ -442,11 +443,56 @@ def auxiliary_classifier_loss(class_logits: jax.typing.ArrayLike,
     """
     logits = _validated('class_logits', class_logits, 'have shape (B, K) with B, K >= 1',
                         lambda shape: len(shape) == 2 and min(shape) > 0)
-    labels = _validated('labels', labels, f'have shape ({logits.shape[0]},) to match '
-                        f'class_logits {logits.shape}', lambda shape: shape == logits.shape[:1])
+    labels = _integer_labels(labels, logits.shape)
+    return jnp.mean(optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels))
+
+
+def _integer_labels(labels: jax.typing.ArrayLike, logits_shape: Shape) -> jax.Array:
+    """``labels`` as an array, if it is an integer (B,) vector for (B, ·) logits."""
+    labels = _validated('labels', labels, f'have shape ({logits_shape[0]},) to match '
+                        f'class_logits {logits_shape}', lambda shape: shape == logits_shape[:1])
     if not jnp.issubdtype(labels.dtype, jnp.integer):
         raise ValueError(f'labels must have an integer dtype, got {labels.dtype}.')
-    return jnp.mean(optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels))
+    return labels
+
+
+def factorized_auxiliary_classifier_loss(class_logits: jax.typing.ArrayLike,
+                                         labels: jax.typing.ArrayLike,
+                                         factors: Sequence[int]) -> jax.Array:
+    """Σ_i E[−log softmax(class_logits_i)[y_i]]: the class loss of a label made of
+    several categorical factors, each read by its own softmax.
+
+    A label y ∈ [0, K), K = K_1·…·K_n, is the mixed-radix number of its factors' values
+    y_i ∈ [0, K_i), the first the most significant: y = (…(y_1·K_2 + y_2)·K_3 + …) + y_n
+    (a Stacked MNIST mode 100·d_R + 10·d_G + d_B has factors (10, 10, 10)).
+    ``class_logits`` holds the n heads side by side: columns [K_1 + … + K_{i−1},
+    K_1 + … + K_i) score factor i. With G's label drawn uniformly this is InfoGAN's
+    mutual-information term for n independent categorical codes, each with weight 1
+    (Chen et al. 2016, "InfoGAN", §5). With ``factors`` = (K,) it equals
+    ``auxiliary_classifier_loss``.
+
+    Args:
+        class_logits: (B, K_1 + … + K_n) unnormalised scores of each factor's values.
+        labels: (B,) integer labels in [0, K_1·…·K_n).
+        factors: (K_1, …, K_n), each ≥ 1.
+
+    Returns:
+        Scalar loss.
+    """
+    factors = tuple(int(k) for k in factors)
+    logits = _validated('class_logits', class_logits,
+                        f'have shape (B, {sum(factors)}) with B >= 1 for factors {factors}',
+                        lambda shape: len(shape) == 2 and shape[0] > 0
+                        and shape[1] == sum(factors))
+    if not factors or min(factors) < 1:
+        raise ValueError(f'factors must be a non-empty sequence of integers >= 1, got {factors}.')
+    labels = _integer_labels(labels, logits.shape)
+    total, start = jnp.zeros(()), 0
+    for i, k in enumerate(factors):
+        value = labels // math.prod(factors[i + 1:]) % k
+        total += auxiliary_classifier_loss(logits[:, start:start + k], value)
+        start += k
+    return total
 
 
 # ----------------------------------------------------------------------------------------------

@@ -200,6 +200,34 @@ def test_auxiliary_classifier_loss_matches_naive_softmax():
                                expected, rtol=1e-5)
 
 
+def test_factorized_auxiliary_classifier_loss_sums_each_factors_softmax():
+    rng = np.random.default_rng(2)
+    factors = (2, 3, 4)
+    logits, labels = _f32(rng.normal(0, 3, (6, 9))), rng.integers(0, 24, 6)
+    expected, start = 0.0, 0
+    for i, k in enumerate(factors):
+        head = logits[:, start:start + k].astype(np.float64)
+        probabilities = np.exp(head) / np.exp(head).sum(axis=1, keepdims=True)
+        # Label y = 12·y_1 + 4·y_2 + y_3.
+        value = [labels // 12, labels // 4 % 3, labels % 4][i]
+        expected += -np.mean(np.log(probabilities[np.arange(6), value]))
+        start += k
+    loss = jax.jit(losses.factorized_auxiliary_classifier_loss, static_argnums=2)
+    np.testing.assert_allclose(loss(logits, labels, factors), expected, rtol=1e-5)
+    np.testing.assert_allclose(loss(logits[:, :4], labels % 4, (4,)),
+                               losses.auxiliary_classifier_loss(logits[:, :4], labels % 4),
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize('logits_width,factors,match', [
+    (9, (2, 3, 5), 'class_logits must have shape'), (0, (), 'factors must be'),
+    (5, (0, 5), 'factors must be')])
+def test_factorized_auxiliary_classifier_loss_names_a_bad_argument(logits_width, factors, match):
+    with pytest.raises(ValueError, match=match):
+        losses.factorized_auxiliary_classifier_loss(np.zeros((2, logits_width), np.float32),
+                                                    np.zeros(2, np.int32), factors)
+
+
 # ----------------------------------------------------------------------------------------------
 # Stability and gradients
 # ----------------------------------------------------------------------------------------------

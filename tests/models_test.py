@@ -356,6 +356,21 @@ def test_mnist_recipe_networks_count_their_layers_and_d_batchnorm_works():
     _assert_batchnorm_uses_running_averages_in_eval(discriminator, d_vars, x)
 
 
+def test_stacked_mnist_recipe_discriminator_reads_each_digit_and_packs():
+    """stacked_mnist.py's D: three channels, a class head of 10 + 10 + 10 logits (one
+    softmax per channel's code) and, for PacDCGAN2, one logit per pack of two samples."""
+    x = np.zeros((4, 28, 28, 3), np.float32)
+    for packing, conditioning, factors, logits_shape, class_shape in [
+            (1, 'auxiliary', (10, 10, 10), (4,), (4, 30)), (2, 'none', (), (2,), None)]:
+        config = _model_config('dcgan28', conditioning=conditioning, class_factors=factors,
+                               packing=packing, base_features=32, batch_norm=True)
+        _, discriminator = models.make_gan(config, (28, 28, 3), 1000 if factors else 0)
+        variables = _random_variables(discriminator, x)
+        logits, class_logits = discriminator.apply(variables, x, None, train=False)
+        assert logits.shape == logits_shape
+        assert (None if class_logits is None else class_logits.shape) == class_shape
+
+
 @pytest.mark.parametrize('case_id', DROPOUT_CASE_IDS)
 def test_discriminator_dropout_only_in_train(case_id):
     _, discriminator, _, d_vars, _, x, _ = _setup(case_id)
@@ -509,6 +524,10 @@ def test_build_gan_rejects_bad_config(config, data_shape, num_classes, message):
                  id='classes_without_conditioning'),
     pytest.param(_model_config('mlp', conditioning='acgan'), MNIST, NUM_CLASSES,
                  r'conditioning.*acgan', id='unknown_conditioning'),
+    pytest.param(_model_config('mlp', conditioning='projection', class_factors=(2, 5)), MNIST,
+                 NUM_CLASSES, r'class_factors', id='class_factors_without_auxiliary_head'),
+    pytest.param(_model_config('mlp', conditioning='auxiliary', class_factors=(3, 5)), MNIST,
+                 NUM_CLASSES, r'class_factors.*num_classes = 10', id='class_factors_not_classes'),
 ])
 def test_bad_config_fails_by_first_trace(config, data_shape, num_classes, message):
     """Errors that build_gan may leave to the models' first call (here: init)."""

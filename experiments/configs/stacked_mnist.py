@@ -1,25 +1,57 @@
-"""Stacked MNIST (1,000 modes): DCGAN and PacDCGAN2, after PacGAN (Lin et al. 2018, §5.2,
-Table 2) and VEEGAN (Srivastava et al. 2017).
+"""Stacked MNIST (1,000 modes): ganjax's recipe, and DCGAN and PacDCGAN2 after PacGAN (Lin
+et al. 2018, §5.2, Table 2) and VEEGAN (Srivastava et al. 2017).
 
 Commands:
-    python -m experiments.stacked_mnist --config=experiments/configs/stacked_mnist.py:dcgan
+    python -m experiments.stacked_mnist --config=experiments/configs/stacked_mnist.py --workdir=runs/stacked
     python -m experiments.stacked_mnist --config=experiments/configs/stacked_mnist.py:pacdcgan2
+    python -m experiments.sample --workdir=runs/stacked --num=26000 --out=x.npy
 
-The arg is ``<variant>[,smoke]``: ``dcgan`` or ``pacdcgan2`` (the same networks, D
-judging packs of 2 samples concatenated along the channels). Data: three independently
-drawn MNIST digits as R, G, B (``ganjax.data.datasets``, 'stacked_mnist'). Networks: the
-TensorFlow DCGAN tutorial's 28×28 DCGAN with 3 channels at half width (G 128-64-32, D
-32-64; ``base_features=32``) to fit a CPU budget; non-saturating loss, Adam 2e-4 / β1
-0.5, batch 64 samples (32 packs for PacDCGAN2). Evaluation
-(``ganjax.evaluation.evaluators``, 'stacked_modes'): 26,000 samples,
-each channel classified by the shipped MNIST network, modes reached of 1,000 and
-KL(mode histogram ‖ uniform) in nats, every ``eval.every_steps`` and at the end, EMA
-and raw generator. Anchors (PacGAN Table 2): DCGAN 99 modes / KL 3.4; PacDCGAN2 1000
-modes / KL 0.06.
+The arg is ``<variant>[,smoke]``: ``recipe`` (the default), ``dcgan`` or ``pacdcgan2``.
+Data: three independently drawn MNIST digits as R, G, B (``ganjax.data.datasets``,
+'stacked_mnist'). Evaluation (``ganjax.evaluation.evaluators``, 'stacked_modes'): 26,000
+samples, each channel classified by the shipped MNIST network, modes reached of 1,000
+and KL(mode histogram ‖ uniform) in nats, of the EMA and the raw generator. Real
+Stacked MNIST counted the same way: 1000 modes, KL 0.019 (the finite-sample floor).
+
+``dcgan`` and ``pacdcgan2`` (the same networks, D judging packs of 2 samples concatenated
+along the channels): the TensorFlow DCGAN tutorial's 28×28 DCGAN with 3 channels at half
+width (G 128-64-32, D 32-64; ``base_features=32``), non-saturating loss, Adam 2e-4 / β1
+0.5, dropout 0.3, batch 64 samples (32 packs for PacDCGAN2), 8,000 steps, evaluated every
+2,000. Anchors (PacGAN Table 2): DCGAN 99 modes / KL 3.4; PacDCGAN2 1000 / 0.06.
+
+``recipe`` is ganjax's MNIST recipe (``mnist_dcgan.py``) on three channels: BatchNorm
+in D and no dropout, Adam 1e-3 (β1 0.5) for both nets, an EMA of G (0.999), and
+InfoGAN's categorical codes, one 10-way code per digit of a mode: G draws one of 1,000
+codes, and D's class head reads each of its three digits with its own softmax
+(``model.discriminator.class_factors``); the data's labels are never used. 16,000
+steps, the modes counted once, at the end.
+
+Measured on a 2-core AMD EPYC (Zen 4; ``lscpu``), the first command in a fresh workdir:
+21.9 minutes of wall time (``results.json``'s runtime: 1,286 s, without the counting of
+the real modes after it). EMA generator: 1000 modes, KL 0.189; raw: 1000, KL 0.188. The
+issue's target, 1000 modes and KL ≤ 0.03 (R3GAN's 0.029) in ≤ 30 minutes, is reached
+for the modes and missed by 6× for the KL. Most of the KL is each channel's own
+imbalance: digit 4 makes 4.9–6.1 % of a channel and 9 makes 14–19 %; the three channels'
+KLs sum to 0.162. The codes did not come to stand for the channels' digits, as the
+MNIST recipe's did (mutual information between a code digit and any channel's digit
+≤ 0.33 nats of log 10 = 2.30): G writes them into the style of its strokes. ``dcgan``
+(8,000 steps, 24.5 min): 994 modes, KL 0.384.
+
+How it was chosen (seed 0, 6,000 steps, ``--config.total_steps=6000``; EMA / raw KL):
+this recipe 0.200 / 0.160 (999 / 1000 modes); without the code
+(``--config.model.conditional=False --config.model.discriminator.conditioning=none
+"--config.model.discriminator.class_factors=()" --config.loss.auxiliary_on_real=True``)
+0.227 / 0.200; with one 1,000-way softmax in place of the three 10-way ones
+(``"--config.model.discriminator.class_factors=()"``, run before that key existed)
+0.222 / 0.232, in 922 s against the recipe's 656 s (a 3,136 × 1,000 class head; both
+runs shared the CPU with short test runs). ``docs/benchmarks.md`` holds the first two
+runs' rows.
+
+Arg ``smoke`` shrinks everything for tests.
 """
 from experiments.configs import defaults
 
-VARIANTS = {'dcgan': 1, 'pacdcgan2': 2}  # variant → discriminator packing
+VARIANTS = {'recipe': 1, 'dcgan': 1, 'pacdcgan2': 2}  # variant → discriminator packing
 
 
 def get_config(arg: str | None = None):
@@ -27,13 +59,25 @@ def get_config(arg: str | None = None):
     config = defaults.gan_config(dataset='stacked_mnist', model='dcgan28', total_steps=8000)
     config.variant = variant
     config.model.generator.base_features = 32
-    config.model.discriminator.base_features = 32
-    config.model.discriminator.dropout_rate = 0.3
-    config.model.discriminator.packing = VARIANTS[variant]
+    config.model.discriminator.update(base_features=32, batch_norm=False, dropout_rate=0.3,
+                                      packing=VARIANTS[variant], class_factors=())
     config.sample_every_steps = 1000
     config.eval.metrics = ('stacked_modes',)
     config.eval.num_samples = 26_000
     config.eval.every_steps = 2000
+    if variant == 'recipe':
+        config.model.discriminator.update(batch_norm=True, dropout_rate=0.0)
+        for side in (config.optimizer.g, config.optimizer.d):
+            side.learning_rate = 1e-3
+        config.ema_decay = 0.999
+        # InfoGAN's categorical codes, one of 10 per channel: G draws a code of 1,000
+        # (its three digits), D's class head reads each digit back from G's samples
+        # alone; the data's labels are never used.
+        config.model.conditional = True
+        config.model.discriminator.update(conditioning='auxiliary', class_factors=(10, 10, 10))
+        config.loss.auxiliary_on_real = False
+        config.total_steps = 16000
+        config.eval.every_steps = 0  # the modes are counted once, at the end
     if smoke:
         defaults.shrink_for_smoke_test(config)
         config.eval.num_samples = 100

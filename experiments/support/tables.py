@@ -52,13 +52,10 @@ def ablation_table(all_results: list[dict]) -> str:
     rows = []
     for r in all_results:
         swept = sweep.split_keys(r['sweep']['key']) if 'sweep' in r else []
-        changes = [f'{key}={value}' for key, value in _OVERRIDE.findall(r['command'] or '')
-                   if key not in swept
-                   and not key.startswith(('sweep.', 'first_seed', 'num_seeds'))]
+        changes = _overrides(r['command'], swept)
         for group in r.get('by_value') or [dict(r, value=None)]:
             change = changes + [f"{key}={group['value']:g}" for key in swept]
-            rows.append((r['variant'], ', '.join(change) or '(the variant as it is)',
-                         group, r))
+            rows.append((r['variant'], ', '.join(change) or _UNCHANGED, group, r))
     for variant, change, group, r in sorted(rows, key=lambda row: row[:2]):
         mean, err, protocol = group['mean'], group['stderr'], r['protocol']
         lines.append(
@@ -72,48 +69,70 @@ def ablation_table(all_results: list[dict]) -> str:
     return '\n'.join(lines) + '\n'
 
 
+_UNCHANGED = '(as the config file has it)'
+
+
+def _overrides(command: str | None, excluded: list[str] = ()) -> list[str]:
+    """The ``key=value`` config overrides of a command: what a run changed from its
+    config file's variant (but the seeds', the sweep's and the keys ``excluded``)."""
+    return [f'{key}={value}' for key, value in _OVERRIDE.findall(command or '')
+            if key not in excluded and not key.startswith(('sweep.', 'first_seed', 'num_seeds'))]
+
+
 def _number(value) -> str:
     return '—' if value is None else f'{value:.3f}'
 
 
-def stacked_mnist_table(all_results: list[dict]) -> str:
-    """A Markdown table of Stacked MNIST ``results.json`` contents beside the paper's."""
-    lines = ['| variant | modes of 1000, EMA / raw (ours) | modes (paper) '
+def stacked_mnist_table(all_results: list[dict], ablation: bool = False) -> str:
+    """A Markdown table of Stacked MNIST ``results.json`` contents beside the paper's;
+    ``ablation`` adds a column of what each command changed from its variant."""
+    lines = ['| variant |' + (' change |' if ablation else '')
+             + ' modes of 1000, EMA / raw (ours) | modes (paper) '
              '| KL, EMA / raw (ours) | KL (paper) | real data: modes, KL '
              '| steps × batch | runtime | command |',
-             '|---|---|---|---|---|---|---|---|---|']
-    for r in sorted(all_results, key=lambda r: r['variant']):
+             '|---|---|---|---|---|---|---|---|---|' + ('---|' if ablation else '')]
+    for r in sorted(all_results, key=lambda r: (r['variant'], r['command'] or '')):
         ema, raw = r['final'].get('ema', {}), r['final'].get('raw', {})
-        paper = r['paper'] or {'modes': '–', 'kl': '–'}
+        # The anchors are the benchmark's, not the run's: a run recorded before its
+        # variant had one still gets it.
+        paper = mode_collapse.PAPER_STACKED.get(r['variant'])
+        change = f" {', '.join(_overrides(r['command'])) or _UNCHANGED} |" if ablation else ''
         lines.append(
-            f"| {r['variant']} | {ema.get('modes', '–')} / {raw.get('modes', '–')} "
-            f"| {paper['modes']:g} | {ema.get('kl', float('nan')):.3f} / "
-            f"{raw.get('kl', float('nan')):.3f} | {paper['kl']:g} "
+            f"| {r['variant']} |{change} {ema.get('modes', '–')} / {raw.get('modes', '–')} "
+            f"| {_anchor(paper, 'modes')} | {ema.get('kl', float('nan')):.3f} / "
+            f"{raw.get('kl', float('nan')):.3f} | {_anchor(paper, 'kl')} "
             f"| {r['real_data']['modes']}, {r['real_data']['kl']:.3f} "
             f"| {r['protocol']['total_steps']} × {r['protocol']['batch_size']} "
             f"| {r['runtime_s'] / 60:.1f} min | `{r['command']}` |")
     return '\n'.join(lines) + '\n'
 
 
+def _anchor(paper: dict | None, key: str) -> str:
+    return '–' if paper is None else f'{paper[key]:g}'
+
+
 # The config a command ran, e.g. 'mnist_dcgan' or 'toy2d:ring'.
 _CONFIG = re.compile(r'--config=(?:\S*/)?(\w+)\.py(:\S+)?')
 
 
-def mnist_table(all_results: list[dict]) -> str:
+def mnist_table(all_results: list[dict], ablation: bool = False) -> str:
     """A Markdown table of MNIST runs' ``results.json`` (``ganjax.evaluation.run_results``):
-    the last evaluation of the EMA and the raw generator."""
-    lines = ['| config | MNIST score, EMA / raw | FID, EMA / raw | coverage of each class, '
+    the last evaluation of the EMA and the raw generator; ``ablation`` adds a column of
+    what each command changed from its config."""
+    lines = ['| config |' + (' change |' if ablation else '')
+             + ' MNIST score, EMA / raw | FID, EMA / raw | coverage of each class, '
              'lowest / mean (EMA) | label accuracy of each class, lowest (EMA) '
              '| real digits: MNIST score | steps × batch | runtime | command |',
-             '|---|---|---|---|---|---|---|---|---|']
+             '|---|---|---|---|---|---|---|---|---|' + ('---|' if ablation else '')]
     for r in sorted(all_results, key=lambda r: r['command']):
         ema, raw = r['final']['ema'], r['final'].get('raw', {})
         coverage = ema['class_coverage']
         label_accuracy = (f"{100 * min(ema['label_accuracy_by_class']):.1f} %"
                           if r['conditional'] else '—')
         name, arg = _CONFIG.search(r['command']).groups()
+        change = f" {', '.join(_overrides(r['command'])) or _UNCHANGED} |" if ablation else ''
         lines.append(
-            f"| {name}{arg or ''} | {_pair(ema, raw, 'mnist_score', 2)} "
+            f"| {name}{arg or ''} |{change} {_pair(ema, raw, 'mnist_score', 2)} "
             f"| {_pair(ema, raw, 'fid', 1)} "
             f"| {min(coverage):.2f} / {sum(coverage) / len(coverage):.2f} | {label_accuracy} "
             f"| {r['protocol']['real_data_mnist_score']:.2f} "

@@ -40,6 +40,7 @@ from ganjax.train import parallel
 from ganjax.train import setup as setup_lib
 
 SAMPLE_GRID = 8  # an 8×8 grid of samples
+MAX_CLASS_ROWS = 16  # a grid shows at most this many classes (Stacked MNIST's code has 1,000)
 
 
 def is_time(step: int, every: int, total: int) -> bool:
@@ -51,12 +52,14 @@ def fixed_latents(setup, key: jax.Array):
     """The fixed noise (and labels) behind every sample grid of a run.
 
     Unconditional: 8×8 samples. Class-conditional: one row per class, 8 samples each,
-    the same 8 latents in every row.
+    the same 8 latents in every row; with more than ``MAX_CLASS_ROWS`` classes, that many
+    rows of classes spread evenly over them.
     """
     if setup.num_classes:
+        rows = min(setup.num_classes, MAX_CLASS_ROWS)
         z = jax.random.normal(key, (SAMPLE_GRID, setup.latent_dim))
-        z = jnp.tile(z, (setup.num_classes, 1))
-        labels = jnp.repeat(jnp.arange(setup.num_classes), SAMPLE_GRID)
+        z = jnp.tile(z, (rows, 1))
+        labels = jnp.repeat(jnp.arange(rows) * setup.num_classes // rows, SAMPLE_GRID)
         return z, labels
     return jax.random.normal(key, (SAMPLE_GRID * SAMPLE_GRID, setup.latent_dim)), None
 

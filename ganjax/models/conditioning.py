@@ -7,9 +7,13 @@ Osindero 2014). Discriminators map an image to a feature vector φ(x) and finish
 * ``'projection'`` (Miyato & Koyama 2018, "cGANs with Projection Discriminator"):
   ``D(x, y) = wᵀφ(x) + b + embed(y)ᵀφ(x)``.
 * ``'auxiliary'`` (Odena et al. 2017, ACGAN): ``D(x) = wᵀφ(x) + b`` plus class logits
-  ``Vφ(x) + c`` trained with ``ganjax.losses.auxiliary_classifier_loss``.
+  ``Vφ(x) + c`` trained with ``ganjax.losses.auxiliary_classifier_loss``. With
+  ``class_factors`` (K_1, …, K_n), a label is read as n factors (its mixed-radix digits,
+  e.g. a Stacked MNIST mode's three digits), each by its own K_i logits, trained with
+  ``ganjax.losses.factorized_auxiliary_classifier_loss``.
 """
 import functools
+import math
 
 import flax.linen as nn
 import jax
@@ -46,11 +50,13 @@ class ConditionalLatent(nn.Module):
 
 
 class DiscriminatorHead(nn.Module):
-    """Maps features φ(x) to ``(logits (B,), class_logits (B, K) or None)``."""
+    """Maps features φ(x) to ``(logits (B,), class_logits (B, K) or None)``; with
+    ``class_factors``, class_logits is (B, K_1 + … + K_n)."""
     num_classes: int = 0
     conditioning: str = 'none'
     spectral_norm: bool = False
     kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+    class_factors: tuple[int, ...] = ()
 
     @nn.compact
     def __call__(self, features: jax.Array, labels: jax.Array | None, *, train: bool):
@@ -61,6 +67,12 @@ class DiscriminatorHead(nn.Module):
             raise ValueError(f'conditioning={self.conditioning!r} needs num_classes '
                              f'{"= 0" if self.conditioning == "none" else "> 0"}, '
                              f'got num_classes={self.num_classes}')
+        factors = tuple(self.class_factors)
+        if factors and (self.conditioning != 'auxiliary' or min(factors) < 1
+                        or math.prod(factors) != self.num_classes):
+            raise ValueError(f"class_factors must be positive with product num_classes = "
+                             f"{self.num_classes}, and conditioning 'auxiliary'; got "
+                             f"{factors} with {self.conditioning!r}")
         # An auxiliary-classifier D predicts the label rather than reading it.
         if self.conditioning != 'auxiliary':
             check_labels(labels, self.num_classes, features.shape[0])
@@ -72,6 +84,7 @@ class DiscriminatorHead(nn.Module):
             embed = nn.Embed(self.num_classes, features.shape[-1], name='projection')
             logits = logits + jnp.sum(apply(embed, labels) * features, axis=-1)
         elif self.conditioning == 'auxiliary':
-            class_logits = apply(nn.Dense(self.num_classes, kernel_init=self.kernel_init,
+            class_logits = apply(nn.Dense(sum(factors) or self.num_classes,
+                                          kernel_init=self.kernel_init,
                                           name='class_logits'), features)
         return logits, class_logits

@@ -61,6 +61,7 @@ class Discriminator28(nn.Module):
     dropout_rate: float = 0.3
     num_classes: int = 0
     conditioning: str = 'none'
+    class_factors: tuple[int, ...] = ()  # see conditioning.DiscriminatorHead
     spectral_norm: bool = False
     packing: int = 1
     base_features: int = 64  # layer widths b, 2b: 64, 128 as in the tutorial
@@ -82,7 +83,8 @@ class Discriminator28(nn.Module):
             h = nn.leaky_relu(h, self.negative_slope)
             h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
         return conditioning.DiscriminatorHead(
-            self.num_classes, self.conditioning, self.spectral_norm, _INIT)(
+            self.num_classes, self.conditioning, self.spectral_norm, _INIT,
+            class_factors=self.class_factors)(
                 h.reshape(h.shape[0], -1), labels, train=train)
 
 
@@ -127,6 +129,7 @@ class Discriminator(nn.Module):
     batch_norm: bool = True
     num_classes: int = 0
     conditioning: str = 'none'
+    class_factors: tuple[int, ...] = ()  # see conditioning.DiscriminatorHead
     spectral_norm: bool = False
     bn_axis_name: str | None = None
 
@@ -142,5 +145,6 @@ class Discriminator(nn.Module):
                 h = nn.BatchNorm(use_running_average=not train, axis_name=self.bn_axis_name)(h)
             h = nn.leaky_relu(h, self.negative_slope)
         return conditioning.DiscriminatorHead(
-            self.num_classes, self.conditioning, self.spectral_norm, _INIT)(
+            self.num_classes, self.conditioning, self.spectral_norm, _INIT,
+            class_factors=self.class_factors)(
                 h.reshape(h.shape[0], -1), labels, train=train)

@@ -44,6 +44,7 @@ class Discriminator(nn.Module):
     dropout_rate: float = 0.3
     num_classes: int = 0
     conditioning: str = 'none'
+    class_factors: tuple[int, ...] = ()  # see conditioning.DiscriminatorHead
     spectral_norm: bool = False
 
     @nn.compact
@@ -55,4 +56,5 @@ class Discriminator(nn.Module):
             h = nn.leaky_relu(apply(nn.Dense(width), h), self.negative_slope)
             h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
         return conditioning.DiscriminatorHead(
-            self.num_classes, self.conditioning, self.spectral_norm)(h, labels, train=train)
+            self.num_classes, self.conditioning, self.spectral_norm,
+            class_factors=self.class_factors)(h, labels, train=train)

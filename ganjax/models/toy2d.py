@@ -60,6 +60,7 @@ class Discriminator(nn.Module):
     depth: int = 3
     num_classes: int = 0
     conditioning: str = 'none'
+    class_factors: tuple[int, ...] = ()  # see conditioning.DiscriminatorHead
     spectral_norm: bool = False
     packing: int = 1
 
@@ -70,4 +71,5 @@ class Discriminator(nn.Module):
             h = layers.maybe_spectral_norm(layers.Maxout(self.hidden, self.pieces), h,
                                            spectral_norm=self.spectral_norm, train=train)
         return conditioning.DiscriminatorHead(
-            self.num_classes, self.conditioning, self.spectral_norm)(h, labels, train=train)
+            self.num_classes, self.conditioning, self.spectral_norm,
+            class_factors=self.class_factors)(h, labels, train=train)

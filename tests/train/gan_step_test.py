@@ -9,6 +9,7 @@ import optax
 import pytest
 
 from experiments.configs import defaults
+from ganjax import errors
 from ganjax import losses
 from ganjax.train import gan_step
 from ganjax.train import parallel
@@ -105,6 +106,29 @@ def test_infogan_code_never_reads_the_data_labels(on_real):
     assert tree_equal(after.d_params, after_relabelled.d_params) == (not on_real)
     assert tree_equal(after.g_params, after_relabelled.g_params) == (not on_real)
     assert float(metrics['d_aux_loss']) > 0
+
+
+def test_factorized_code_is_read_by_a_head_per_factor():
+    # A code of 10 × 10 read back digit by digit: D's class head has 10 + 10 logits, and
+    # its loss is the sum of the two digits' cross-entropies.
+    config = make_config(conditional=True, conditioning='auxiliary')
+    config.model.discriminator.class_factors = (10, 10)
+    config.loss.auxiliary_on_real = False
+    setup = setup_lib.make_setup(config, DATA_SHAPE, 100)
+    state = setup.init_state(jax.random.key(0))
+    assert state.d_params['DiscriminatorHead_0']['class_logits']['kernel'].shape[-1] == 20
+    after, metrics = jax.jit(setup.train_step)(state, make_batch(config, num_classes=100))
+    chex.assert_tree_all_finite((after.d_params, metrics))
+    assert float(metrics['d_aux_loss']) > 0
+
+
+@pytest.mark.parametrize('conditioning,factors', [('auxiliary', (10, 9)),
+                                                  ('projection', (10, 10))])
+def test_class_factors_must_fit_the_classes_and_an_auxiliary_head(conditioning, factors):
+    config = make_config(conditional=True, conditioning=conditioning)
+    config.model.discriminator.class_factors = factors
+    with pytest.raises(errors.ConfigError, match='model.discriminator.class_factors'):
+        setup_lib.validate(config, DATA_SHAPE, 100)
 
 
 def test_discriminator_update_leaves_generator_untouched():
