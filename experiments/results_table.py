@@ -68,7 +68,9 @@ generator at the end of the run (class-conditional generators are asked for the 
 training digits (the 5,000 embedded ones here). MNIST score: the inception score of the
 network's logits, 10 splits. FID: on its 128 penultimate features. Coverage of a class:
 the share of that class's real digits with a generated digit closer than their third
-nearest real neighbour (k = 3; Naeem et al. 2020). Label accuracy of a class: how often the
+nearest real neighbour (k = 3; Naeem et al. 2020); a perfect generator would score 0.963 in
+expectation (1 − C(N−1, 3) / C(N+M−1, 3) for N = 5,000 reals and M = 10,000 samples;
+`tests/metrics_test.py` checks the formula). Label accuracy of a class: how often the
 network reads a digit asked for as that class. One seed (0); runtime is the whole
 command's (training, checkpoints and evaluations), on a 2-core CPU. The issue's
 targets: `mnist_dcgan` MNIST score ≥ 9.0, FID ≤ 16.4 (a quarter of the tutorial
@@ -104,7 +106,8 @@ IMAGE_ABLATION_HEADER = """
 
 How the recipe above was chosen: a row per run, labelled by what its command changes
 from the config file (the `--config.` overrides); one seed (0) each, the protocol
-above. Runtimes are the whole command's.
+above. Runtimes are the whole command's, and upper bounds: some of these runs shared
+the 2-core CPU with test runs.
 
 """
 
