@@ -480,12 +480,12 @@ def factorized_auxiliary_classifier_loss(class_logits: jax.typing.ArrayLike,
         Scalar loss.
     """
     factors = tuple(int(k) for k in factors)
+    if not factors or min(factors) < 1:
+        raise ValueError(f'factors must be a non-empty sequence of integers >= 1, got {factors}.')
     logits = _validated('class_logits', class_logits,
                         f'have shape (B, {sum(factors)}) with B >= 1 for factors {factors}',
                         lambda shape: len(shape) == 2 and shape[0] > 0
                         and shape[1] == sum(factors))
-    if not factors or min(factors) < 1:
-        raise ValueError(f'factors must be a non-empty sequence of integers >= 1, got {factors}.')
     labels = _integer_labels(labels, logits.shape)
     total, start = jnp.zeros(()), 0
     for i, k in enumerate(factors):

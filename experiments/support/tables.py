@@ -83,20 +83,29 @@ def _number(value) -> str:
     return '—' if value is None else f'{value:.3f}'
 
 
+def _head(columns: list[str], ablation: bool) -> list[str]:
+    """A table's header and rule; ``ablation`` adds a 'change' column after the first."""
+    columns = columns[:1] + ['change'] * ablation + columns[1:]
+    return ['| ' + ' | '.join(columns) + ' |', '|' + '---|' * len(columns)]
+
+
+def _change_cell(command: str | None, ablation: bool) -> str:
+    """The 'change' cell of an ablation row (see ``_head``), '' in a results table."""
+    return f" {', '.join(_overrides(command)) or _UNCHANGED} |" if ablation else ''
+
+
 def stacked_mnist_table(all_results: list[dict], ablation: bool = False) -> str:
     """A Markdown table of Stacked MNIST ``results.json`` contents beside the paper's;
     ``ablation`` adds a column of what each command changed from its variant."""
-    lines = ['| variant |' + (' change |' if ablation else '')
-             + ' modes of 1000, EMA / raw (ours) | modes (paper) '
-             '| KL, EMA / raw (ours) | KL (paper) | real data: modes, KL '
-             '| steps × batch | runtime | command |',
-             '|---|---|---|---|---|---|---|---|---|' + ('---|' if ablation else '')]
+    lines = _head(['variant', 'modes of 1000, EMA / raw (ours)', 'modes (paper)',
+                   'KL, EMA / raw (ours)', 'KL (paper)', 'real data: modes, KL',
+                   'steps × batch', 'runtime', 'command'], ablation)
     for r in sorted(all_results, key=lambda r: (r['variant'], r['command'] or '')):
         ema, raw = r['final'].get('ema', {}), r['final'].get('raw', {})
         # The anchors are the benchmark's, not the run's: a run recorded before its
         # variant had one still gets it.
         paper = mode_collapse.PAPER_STACKED.get(r['variant'])
-        change = f" {', '.join(_overrides(r['command'])) or _UNCHANGED} |" if ablation else ''
+        change = _change_cell(r['command'], ablation)
         lines.append(
             f"| {r['variant']} |{change} {ema.get('modes', '–')} / {raw.get('modes', '–')} "
             f"| {_anchor(paper, 'modes')} | {ema.get('kl', float('nan')):.3f} / "
@@ -119,18 +128,17 @@ def mnist_table(all_results: list[dict], ablation: bool = False) -> str:
     """A Markdown table of MNIST runs' ``results.json`` (``ganjax.evaluation.run_results``):
     the last evaluation of the EMA and the raw generator; ``ablation`` adds a column of
     what each command changed from its config."""
-    lines = ['| config |' + (' change |' if ablation else '')
-             + ' MNIST score, EMA / raw | FID, EMA / raw | coverage of each class, '
-             'lowest / mean (EMA) | label accuracy of each class, lowest (EMA) '
-             '| real digits: MNIST score | steps × batch | runtime | command |',
-             '|---|---|---|---|---|---|---|---|---|' + ('---|' if ablation else '')]
+    lines = _head(['config', 'MNIST score, EMA / raw', 'FID, EMA / raw',
+                   'coverage of each class, lowest / mean (EMA)',
+                   'label accuracy of each class, lowest (EMA)', 'real digits: MNIST score',
+                   'steps × batch', 'runtime', 'command'], ablation)
     for r in sorted(all_results, key=lambda r: r['command']):
         ema, raw = r['final']['ema'], r['final'].get('raw', {})
         coverage = ema['class_coverage']
         label_accuracy = (f"{100 * min(ema['label_accuracy_by_class']):.1f} %"
                           if r['conditional'] else '—')
         name, arg = _CONFIG.search(r['command']).groups()
-        change = f" {', '.join(_overrides(r['command'])) or _UNCHANGED} |" if ablation else ''
+        change = _change_cell(r['command'], ablation)
         lines.append(
             f"| {name}{arg or ''} |{change} {_pair(ema, raw, 'mnist_score', 2)} "
             f"| {_pair(ema, raw, 'fid', 1)} "

@@ -35,6 +35,15 @@ def check_labels(labels: jax.Array | None, num_classes: int, batch: int) -> None
         raise ValueError(f'labels must have shape ({batch},), got {labels.shape}')
 
 
+def class_factors_fit(factors, conditioning: str, num_classes: int) -> bool:
+    """Whether a class head can read labels as ``factors``: () always; otherwise only an
+    auxiliary head, with integer factors >= 1 whose product is ``num_classes``."""
+    factors = tuple(factors)
+    return not factors or (
+        conditioning == 'auxiliary' and math.prod(factors) == num_classes
+        and all(isinstance(k, int) and not isinstance(k, bool) and k >= 1 for k in factors))
+
+
 class ConditionalLatent(nn.Module):
     """z, or [z, embed(y)] for a class-conditional generator."""
     num_classes: int = 0
@@ -68,8 +77,7 @@ class DiscriminatorHead(nn.Module):
                              f'{"= 0" if self.conditioning == "none" else "> 0"}, '
                              f'got num_classes={self.num_classes}')
         factors = tuple(self.class_factors)
-        if factors and (self.conditioning != 'auxiliary' or min(factors) < 1
-                        or math.prod(factors) != self.num_classes):
+        if not class_factors_fit(factors, self.conditioning, self.num_classes):
             raise ValueError(f"class_factors must be positive with product num_classes = "
                              f"{self.num_classes}, and conditioning 'auxiliary'; got "
                              f"{factors} with {self.conditioning!r}")

@@ -6,10 +6,11 @@ orbax API is a change to this file alone. What this module guarantees on top of 
 * `save` returns only once the checkpoint is committed, so a SIGKILL after it cannot
   lose it. A Ctrl-C (SIGINT) that arrives during `save` or `close` is held until they
   return and raised then, so the step being saved is committed rather than left half
-  written, and orbax's calls are never cut off halfway. Orbax writes each step into `<step>.orbax-checkpoint-tmp` and renames it to
-  `<step>` only when complete; a save killed half-way leaves that temporary directory,
-  which is never listed as a step and is removed when the run's next `Checkpointer`
-  opens (a read-only one, as readers of a training run use, leaves it alone).
+  written, and orbax's calls are never cut off halfway. Orbax writes each step into
+  `<step>.orbax-checkpoint-tmp` and renames it to `<step>` only when complete; a save
+  killed half-way leaves that temporary directory, which is never listed as a step and
+  is removed when the run's next `Checkpointer` opens (a read-only one, as readers of a
+  training run use, leaves it alone).
 * Typed PRNG keys (`jax.random.key`) are stored as their raw `uint32` key data and
   re-wrapped on restore, so callers never see the difference and the files do not depend
   on orbax's own support for key dtypes.

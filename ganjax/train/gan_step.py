@@ -32,6 +32,7 @@ D's collections (BatchNorm averages, spectral-norm vectors) are updated by D's u
 only.
 """
 from collections.abc import Callable
+import functools
 
 import flax.linen as nn
 import jax
@@ -132,6 +133,9 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
     auxiliary = getattr(discriminator, 'conditioning', 'none') == 'auxiliary'
     auxiliary_on_real = loss_config.get('auxiliary_on_real', True)
     class_factors = tuple(getattr(discriminator, 'class_factors', ()))
+    score_classes = (functools.partial(losses.factorized_auxiliary_classifier_loss,
+                                       factors=class_factors)
+                     if class_factors else losses.auxiliary_classifier_loss)
 
     def ema_decay_of(step, local_batch):
         if ema_half_life_kimg is None:
@@ -179,11 +183,7 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
     def class_loss(class_logits, labels):
         if not auxiliary:
             return jnp.zeros(())
-        if class_factors:
-            return loss_config.auxiliary_weight * losses.factorized_auxiliary_classifier_loss(
-                class_logits, labels, class_factors)
-        return loss_config.auxiliary_weight * losses.auxiliary_classifier_loss(
-            class_logits, labels)
+        return loss_config.auxiliary_weight * score_classes(class_logits, labels)
 
     def penalty_terms(d_params, d_state, real, fake, labels, key, step, update):
         """(Σ weight·penalty, {metric: un-weighted penalty}) of D update ``update``."""

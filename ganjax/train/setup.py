@@ -24,6 +24,7 @@ import optax
 from ganjax import augment
 from ganjax import errors
 from ganjax import models
+from ganjax.models import conditioning as conditioning_lib
 from ganjax.models import standing_statistics
 from ganjax.train import gan_step
 from ganjax.train import objectives
@@ -270,12 +271,12 @@ def _discriminator_fits_loss(config, discriminator) -> None:
                    "be True unless model.discriminator.conditioning is 'auxiliary' "
                    "(InfoGAN's categorical code)")
     factors = tuple(getattr(discriminator, 'class_factors', ()))
-    errors.require(not factors or (
-        conditioning == 'auxiliary' and all(isinstance(k, int) and k >= 1 for k in factors)
-        and math.prod(factors) == discriminator.num_classes),
-        'model.discriminator.class_factors', factors,
-        "be () unless model.discriminator.conditioning is 'auxiliary', and then integers "
-        f'>= 1 whose product is the number of classes ({discriminator.num_classes})')
+    errors.require(conditioning_lib.class_factors_fit(factors, conditioning,
+                                                      discriminator.num_classes),
+                   'model.discriminator.class_factors', factors,
+                   "be () unless model.discriminator.conditioning is 'auxiliary', and then "
+                   f'integers >= 1 whose product is the number of classes '
+                   f'({discriminator.num_classes})')
     penalties = [p.name for p in objectives.make_penalties(config.loss)]
     # Gradient penalties are per-example gradients; BatchNorm in train mode mixes the
     # examples of a batch, which makes them wrong (Gulrajani et al. 2017, §4).
