@@ -7,12 +7,9 @@ Every ``*.json`` in --results is a ``results.json`` written by ``experiments.toy
 --results/ablations are ablation runs and sweeps: a table per 2-D mixture, one for
 MNIST and one for Stacked MNIST.
 """
-import glob
-import json
-import os
-
 from absl import app
 from absl import flags
+from etils import epath
 
 from experiments.support import tables
 from ganjax.reporting import files
@@ -112,20 +109,16 @@ the 2-core CPU with test runs.
 """
 
 
-def _load(pattern: str) -> list[dict]:
-    results = []
-    for path in sorted(glob.glob(pattern)):
-        with open(path, encoding='utf-8') as f:
-            results.append(json.load(f))
-    return results
+def _load(folder: epath.Path) -> list[dict]:
+    return [files.read_json(path) for path in sorted(folder.glob('*.json'))]
 
 
 def main(argv):
     del argv
-    results = _load(os.path.join(_RESULTS.value, '*.json'))
+    results = _load(epath.Path(_RESULTS.value))
     if not results:
         raise app.UsageError(f'no *.json results in --results={_RESULTS.value}')
-    ablations = _load(os.path.join(_RESULTS.value, 'ablations', '*.json'))
+    ablations = _load(epath.Path(_RESULTS.value) / 'ablations')
     toy2d = [r for r in results if 'mixture' in r]
     text = HEADER + tables.results_table(toy2d)
     for mixture in sorted({r['mixture'] for r in ablations if 'mixture' in r}):

@@ -28,12 +28,13 @@ evaluation of a run, so numbers over training compare like with like); class-con
 generators get the labels 0, 1, …, K−1 cycled.
 """
 import dataclasses
-import json
+import io
 import os
 import re
 import time
 
 from absl import logging
+from etils import epath
 import jax
 import numpy as np
 
@@ -66,8 +67,8 @@ def reference(network: feature_network.FeatureNetwork, data_config, num_real: in
     description = pipeline.prepare(data_config)
     slug = re.sub(r'[^A-Za-z0-9.()_-]+', '_', f'{description}-first{num_real}')
     path = os.path.join(directory, 'reference', f'{network.sha256[:16]}-{slug}.npz')
-    if os.path.isfile(path):
-        with np.load(path, allow_pickle=False) as cached:
+    if epath.Path(path).exists():
+        with np.load(io.BytesIO(epath.Path(path).read_bytes()), allow_pickle=False) as cached:
             features, logits, labels = cached['features'], cached['logits'], cached['labels']
             source = str(cached['source'])
         logging.info('Real reference: %s (%d digits), cached in %s.', source, len(labels), path)
@@ -228,11 +229,8 @@ def stacked_modes(network: feature_network.FeatureNetwork, samples: np.ndarray) 
 
 def read_results(workdir: str, step: int) -> list[dict]:
     """The results ``write_results`` wrote for ``step``; [] if none."""
-    path = os.path.join(workdir, 'eval', f'step_{step:07d}.json')
-    if not os.path.isfile(path):
-        return []
-    with open(path, encoding='utf-8') as f:
-        return json.load(f)['results']
+    path = epath.Path(workdir) / 'eval' / f'step_{step:07d}.json'
+    return files.read_json(path)['results'] if path.exists() else []
 
 
 def write_results(workdir: str, step: int, results: list[dict]) -> str:

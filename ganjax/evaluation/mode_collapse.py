@@ -163,7 +163,6 @@ def run(config, workdir: str, command: str | None = None) -> dict:
         results.update(_summary(coverage_by_mode, seeds, batch_norm))
         titles = [f'seed {seed}' for seed in seeds]
     results.update(paper=PAPER[config.mixture], runtime_s=round(runtime, 1), command=command)
-    os.makedirs(workdir, exist_ok=True)
     with files.replacing(os.path.join(workdir, 'samples.npy')) as path:
         np.save(path, points.reshape(-1, len(seeds), *points.shape[1:]) if swept else points)
     files.write_json(os.path.join(workdir, 'results.json'), results, indent=2)

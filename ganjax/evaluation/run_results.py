@@ -7,9 +7,9 @@ generator, every metric over training and the real digits' MNIST score. Stacked 
 has its own (``ganjax.evaluation.mode_collapse.stacked_mnist_results``) on the same
 helpers.
 """
-import glob
-import json
 import os
+
+from etils import epath
 
 from ganjax import errors
 from ganjax.reporting import files
@@ -21,9 +21,8 @@ _PER_EVALUATION = ('generator', 'checkpoint_step', 'seconds')
 def evaluations(workdir: str) -> list[dict]:
     """Every evaluation the run wrote (``eval/step_*.json``), oldest first."""
     history = []
-    for path in sorted(glob.glob(os.path.join(workdir, 'eval', 'step_*.json'))):
-        with open(path, encoding='utf-8') as f:
-            history.extend(json.load(f)['results'])
+    for path in sorted((epath.Path(workdir) / 'eval').glob('step_*.json')):
+        history.extend(files.read_json(path)['results'])
     if not history:
         raise errors.ConfigError(f'{workdir} holds no evaluation (eval/step_*.json)')
     return history
@@ -38,8 +37,7 @@ def final(history: list[dict]) -> dict:
 def protocol(config, workdir: str, history: list[dict]) -> dict:
     """The evaluation protocol common to the run's evaluations, with its training data,
     steps and batch size."""
-    with open(os.path.join(workdir, 'data.json'), encoding='utf-8') as f:
-        train_data = json.load(f)['source']
+    train_data = files.read_json(os.path.join(workdir, 'data.json'))['source']
     return dict({k: v for k, v in history[-1]['protocol'].items() if k not in _PER_EVALUATION},
                 train_data=train_data, total_steps=config.total_steps,
                 batch_size=config.batch_size)

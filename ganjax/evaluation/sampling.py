@@ -1,8 +1,8 @@
 """Sampling from a finished or running experiment's newest checkpoint."""
 import functools
-import json
 import os
 
+from etils import epath
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -30,14 +30,13 @@ def load_run(workdir: str, batch_norm: str | None = None):
     Raises:
       errors.ConfigError: the workdir holds no run or no readable checkpoint.
     """
-    config_path = os.path.join(workdir, 'config.json')
-    if not os.path.isfile(config_path):
+    config_path = epath.Path(workdir) / 'config.json'
+    if not config_path.exists():
         raise errors.ConfigError(f'--workdir={workdir} holds no run (no config.json)')
-    with open(config_path, encoding='utf-8') as f:
-        try:
-            config = ml_collections.ConfigDict(json.load(f))
-        except ValueError as e:
-            raise errors.ConfigError(f'{config_path} is not valid JSON ({e})') from e
+    try:
+        config = ml_collections.ConfigDict(files.read_json(config_path))
+    except ValueError as e:
+        raise errors.ConfigError(f'{config_path} is not valid JSON ({e})') from e
     if batch_norm is not None:
         config.sampling = {**config.get('sampling', {}), 'batch_norm': batch_norm}
     data_shape, num_classes = datasets.dataset_spec(config.data)
@@ -99,9 +98,9 @@ def check_output(path: str) -> None:
     if not path.endswith(('.png', '.npy')):
         raise errors.ConfigError(f'--out must end in .png or .npy, got {path!r}')
     try:
-        if os.path.isdir(path):
+        if epath.Path(path).is_dir():
             raise IsADirectoryError(f'{path} is a directory')
-        files.check_writable(os.path.dirname(os.path.abspath(path)))
+        files.check_writable(epath.Path(path).parent)
     except OSError as e:
         raise errors.ConfigError(f'--out={path} cannot be written: {e.strerror or e}') from e
 

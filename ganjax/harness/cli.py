@@ -124,11 +124,12 @@ def default_workdir(config_path: str) -> str:
 class _QuietLibraries(std_logging.Filter):
     """Drops INFO (and finer) records logged from inside these libraries' files.
 
-    Orbax logs every step of every save at INFO, which buries the progress line;
-    their warnings and errors still pass.
+    Orbax logs every step of every save at INFO, and fsspec every read of a bucket,
+    which buries the progress line; their warnings and errors still pass.
     """
     NOISY = (f'{os.sep}orbax{os.sep}', f'{os.sep}tensorflow_datasets{os.sep}',
-             f'{os.sep}jax{os.sep}_src{os.sep}')
+             f'{os.sep}jax{os.sep}_src{os.sep}', f'{os.sep}fsspec{os.sep}',
+             f'{os.sep}gcsfs{os.sep}')
 
     def filter(self, record: std_logging.LogRecord) -> bool:
         return record.levelno > std_logging.INFO or not any(

@@ -5,7 +5,9 @@ config that wrote it.
 * ``Lock(workdir)`` holds ``workdir/run.lock`` (pid, host, time) while a run trains, so a
   second run on the same workdir is refused with the holder's name. A lock whose holder
   is gone does not block: on the holder's host a dead pid frees it at once, from another
-  host a lock not refreshed for ``STALE_AFTER_S`` does (the run refreshes it as it logs).
+  host a lock not refreshed for ``STALE_AFTER_S`` does (the run refreshes it as it logs;
+  the record carries the refresh time, so clocks of hosts sharing a bucket should agree
+  within minutes).
   Multi-process runs take it once, on process 0.
 * ``check_resumable(config, workdir)`` refuses, before anything is restored, a config
   that differs from the one that wrote the workdir's checkpoints in anything but
@@ -16,6 +18,8 @@ import json
 import os
 import socket
 import time
+
+from etils import epath
 
 from ganjax import errors
 from ganjax.reporting import files
@@ -43,61 +47,76 @@ def prepare(workdir: str) -> None:
 class Lock:
     """``workdir/run.lock`` while a run holds the workdir (a context manager).
 
+    Locally the lock file is created exclusively (``O_EXCL``). In a bucket, where epath
+    offers no exclusive create, it is written if absent and read back: two runs started
+    within the same second could both pass, which one run per workdir in practice never
+    meets; a run started later is refused.
+
     Raises:
       WorkdirError: on entry, if a live run holds the workdir.
     """
 
     def __init__(self, workdir: str):
-        self.path = os.path.join(workdir, LOCK_FILE)
-        self._mine = dict(pid=os.getpid(), host=socket.gethostname())
+        self.path = epath.Path(workdir) / LOCK_FILE
+        self._mine = dict(pid=os.getpid(), host=socket.gethostname(),
+                          started=time.strftime('%Y-%m-%d %H:%M:%S'))
 
     def __enter__(self) -> 'Lock':
         for _ in range(2):  # a second try after removing a stale lock
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                holder = self._holder()
-                if holder is not None and not _is_stale(holder):
-                    raise WorkdirError(
-                        f"--workdir={os.path.dirname(self.path)} is in use by process "
-                        f"{holder.get('pid')} on {holder.get('host')} (since "
-                        f"{holder.get('started')}); wait for it to finish or stop it. If "
-                        f'that process is gone, delete {self.path}.') from None
-                _remove(self.path)
-                continue
-            with os.fdopen(fd, 'w', encoding='utf-8') as f:
-                json.dump(self._record(), f)
-            return self
+            if self._take():
+                return self
+            holder = self._holder()
+            if holder is not None and not _is_stale(holder):
+                raise WorkdirError(
+                    f"--workdir={self.path.parent} is in use by process "
+                    f"{holder.get('pid')} on {holder.get('host')} (since "
+                    f"{holder.get('started')}); wait for it to finish or stop it. If "
+                    f'that process is gone, delete {self.path}.')
+            _remove(self.path)
         raise WorkdirError(f'{self.path}: another run took the workdir while this one '
                            'was starting')
 
     def refresh(self) -> None:
         """Marks the lock as live (its holder on another host judges staleness by it)."""
-        os.utime(self.path)
+        files.write_text(self.path, self._record())
 
     def __exit__(self, *exc_info) -> None:
-        holder = self._holder()
-        if holder is not None and holder.get('pid') == self._mine['pid'] and \
-                holder.get('host') == self._mine['host']:
+        if self._is_mine(self._holder()):
             _remove(self.path)
 
-    def _record(self) -> dict:
-        return dict(self._mine, started=time.strftime('%Y-%m-%d %H:%M:%S'))
+    def _take(self) -> bool:
+        """Writes this run's record unless a lock exists; whether this run holds it."""
+        if files.is_remote(self.path):
+            if self.path.exists():
+                return False
+            files.write_text(self.path, self._record())
+            return self._is_mine(self._holder())
+        try:
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            f.write(self._record())
+        return True
+
+    def _record(self) -> str:
+        return json.dumps(dict(self._mine, refreshed=time.time()))
+
+    def _is_mine(self, holder: dict | None) -> bool:
+        return holder is not None and all(holder.get(k) == self._mine[k]
+                                          for k in ('pid', 'host', 'started'))
 
     def _holder(self) -> dict | None:
-        """The lock's record with its age; an unreadable one (torn write) counts as
-        stale, a missing one as None."""
+        """The lock's record; an unreadable one (torn write) is {}, a missing one None."""
         try:
-            with open(self.path, encoding='utf-8') as f:
-                text = f.read()
-            age = time.time() - os.path.getmtime(self.path)
+            text = files.read_text(self.path)
         except FileNotFoundError:
             return None
         try:
             record = json.loads(text)
         except ValueError:
-            record = {}
-        return dict(record, age_s=age) if isinstance(record, dict) else dict(age_s=age)
+            return {}
+        return record if isinstance(record, dict) else {}
 
 
 def _is_stale(holder: dict) -> bool:
@@ -105,7 +124,7 @@ def _is_stale(holder: dict) -> bool:
         return True
     if holder['host'] == socket.gethostname():
         return not _pid_alive(holder['pid'])
-    return holder['age_s'] > STALE_AFTER_S
+    return time.time() - holder.get('refreshed', 0.0) > STALE_AFTER_S
 
 
 def _pid_alive(pid: int) -> bool:
@@ -118,9 +137,9 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _remove(path: str) -> None:
+def _remove(path: epath.Path) -> None:
     try:
-        os.remove(path)
+        path.unlink()
     except FileNotFoundError:
         pass
 
@@ -149,12 +168,11 @@ def check_resumable(config, workdir: str, checkpoint_step: int | None) -> None:
       checkpoint_step: the newest checkpoint's step, or None if there is none (then
         any config may start).
     """
-    path = os.path.join(workdir, 'config.json')
-    if checkpoint_step is None or not os.path.isfile(path):
+    path = epath.Path(workdir) / 'config.json'
+    if checkpoint_step is None or not path.exists():
         return
     try:
-        with open(path, encoding='utf-8') as f:
-            saved = _flatten(json.load(f))
+        saved = _flatten(files.read_json(path))
     except ValueError as e:
         raise WorkdirError(f'{path} is not valid JSON ({e}); it records the config of the '
                            'checkpoints in this workdir, so it cannot be resumed safely') from e

@@ -10,11 +10,13 @@
 
 TensorBoard files are written with tensorboardX: `tf.summary.scalar` and
 `tf.summary.image` need the separate `tensorboard` package, which `tensorflow-cpu` does
-not install, while tensorboardX writes the same event format with no TF runtime.
+not install, while tensorboardX writes the same event format with no TF runtime. In a
+workdir in a bucket (``gs://…``) event files go through epath like every other file.
 """
 
 import collections
 from collections.abc import Callable, Mapping
+import io
 import json
 import math
 import os
@@ -22,6 +24,7 @@ import time
 from typing import Any, NamedTuple
 
 from absl import logging
+from etils import epath
 import numpy as np
 
 from ganjax import errors
@@ -56,15 +59,17 @@ class MetricWriter:
             enabled: whether this process writes anything.
         """
         self._enabled = enabled
-        self.metrics_path = os.path.join(workdir, METRICS_FILENAME)
+        self.metrics_path = epath.Path(workdir) / METRICS_FILENAME
         self._tensorboard = None
         if enabled:
             # Imported here so that `import ganjax.reporting.writers` stays cheap.
             import tensorboardX  # pylint: disable=import-outside-toplevel
 
-            os.makedirs(workdir, exist_ok=True)
+            epath.Path(workdir).mkdir(parents=True, exist_ok=True)
+            if files.is_remote(workdir):
+                _write_events_through_epath(os.fspath(workdir))
             self._tensorboard = tensorboardX.SummaryWriter(
-                os.path.join(workdir, TENSORBOARD_DIRNAME))
+                os.fspath(epath.Path(workdir) / TENSORBOARD_DIRNAME))
 
     def truncate_after(self, step: int) -> None:
         """Removes `metrics.jsonl` records with a step greater than `step`.
@@ -77,7 +82,7 @@ class MetricWriter:
         Args:
             step: the restored step; records up to and including it are kept.
         """
-        if not self._enabled or not os.path.exists(self.metrics_path):
+        if not self._enabled or not self.metrics_path.exists():
             return
         kept = [line for line in _complete_lines(self.metrics_path)
                 if json.loads(line)['step'] <= step]
@@ -98,8 +103,7 @@ class MetricWriter:
             return
         record = {'step': int(step)}
         record.update((name, _to_python_scalar(name, value)) for name, value in scalars.items())
-        with open(self.metrics_path, 'a', encoding='utf-8') as f:
-            f.write(json.dumps(record) + '\n')
+        files.append_text(self.metrics_path, json.dumps(record) + '\n')
         for name, value in record.items():
             if name != 'step':
                 self._tensorboard.add_scalar(name, value, global_step=record['step'])
@@ -143,7 +147,43 @@ class MetricWriter:
         self.close()
 
 
-def read_metrics(path: str) -> list[dict[str, Any]]:
+class _WholeObjectEventFile:
+    """A TensorBoard event file in a bucket: objects cannot grow, so each flush uploads
+    the whole file again (as tensorboardX's own GCS writer does, through epath instead of
+    the google-cloud-storage client)."""
+
+    def __init__(self, path: str):
+        self._path = epath.Path(path)
+        self._buffer = io.BytesIO()
+
+    def write(self, data: bytes) -> None:
+        self._buffer.write(data)
+
+    def flush(self) -> None:
+        self._path.write_bytes(self._buffer.getvalue())
+
+    def close(self) -> None:
+        self.flush()
+
+
+class _WholeObjectEventFiles:
+    """tensorboardX's writer factory interface for `_WholeObjectEventFile`."""
+
+    def open(self, path: str) -> _WholeObjectEventFile:
+        return _WholeObjectEventFile(path)
+
+    def directory_check(self, path: str) -> None:
+        epath.Path(path).mkdir(parents=True, exist_ok=True)
+
+
+def _write_events_through_epath(url: str) -> None:
+    """Makes tensorboardX write event files under ``url``'s scheme (e.g. gs) through epath."""
+    from tensorboardX import record_writer  # pylint: disable=import-outside-toplevel
+
+    record_writer.register_writer_factory(url.split('://', 1)[0], _WholeObjectEventFiles())
+
+
+def read_metrics(path: epath.PathLike) -> list[dict[str, Any]]:
     """Reads a `metrics.jsonl` file written by `MetricWriter`.
 
     A last line without its newline (a write cut short by a kill) is skipped.
@@ -157,10 +197,9 @@ def read_metrics(path: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in _complete_lines(path)]
 
 
-def _complete_lines(path: str) -> list[str]:
+def _complete_lines(path: epath.PathLike) -> list[str]:
     """The file's lines, each ending in a newline; an unterminated last one is dropped."""
-    with open(path, encoding='utf-8') as f:
-        lines = f.readlines()
+    lines = files.read_text(path).splitlines(keepends=True)
     if lines and not lines[-1].endswith('\n'):
         logging.warning('Dropping a half-written last line of %s: %r', path, lines[-1])
         lines.pop()

@@ -43,9 +43,7 @@ def test_a_held_workdir_is_refused_naming_the_holder_and_released_on_exit(tmp_pa
     (lambda: {}, 0, True),  # torn: written by a run killed mid-write
 ])
 def test_stale_locks_do_not_block(tmp_path, record, age_s, taken):
-    write_lock(tmp_path, **record())
-    past = time.time() - age_s
-    os.utime(tmp_path / workdir.LOCK_FILE, (past, past))
+    write_lock(tmp_path, **record(), refreshed=time.time() - age_s)
     if taken:
         with workdir.Lock(str(tmp_path)):
             with open(tmp_path / workdir.LOCK_FILE, encoding='utf-8') as f:
