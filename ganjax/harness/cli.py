@@ -5,6 +5,7 @@ A user error (bad config value, unusable workdir, unavailable data) or a diverge
 ``error: ...`` line on stderr and exit status 2, without a traceback.
 """
 import datetime
+import functools
 import logging as std_logging
 import os
 import sys
@@ -18,6 +19,7 @@ from ml_collections import config_flags
 from ganjax import errors
 from ganjax.harness import loop
 from ganjax.harness import workdir as workdir_lib
+from ganjax.train import checkpoint
 from ganjax.train import distributed
 
 
@@ -125,19 +127,38 @@ class _QuietLibraries(std_logging.Filter):
     """Drops INFO (and finer) records logged from inside these libraries' files.
 
     Orbax logs every step of every save at INFO, and fsspec every read of a bucket,
-    which buries the progress line; their warnings and errors still pass.
+    which buries the progress line; their warnings and errors still pass, except
+    asyncio's reports of failures nobody awaited.
     """
     NOISY = (f'{os.sep}orbax{os.sep}', f'{os.sep}tensorflow_datasets{os.sep}',
              f'{os.sep}jax{os.sep}_src{os.sep}', f'{os.sep}fsspec{os.sep}',
              f'{os.sep}gcsfs{os.sep}')
 
     def filter(self, record: std_logging.LogRecord) -> bool:
+        # A failed checkpoint write leaves orbax's other writes' failures unawaited, and
+        # asyncio logs each at exit; the error that stopped the run says what happened.
+        if record.name == 'asyncio' and 'exception was never retrieved' in str(record.msg):
+            return False
         return record.levelno > std_logging.INFO or not any(
             part in record.pathname for part in self.NOISY)
 
 
 def quiet_library_logs() -> None:
     logging.get_absl_handler().addFilter(_QuietLibraries())
+    sys.unraisablehook = functools.partial(_drop_closed_loop_callbacks, sys.unraisablehook)
+
+
+def _drop_closed_loop_callbacks(hook, unraisable) -> None:
+    """Passes ``unraisable`` to ``hook`` unless it is 'Event loop is closed'.
+
+    When one array of a checkpoint fails to read or write, orbax abandons the other
+    TensorStore operations; they finish after orbax has closed its event loop, and each
+    callback raises that error into ``sys.unraisablehook`` (dozens of tracebacks before a
+    correct fallback). Harmless: the failure itself is reported once.
+    """
+    if not (isinstance(unraisable.exc_value, RuntimeError)
+            and str(unraisable.exc_value) == 'Event loop is closed'):
+        hook(unraisable)
 
 
 def exit_on_user_error(run, *args):
@@ -147,6 +168,11 @@ def exit_on_user_error(run, *args):
         return run(*args)
     except errors.UserError as e:
         print(f'error: {e}', file=sys.stderr)
+        if isinstance(e, checkpoint.CheckpointSaveError):
+            # Orbax's threads wait forever for the save that failed, and Python's exit
+            # would wait for them; the run's files are closed already.
+            sys.stderr.flush()
+            os._exit(2)  # pylint: disable=protected-access
         sys.exit(2)
     except KeyboardInterrupt:
         print('interrupted (a training run keeps its last saved checkpoint: the same '

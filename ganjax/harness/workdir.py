@@ -1,7 +1,8 @@
 """A run's workdir: created and writable, held by one run at a time, resumed only by the
 config that wrote it.
 
-* ``prepare(workdir)`` creates it and checks it can be written.
+* ``prepare(workdir)`` creates it and checks it, and the folders in it a run writes to,
+  can be written.
 * ``Lock(workdir)`` holds ``workdir/run.lock`` (pid, host, time) while a run trains, so a
   second run on the same workdir is refused with the holder's name. A lock whose holder
   is gone does not block: on the holder's host a dead pid frees it at once, from another
@@ -25,6 +26,7 @@ from ganjax import errors
 from ganjax.reporting import files
 
 LOCK_FILE = 'run.lock'
+RUN_FOLDERS = ('checkpoints', 'samples', 'eval', 'tensorboard')  # what a run writes in
 STALE_AFTER_S = 3600.0  # a lock from another host not refreshed for an hour is stale
 # Keys a resumed run may change: how long and how often it logs, samples, checkpoints
 # and evaluates, how it is compiled, and how it samples; none changes what it trains.
@@ -37,11 +39,17 @@ class WorkdirError(errors.UserError, OSError):
 
 
 def prepare(workdir: str) -> None:
-    """Creates ``workdir`` and checks it is writable, or raises ``WorkdirError``."""
-    try:
-        files.check_writable(workdir)
-    except OSError as e:
-        raise WorkdirError(f'--workdir={workdir} cannot be used: {e.strerror or e}') from e
+    """Creates ``workdir`` and checks that it and the folders a run writes in that it
+    already holds (``RUN_FOLDERS``) are writable, or raises ``WorkdirError``: orbax,
+    refused a checkpoint folder, waits forever for the save it could not start."""
+    folders = [epath.Path(workdir)]
+    folders += [folders[0] / name for name in RUN_FOLDERS if (folders[0] / name).exists()]
+    for folder in folders:
+        try:
+            files.check_writable(folder)
+        except OSError as e:
+            raise WorkdirError(f'--workdir={workdir} cannot be used: {folder} cannot be '
+                               f'written ({e.strerror or e})') from e
 
 
 class Lock:

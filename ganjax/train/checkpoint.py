@@ -25,8 +25,12 @@ process-0-only logic around saving.
 """
 
 import contextlib
+import io
+import logging as std_logging
 import os
+import re
 import signal
+import sys
 import threading
 import time
 from typing import Any
@@ -58,8 +62,65 @@ def interrupts_held():
         raise KeyboardInterrupt
 
 
+class _Holding(std_logging.Filter):
+    """A handler filter that keeps every record instead of letting it through."""
+
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def filter(self, record: std_logging.LogRecord) -> bool:
+        if not self.records or self.records[-1] is not record:  # once, not per handler
+            self.records.append(record)
+        return False
+
+
+class _OtherThreadsDropped(std_logging.Filter):
+    """A handler filter that lets through only the records of the thread that made it."""
+
+    def __init__(self):
+        super().__init__()
+        self._thread = threading.get_ident()
+
+    def filter(self, record: std_logging.LogRecord) -> bool:
+        return record.thread == self._thread
+
+
+@contextlib.contextmanager
+def _library_output_held():
+    """Holds what orbax's and TensorStore's threads log or print to ``sys.stderr`` while
+    the block runs: passed on after it if it succeeds, dropped if it fails (and, from
+    then on, what other threads log), since one failed write makes each pending write
+    log a traceback (hundreds on a full disk) and the caller reports the cause once."""
+    handlers = list(std_logging.getLogger().handlers)
+    holding = _Holding()
+    for handler in handlers:
+        handler.addFilter(holding)
+    stderr, sys.stderr = sys.stderr, io.StringIO()
+    try:
+        yield
+    except BaseException:
+        # Orbax's threads may go on failing after the save has; the program ends soon.
+        for handler in handlers:
+            handler.addFilter(_OtherThreadsDropped())
+        raise
+    finally:
+        printed, sys.stderr = sys.stderr.getvalue(), stderr
+        for handler in handlers:
+            handler.removeFilter(holding)
+    stderr.write(printed)
+    for record in holding.records:
+        std_logging.getLogger(record.name).handle(record)
+
+
 class CheckpointRestoreError(errors.UserError, RuntimeError):
     """Raised when checkpoints exist but none of them can be restored."""
+
+
+class CheckpointSaveError(errors.UserError, OSError):
+    """Raised when a checkpoint cannot be written (e.g. the disk is full); the older
+    checkpoints are untouched. Orbax's threads may still wait for the failed save: a
+    program should end with ``os._exit`` after reporting it (``harness.cli`` does)."""
 
 
 class Checkpointer:
@@ -126,10 +187,21 @@ class Checkpointer:
         """
         if self.read_only:
             raise ValueError(f'{self.directory} was opened read-only')
-        with interrupts_held():
-            saved = self._manager.save(step, args=ocp.args.StandardSave(_keys_to_data(state)))
-            if saved:
-                self._manager.wait_until_finished()
+        try:
+            with interrupts_held(), _library_output_held():
+                saved = self._manager.save(step, args=ocp.args.StandardSave(_keys_to_data(state)))
+                if saved:
+                    self._manager.wait_until_finished()
+        # A full disk, a lost bucket or permissions surface as many exception types
+        # (OSError, ValueError, tensorstore errors) from orbax's threads.
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            latest = self._manager.latest_step()
+            kept = ('no checkpoint was saved before it' if latest is None else
+                    f'the newest saved checkpoint, step {latest}, is kept')
+            raise CheckpointSaveError(
+                f'checkpoint {step} could not be written in {self.directory} '
+                f'({_cause(error)}); {kept}: run the same command to resume once the '
+                'cause is fixed') from error
         if not saved:
             raise ValueError(
                 f'step={step} was not saved: {self.directory} already holds the newer or '
@@ -174,10 +246,8 @@ class Checkpointer:
             if distributed.all_processes_agree(error is None):
                 self._quarantine(list(unreadable))
                 return _data_to_keys(restored, target), step
-            logging.warning(
-                'Checkpoint step %d in %s is unreadable (%r); trying the previous one.',
-                step, self.directory, error or 'failed on another process',
-            )
+            logging.warning('Checkpoint step %d in %s is unreadable (%s); trying the '
+                            'previous one.', step, self.directory, _first_line(error))
             unreadable[step] = error
         if unreadable:
             newest = max(unreadable)
@@ -225,6 +295,14 @@ class Checkpointer:
         ocp.multihost.sync_global_processes(
             f'ganjax_checkpoint_quarantine_{"_".join(map(str, bad_steps))}')
         self._manager.reload()
+
+
+def _cause(error: Exception) -> str:
+    """The root of a save error: TensorStore's messages end in the OS error (e.g. 'No
+    space left on device [os_error_code=28]') followed by a long spec."""
+    text = str(error).split(' [tensorstore_spec=', 1)[0]
+    found = re.search(r'([^:]+) \[os_error_code=.?(\d+)', text)
+    return f'{found[1].strip()}, errno {found[2]}' if found else _first_line(error)
 
 
 def _first_line(error: Exception | None, limit: int = 300) -> str:

@@ -322,3 +322,31 @@ def test_pmap_is_rejected_in_a_multi_process_run(embedded_data_dir):
     validation.validate(config, num_devices=2, process_count=1)
     with pytest.raises(errors.ConfigError, match="parallel.*'jit' in a multi-process"):
         validation.validate(config, num_devices=2, process_count=2)
+
+
+# The entry point with files over 1 MiB failing to grow (EFBIG), as on a full disk; set
+# in the child itself, since a preexec_fn would fork a multithreaded (JAX) process.
+_WITH_FILE_SIZE_LIMIT = """
+import resource, runpy, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, resource.RLIM_INFINITY))
+sys.argv[0] = 'experiments.mnist'
+runpy.run_module('experiments.mnist', run_name='__main__', alter_sys=True)
+"""
+
+
+def test_a_checkpoint_that_cannot_be_written_ends_the_run_with_one_line(tmp_path,
+                                                                        embedded_data_dir):
+    workdir = str(tmp_path / 'run')
+    process = subprocess.run(  # the MLP GAN's checkpoint holds a 26 MB file
+        [sys.executable, '-c', _WITH_FILE_SIZE_LIMIT,
+         *entry_point_args(workdir, embedded_data_dir)],
+        cwd=run_helpers.REPO, capture_output=True, text=True, timeout=300, check=False)
+    assert process.returncode == 2, process.stderr[-3000:]
+    errors = [line for line in process.stderr.splitlines()
+              if line.startswith(('error', 'E')) or 'Error' in line]
+    assert errors == [f'error: checkpoint 4 could not be written in {workdir}/checkpoints '
+                      '(File too large, errno 27); no checkpoint was saved before it: run '
+                      'the same command to resume once the cause is fixed'], process.stderr[-3000:]
+    assert 'Traceback' not in process.stderr, process.stderr[-3000:]
+    assert run_helpers.losses_by_step(workdir).keys() == {2, 4}  # the log is whole

@@ -122,3 +122,13 @@ def test_a_second_run_and_another_config_are_one_line_errors(embedded_data_dir, 
     assert second.returncode == 2 and 'Traceback' not in second.stderr
     assert f'in use by process {os.getpid()}' in second.stderr
     assert run_helpers.losses_by_step(run).keys() == {2, 4, 6}  # nothing more was written
+
+
+@pytest.mark.parametrize('folder', workdir.RUN_FOLDERS)
+def test_a_run_folder_that_cannot_be_written_stops_the_run_before_it_starts(tmp_path, folder):
+    # A file where the folder should be: unwritable even for root. Orbax, refused its
+    # checkpoint folder, would otherwise wait forever for the save it could not start.
+    (tmp_path / folder).write_text('')
+    with pytest.raises(workdir.WorkdirError, match=f'{tmp_path / folder} cannot be written'):
+        workdir.prepare(str(tmp_path))
+    workdir.prepare(str(tmp_path / 'fresh'))  # folders a run has not made are not required

@@ -5,6 +5,8 @@ import os
 import pathlib
 import shutil
 import signal
+import subprocess
+import sys
 
 import flax
 import jax
@@ -297,3 +299,76 @@ def test_a_reader_does_not_create_the_directory(tmp_path):
     with checkpoint.Checkpointer(str(missing), read_only=True) as reader:
         assert reader.restore_latest(make_state(seed=0)) == (None, None)
     assert not missing.exists()
+
+
+# Run in a child process: the file-size limit must not reach the test process, and the
+# child's whole stderr is what a user would see.
+_FULL_DISK = '''
+import resource, signal, sys
+import jax, jax.numpy as jnp
+from ganjax.train import checkpoint
+directory = sys.argv[1]
+def state(value):  # 4 MiB of noise: incompressible
+    return {'w': jax.random.normal(jax.random.key(0), (1024, 1024)) + value,
+            'b': jnp.arange(10.0)}
+with checkpoint.Checkpointer(directory) as ckpt:
+    ckpt.save(1, state(1.0))
+    # Files over 1 MiB now fail as on a full disk (EFBIG instead of ENOSPC).
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, resource.RLIM_INFINITY))
+    try:
+        ckpt.save(2, state(2.0))
+    except checkpoint.CheckpointSaveError as error:
+        print(error)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
+with checkpoint.Checkpointer(directory) as ckpt:  # a restarted run
+    restored, step = ckpt.restore_latest(state(0.0))
+    print(step, bool(jnp.all(restored['w'] == state(1.0)['w'])))
+    ckpt.save(2, state(2.0))
+    print(ckpt.latest_step())
+'''
+
+
+def test_a_failed_save_keeps_the_previous_checkpoint_and_says_why_without_tracebacks(
+        tmp_path):
+    child = subprocess.run([sys.executable, '-c', _FULL_DISK, str(tmp_path)],
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert child.returncode == 0, child.stderr[-3000:]
+    failure, restored, latest = child.stdout.splitlines()
+    assert failure == (f'checkpoint 2 could not be written in {tmp_path} (File too large, '
+                       'errno 27); the newest saved checkpoint, step 1, is kept: run the '
+                       'same command to resume once the cause is fixed')
+    assert restored == '1 True' and latest == '2'
+    assert 'Traceback' not in child.stderr and 'Error' not in child.stderr
+
+
+_DAMAGED_NEWEST = '''
+import pathlib, sys
+from absl import app
+import jax.numpy as jnp
+from ganjax.harness import cli
+from ganjax.train import checkpoint
+def state(value):  # many arrays: many reads abandoned when one fails
+    return {f'w{i}': jnp.full((64, 64), value + i) for i in range(60)}
+def main(argv):  # as every entry point does
+    cli.quiet_library_logs()
+    directory = pathlib.Path(argv[1])
+    with checkpoint.Checkpointer(str(directory)) as ckpt:
+        for step in (1, 2):
+            ckpt.save(step, state(float(step)))
+    for path in (directory / '2').rglob('*'):
+        if path.is_file() and path.parent.name == 'd':
+            path.write_bytes(path.read_bytes()[:path.stat().st_size // 2])
+    with checkpoint.Checkpointer(str(directory)) as ckpt:
+        print(ckpt.restore_latest(state(0.0))[1])
+app.run(main)
+'''
+
+
+def test_an_entry_point_falling_back_over_a_damaged_checkpoint_prints_no_traceback(
+        tmp_path):
+    child = subprocess.run([sys.executable, '-c', _DAMAGED_NEWEST, str(tmp_path)],
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert child.returncode == 0 and child.stdout == '1\n', child.stderr[-3000:]
+    assert 'Checkpoint step 2' in child.stderr and 'is unreadable' in child.stderr
+    assert 'Traceback' not in child.stderr and 'Event loop is closed' not in child.stderr
