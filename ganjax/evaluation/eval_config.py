@@ -11,6 +11,7 @@ import os
 import ml_collections
 
 from ganjax import errors
+from ganjax.reporting import files
 
 MNIST_METRICS = ('mnist_score', 'fid', 'kid', 'precision_recall', 'class_coverage')
 STACKED_METRICS = ('stacked_modes',)
@@ -57,5 +58,4 @@ def validate(config) -> None:
 def cache_dir(eval_config) -> str:
     """Where real-data references are cached: ``eval.cache_dir``, else
     ``$GANJAX_CACHE_DIR``, else ~/.cache/ganjax."""
-    return (eval_config.get('cache_dir') or os.environ.get('GANJAX_CACHE_DIR')
-            or os.path.join(os.path.expanduser('~'), '.cache', 'ganjax'))
+    return eval_config.get('cache_dir') or os.fspath(files.cache_dir())

@@ -18,6 +18,7 @@ fsspec (``gcsfs``).
 * ``append_text(path, text)`` appends: locally in place, in a bucket (where objects
   cannot grow) by replacing the object with its old contents and ``text``.
 * ``read_text`` and ``read_json`` read either kind of path.
+* ``cache_dir()``: where ganjax keeps what it downloads or computes once.
 """
 from collections.abc import Iterator
 import contextlib
@@ -97,6 +98,12 @@ def read_text(path: epath.PathLike) -> str:
 def read_json(path: epath.PathLike) -> Any:
     """``path``'s contents parsed as JSON (``ValueError`` if they are not)."""
     return json.loads(read_text(path))
+
+
+def cache_dir() -> epath.Path:
+    """``$GANJAX_CACHE_DIR`` (local or a bucket), else ~/.cache/ganjax."""
+    return epath.Path(os.environ.get('GANJAX_CACHE_DIR')
+                      or os.path.join(os.path.expanduser('~'), '.cache', 'ganjax'))
 
 
 def _finite_or_none(data: Any) -> Any:
