@@ -49,7 +49,7 @@ def run():
         raise errors.ConfigError(f'no metrics for data.name={config.data.name!r}: '
                                      'ganjax has feature networks for MNIST only')
     # Checked before computing: results that cannot be kept are not worth computing.
-    workdir_lib.prepare(_WORKDIR.value)
+    workdir_lib.prepare(_WORKDIR.value, folders=('eval',))
     previous = evaluators.read_results(_WORKDIR.value, step)
     larger = max((r['protocol']['num_generated'] for r in previous), default=0)
     if larger > config.eval.num_samples and not _OVERWRITE.value:

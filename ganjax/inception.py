@@ -27,7 +27,6 @@ backend (TPUs would otherwise multiply in bfloat16).
 from collections.abc import Sequence
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 
@@ -293,10 +292,7 @@ def load_weights(path: epath.PathLike | None = None):
     if path.suffix == '.npz':
         with path.open('rb') as f, np.load(f, allow_pickle=False) as stored:
             return flax.traverse_util.unflatten_dict(dict(stored), sep='/')
-    with tempfile.TemporaryDirectory() as folder:
-        local = os.path.join(folder, path.name)
-        epath.Path(local).write_bytes(path.read_bytes())
-        return from_state_dict(torch_checkpoint.load(local))
+    return from_state_dict(torch_checkpoint.loads(path.read_bytes(), name=os.fspath(path)))
 
 
 def _cached_weights() -> epath.Path:
@@ -316,12 +312,17 @@ def _cached_weights() -> epath.Path:
                 f'the FID Inception weights are not in the cache and cannot be downloaded '
                 f'({e}); download {FID_WEIGHTS_URL} where there is internet and put it at '
                 f'{original} (or pass its path)') from e
+        _check_sha256(data, FID_WEIGHTS_URL)  # before caching: a bad download is not kept
         with files.replacing(original) as partial:
             with open(partial, 'wb') as f:
                 f.write(data)
-    digest = hashlib.sha256(original.read_bytes()).hexdigest()
-    if not digest.startswith(SHA256_PREFIX):
-        raise WeightsUnavailableError(f'{original} has SHA-256 {digest}, which does not '
-                                      f'start with {SHA256_PREFIX}: not the FID weights')
+    _check_sha256(original.read_bytes(), original)
     save_weights(converted, load_weights(original))
     return converted
+
+
+def _check_sha256(data: bytes, source) -> None:
+    digest = hashlib.sha256(data).hexdigest()
+    if not digest.startswith(SHA256_PREFIX):
+        raise WeightsUnavailableError(f'{source} has SHA-256 {digest}, which does not '
+                                      f'start with {SHA256_PREFIX}: not the FID weights')

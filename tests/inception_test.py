@@ -58,6 +58,13 @@ def test_resize_is_bilinear_without_antialiasing_or_corner_alignment():
     assert resized[0, 0, 0, 1] == image[0, 0, 0, 1]  # the corner stays
 
 
+def test_average_pools_do_not_count_padding():
+    x = jnp.arange(16.0).reshape(1, 4, 4, 1)
+    pooled = np.asarray(inception._average_pool(x))[0, :, :, 0]  # pylint: disable=protected-access
+    assert pooled[0, 0] == np.mean([0, 1, 4, 5])  # a corner averages 4 entries, not 9
+    assert pooled[1, 1] == np.mean([0, 1, 2, 4, 5, 6, 8, 9, 10])
+
+
 def test_features_are_finite_deterministic_and_per_image(variables):
     images = jax.random.uniform(jax.random.key(1), (3, 32, 32, 3), minval=-1, maxval=1)
     pool3, logits = inception.features(variables, images)
@@ -115,7 +122,22 @@ def test_without_weights_or_internet_the_error_says_where_to_put_them(tmp_path, 
     expected = tmp_path / 'inception' / 'pt_inception-2015-12-05-6726825d.pth'
     with pytest.raises(inception.WeightsUnavailableError, match=f'put it at {expected}'):
         inception.load_weights()
+
+    class WrongFile:  # a download that is not the weights is not kept
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info):
+            pass
+
+        def read(self):
+            return b'something else'
+
+    monkeypatch.setattr(inception.urllib.request, 'urlopen', lambda *a, **k: WrongFile())
+    with pytest.raises(inception.WeightsUnavailableError, match='not the FID weights'):
+        inception.load_weights()
+    assert not expected.exists()
     expected.parent.mkdir(parents=True)
-    expected.write_bytes(b'something else')  # a file that is not the weights
+    expected.write_bytes(b'something else')  # a file put there that is not the weights
     with pytest.raises(inception.WeightsUnavailableError, match='not the FID weights'):
         inception.load_weights()

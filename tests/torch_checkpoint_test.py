@@ -6,8 +6,10 @@ arrays in ``torch_state_expected.npz`` (bfloat16 as float32): a convolution and 
 BatchNorm (``num_batches_tracked`` is int64), a transposed (strided) tensor, a slice at
 an offset into its storage, int32, bfloat16 and bool tensors.
 """
+import collections
 import os
 import pickle
+import struct
 import zipfile
 
 import numpy as np
@@ -81,3 +83,52 @@ def test_other_files_are_refused(tmp_path, content):
     _zip_pth(tmp_path / 'other_zip.pth', pickle.dumps({'a': 1}, protocol=2))
     with pytest.raises(torch_checkpoint.UnsafeCheckpointError, match='state dict of tensors'):
         torch_checkpoint.load(tmp_path / 'other_zip.pth')
+
+
+def _op_global(module, name):
+    return b'c' + f'{module}\n{name}\n'.encode()
+
+
+def _op_str(text):
+    return b'X' + struct.pack('<I', len(text)) + text.encode()
+
+
+def _op_ints(*values):
+    return b'(' + b''.join(b'J' + struct.pack('<i', v) for v in values) + b't'
+
+
+def _one_tensor_pickle(numel, size, stride):
+    """data.pkl of {'w': _rebuild_tensor_v2(storage '0' of ``numel`` floats, 0, size,
+    stride, False, OrderedDict())}, written opcode by opcode (no torch needed)."""
+    storage = (b'(' + _op_str('storage') + _op_global('torch', 'FloatStorage') + _op_str('0')
+               + _op_str('cpu') + b'J' + struct.pack('<i', numel) + b'tQ')
+    tensor = (_op_global('torch._utils', '_rebuild_tensor_v2') + b'(' + storage + b'J\0\0\0\0'
+              + _op_ints(*size) + _op_ints(*stride) + b'\x89'
+              + _op_global('collections', 'OrderedDict') + b')RtR')
+    return b'\x80\x02}' + _op_str('w') + tensor + b's.'
+
+
+def test_the_handmade_pickle_reads_and_tensors_cannot_outgrow_their_storage(tmp_path):
+    floats = np.arange(4, dtype=np.float32).tobytes()
+    _zip_pth(tmp_path / 'ok.pth', _one_tensor_pickle(4, (2, 2), (1, 2)), **{'data/0': floats})
+    np.testing.assert_array_equal(torch_checkpoint.load(tmp_path / 'ok.pth')['w'],
+                                  [[0, 2], [1, 3]])
+    for name, (size, stride) in {'zero_stride': ((3000, 3000), (0, 0)),
+                                 'past_the_end': ((2, 2), (3, 1))}.items():
+        _zip_pth(tmp_path / f'{name}.pth', _one_tensor_pickle(4, size, stride),
+                 **{'data/0': floats})
+        with pytest.raises(torch_checkpoint.UnsafeCheckpointError,
+                           match='more elements than|past the end'):
+            torch_checkpoint.load(tmp_path / f'{name}.pth')
+
+
+class _SetsAttributes:
+    def __reduce__(self):
+        return collections.OrderedDict, (), {'numel': 64}
+
+
+def test_setting_attributes_is_refused(tmp_path):
+    _zip_pth(tmp_path / 'build.pth', pickle.dumps(_SetsAttributes(), protocol=2))
+    with pytest.raises(torch_checkpoint.UnsafeCheckpointError,
+                       match='refusing to set attributes of a OrderedDict'):
+        torch_checkpoint.load(tmp_path / 'build.pth')

@@ -171,6 +171,7 @@ def exit_on_user_error(run, *args):
         if isinstance(e, checkpoint.CheckpointSaveError):
             # Orbax's threads wait forever for the save that failed, and Python's exit
             # would wait for them; the run's files are closed already.
+            sys.stdout.flush()
             sys.stderr.flush()
             os._exit(2)  # pylint: disable=protected-access
         sys.exit(2)

@@ -38,12 +38,12 @@ class WorkdirError(errors.UserError, OSError):
     """The workdir cannot be created, written, or used by this run."""
 
 
-def prepare(workdir: str) -> None:
-    """Creates ``workdir`` and checks that it and the folders a run writes in that it
-    already holds (``RUN_FOLDERS``) are writable, or raises ``WorkdirError``: orbax,
-    refused a checkpoint folder, waits forever for the save it could not start."""
-    folders = [epath.Path(workdir)]
-    folders += [folders[0] / name for name in RUN_FOLDERS if (folders[0] / name).exists()]
+def prepare(workdir: str, folders: tuple[str, ...] = RUN_FOLDERS) -> None:
+    """Creates ``workdir`` and checks that it and those of ``folders`` it already holds
+    are writable, or raises ``WorkdirError``: orbax, refused a checkpoint folder, waits
+    forever for the save it could not start."""
+    root = epath.Path(workdir)
+    folders = [root] + [root / name for name in folders if (root / name).exists()]
     for folder in folders:
         try:
             files.check_writable(folder)
@@ -85,7 +85,17 @@ class Lock:
                            'was starting')
 
     def refresh(self) -> None:
-        """Marks the lock as live (its holder on another host judges staleness by it)."""
+        """Marks the lock as live (its holder on another host judges staleness by it).
+
+        Raises:
+          WorkdirError: another run has taken the lock (it judged this one stale).
+        """
+        holder = self._holder()
+        if not self._is_mine(holder):
+            raise WorkdirError(
+                f'--workdir={self.path.parent} was taken over by process '
+                f'{(holder or {}).get("pid")} on {(holder or {}).get("host")}; this run stops '
+                'so that two runs do not write one workdir')
         files.write_text(self.path, self._record())
 
     def __exit__(self, *exc_info) -> None:
@@ -124,6 +134,8 @@ class Lock:
             record = json.loads(text)
         except ValueError:
             return {}
+        if isinstance(record, dict) and 'refreshed' not in record:  # by ganjax before 2026-11
+            record['refreshed'] = self.path.stat().mtime
         return record if isinstance(record, dict) else {}
 
 

@@ -27,6 +27,7 @@ import math
 import os
 import tempfile
 from typing import Any
+import uuid
 
 from etils import epath
 
@@ -37,13 +38,19 @@ def is_remote(path: epath.PathLike) -> bool:
 
 
 def check_writable(folder: epath.PathLike) -> None:
-    """Creates ``folder`` if missing and writes and removes a file in it; raises the
-    ``OSError`` that stops either."""
+    """Creates ``folder`` if missing and writes and removes a file in it; raises an
+    ``OSError`` if either fails (also for errors of TensorFlow's or gcsfs's clients, which
+    are not ``OSError``s)."""
     folder = epath.Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    probe = folder / f'.write-probe-{os.getpid()}'
-    probe.write_text('')
-    probe.unlink()
+    probe = folder / f'.write-probe-{uuid.uuid4().hex}'  # unique across hosts
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_text('')
+        probe.unlink(missing_ok=True)
+    except OSError:
+        raise
+    except Exception as e:  # pylint: disable=broad-exception-caught
+        raise OSError(f'{type(e).__name__}: {e}') from e
 
 
 @contextlib.contextmanager

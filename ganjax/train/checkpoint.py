@@ -70,28 +70,17 @@ class _Holding(std_logging.Filter):
         self.records = []
 
     def filter(self, record: std_logging.LogRecord) -> bool:
-        if not self.records or self.records[-1] is not record:  # once, not per handler
+        if all(record is not held for held in self.records):  # once, not per handler
             self.records.append(record)
         return False
-
-
-class _OtherThreadsDropped(std_logging.Filter):
-    """A handler filter that lets through only the records of the thread that made it."""
-
-    def __init__(self):
-        super().__init__()
-        self._thread = threading.get_ident()
-
-    def filter(self, record: std_logging.LogRecord) -> bool:
-        return record.thread == self._thread
 
 
 @contextlib.contextmanager
 def _library_output_held():
     """Holds what orbax's and TensorStore's threads log or print to ``sys.stderr`` while
-    the block runs: passed on after it if it succeeds, dropped if it fails (and, from
-    then on, what other threads log), since one failed write makes each pending write
-    log a traceback (hundreds on a full disk) and the caller reports the cause once."""
+    the block runs: passed on after it if it succeeds, dropped if it fails, since one
+    failed write makes each pending write log a traceback (hundreds on a full disk) and
+    the caller reports the cause once."""
     handlers = list(std_logging.getLogger().handlers)
     holding = _Holding()
     for handler in handlers:
@@ -99,18 +88,14 @@ def _library_output_held():
     stderr, sys.stderr = sys.stderr, io.StringIO()
     try:
         yield
-    except BaseException:
-        # Orbax's threads may go on failing after the save has; the program ends soon.
-        for handler in handlers:
-            handler.addFilter(_OtherThreadsDropped())
-        raise
     finally:
         printed, sys.stderr = sys.stderr.getvalue(), stderr
         for handler in handlers:
             handler.removeFilter(holding)
     stderr.write(printed)
     for record in holding.records:
-        std_logging.getLogger(record.name).handle(record)
+        for handler in handlers:
+            handler.handle(record)
 
 
 class CheckpointRestoreError(errors.UserError, RuntimeError):
@@ -192,9 +177,9 @@ class Checkpointer:
                 saved = self._manager.save(step, args=ocp.args.StandardSave(_keys_to_data(state)))
                 if saved:
                     self._manager.wait_until_finished()
-        # A full disk, a lost bucket or permissions surface as many exception types
-        # (OSError, ValueError, tensorstore errors) from orbax's threads.
-        except Exception as error:  # pylint: disable=broad-exception-caught
+        # A full disk, a lost bucket or permissions surface from orbax's threads as
+        # OSError, or as TensorStore's ValueError / orbax's RuntimeError around one.
+        except (OSError, ValueError, RuntimeError) as error:
             latest = self._manager.latest_step()
             kept = ('no checkpoint was saved before it' if latest is None else
                     f'the newest saved checkpoint, step {latest}, is kept')

@@ -132,3 +132,21 @@ def test_a_run_folder_that_cannot_be_written_stops_the_run_before_it_starts(tmp_
     with pytest.raises(workdir.WorkdirError, match=f'{tmp_path / folder} cannot be written'):
         workdir.prepare(str(tmp_path))
     workdir.prepare(str(tmp_path / 'fresh'))  # folders a run has not made are not required
+
+
+def test_a_run_whose_lock_was_taken_over_stops_at_its_next_refresh(tmp_path):
+    with workdir.Lock(str(tmp_path)) as lock:
+        lock.refresh()  # still ours
+        write_lock(tmp_path, pid=1, host='another-host', started='later',
+                   refreshed=time.time())
+        with pytest.raises(workdir.WorkdirError, match='taken over by process 1 on another-host'):
+            lock.refresh()
+    assert json.loads((tmp_path / workdir.LOCK_FILE).read_text())['host'] == 'another-host'
+
+
+def test_a_reader_checks_only_the_folders_it_writes(tmp_path):
+    (tmp_path / 'checkpoints').write_text('')  # unwritable for a trainer
+    workdir.prepare(str(tmp_path), folders=('eval',))
+    (tmp_path / 'eval').write_text('')
+    with pytest.raises(workdir.WorkdirError, match='eval cannot be written'):
+        workdir.prepare(str(tmp_path), folders=('eval',))
