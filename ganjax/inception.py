@@ -46,7 +46,6 @@ FID_WEIGHTS_URL = ('https://github.com/mseitzer/pytorch-fid/releases/download/fi
 SHA256_PREFIX = '6726825d'  # torch.hub's convention: the file name carries it
 INPUT_SIZE = 299
 NUM_LOGITS = 1008  # ImageNet's 1,000 classes and 8 unused outputs of the TF graph
-POOL3_FEATURES = 2048
 _HIGHEST = jax.lax.Precision.HIGHEST
 
 
@@ -303,7 +302,8 @@ def _cached_weights() -> epath.Path:
     if converted.exists():
         return converted
     original = folder / FID_WEIGHTS_URL.rsplit('/', 1)[-1]
-    if not original.exists():
+    downloaded = not original.exists()
+    if downloaded:
         try:
             with urllib.request.urlopen(FID_WEIGHTS_URL, timeout=60) as response:
                 data = response.read()
@@ -312,17 +312,16 @@ def _cached_weights() -> epath.Path:
                 f'the FID Inception weights are not in the cache and cannot be downloaded '
                 f'({e}); download {FID_WEIGHTS_URL} where there is internet and put it at '
                 f'{original} (or pass its path)') from e
-        _check_sha256(data, FID_WEIGHTS_URL)  # before caching: a bad download is not kept
+    else:
+        data = original.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if not digest.startswith(SHA256_PREFIX):  # checked before caching: a bad download is not kept
+        raise WeightsUnavailableError(
+            f'{FID_WEIGHTS_URL if downloaded else original} has SHA-256 {digest}, which '
+            f'does not start with {SHA256_PREFIX}: not the FID weights')
+    if downloaded:
         with files.replacing(original) as partial:
             with open(partial, 'wb') as f:
                 f.write(data)
-    _check_sha256(original.read_bytes(), original)
-    save_weights(converted, load_weights(original))
+    save_weights(converted, from_state_dict(torch_checkpoint.loads(data, name=os.fspath(original))))
     return converted
-
-
-def _check_sha256(data: bytes, source) -> None:
-    digest = hashlib.sha256(data).hexdigest()
-    if not digest.startswith(SHA256_PREFIX):
-        raise WeightsUnavailableError(f'{source} has SHA-256 {digest}, which does not '
-                                      f'start with {SHA256_PREFIX}: not the FID weights')

@@ -128,14 +128,13 @@ class Lock:
         """The lock's record; an unreadable one (torn write) is {}, a missing one None."""
         try:
             text = files.read_text(self.path)
+            record = json.loads(text)
+            if isinstance(record, dict) and 'refreshed' not in record:  # by ganjax < 2026-11
+                record['refreshed'] = self.path.stat().mtime
         except FileNotFoundError:
             return None
-        try:
-            record = json.loads(text)
         except ValueError:
             return {}
-        if isinstance(record, dict) and 'refreshed' not in record:  # by ganjax before 2026-11
-            record['refreshed'] = self.path.stat().mtime
         return record if isinstance(record, dict) else {}
 
 

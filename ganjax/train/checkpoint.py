@@ -40,6 +40,7 @@ import jax
 import orbax.checkpoint as ocp
 
 from ganjax import errors
+from ganjax.reporting import files
 from ganjax.train import distributed
 
 PyTree = Any
@@ -300,7 +301,7 @@ def _first_line(error: Exception | None, limit: int = 300) -> str:
 
 def _absolute(directory: str) -> str:
     """Orbax wants absolute paths; URLs such as gs://... are already absolute."""
-    return directory if '://' in directory else os.path.abspath(directory)
+    return directory if files.is_remote(directory) else os.path.abspath(directory)
 
 
 def _is_prng_key(leaf: Any) -> bool:
