@@ -3,11 +3,15 @@
     python -m experiments.evaluate --workdir=DIR
     python -m experiments.evaluate --workdir=DIR --metrics=fid,kid --num_samples=50000
     python -m experiments.evaluate --workdir=DIR --batch_norm=running
+    python -m experiments.evaluate --workdir=DIR --metrics=inception_fid,inception_score \
+        --inception_weights=pt_inception-2015-12-05-6726825d.pth
 
-Metrics default to the run's ``eval.metrics``, or to every metric of its dataset
-(``ganjax.evaluation.eval_config``); each result in eval.json carries its protocol (data source and
-split, sample counts, feature network and the hash of its weights, EMA or raw,
-checkpoint step, seeds). A copy goes to DIR/eval/step_XXXXXXX.json. The checkpoint is
+Metrics default to the run's ``eval.metrics``, or to its dataset's defaults
+(``ganjax.evaluation.eval_config.DEFAULT_METRICS``); each result in eval.json carries its
+protocol (data source and split, sample counts, feature network and the hash of its
+weights, EMA or raw, checkpoint step, seeds). The Inception metrics read
+``--inception_weights``, else the run's ``eval.inception.weights``, else the cache
+(``ganjax.inception``). A copy goes to DIR/eval/step_XXXXXXX.json. The checkpoint is
 opened read-only, so a run may be training meanwhile; results of more samples for the
 same step are not replaced unless --overwrite, and both checks come before computing.
 """
@@ -31,6 +35,10 @@ _NUM_SAMPLES = flags.DEFINE_integer('num_samples', None, 'Generated samples; def
 _BATCH_NORM = flags.DEFINE_enum('batch_norm', None, list(setup_lib.BATCH_NORM_MODES),
                                 "The generator's BatchNorm statistics when sampling; "
                                 "default: the run's sampling.batch_norm.")
+_INCEPTION_WEIGHTS = flags.DEFINE_string(
+    'inception_weights', None, "pytorch-fid's pt_inception-2015-12-05-6726825d.pth (or the "
+    ".npz ganjax converts it to) for the Inception metrics; default: the run's "
+    'eval.inception.weights, else the cache.')
 _OVERWRITE = flags.DEFINE_bool('overwrite', False, "Replace the step's results even if "
                                 'they used more samples.')
 flags.mark_flags_as_required(['workdir'])
@@ -40,14 +48,17 @@ def run():
     config, setup, state, step = sampling.load_run(_WORKDIR.value, _BATCH_NORM.value)
     if config.get('eval') is None:  # a run from before ganjax.evaluation existed
         config.eval = eval_config.default_config()
+    if config.eval.get('inception') is None:  # a run from before the Inception metrics
+        config.eval.inception = eval_config.default_inception_config()
     if _NUM_SAMPLES.value is not None:
         config.eval.num_samples = _NUM_SAMPLES.value
+    if _INCEPTION_WEIGHTS.value is not None:
+        config.eval.inception.weights = _INCEPTION_WEIGHTS.value
     config.eval.metrics = tuple(_METRICS.value or config.eval.metrics
-                                or eval_config.METRICS_BY_DATASET.get(config.data.name, ()))
+                                or eval_config.DEFAULT_METRICS.get(config.data.name, ()))
     eval_config.validate(config)
     if not config.eval.metrics:
-        raise errors.ConfigError(f'no metrics for data.name={config.data.name!r}: '
-                                     'ganjax has feature networks for MNIST only')
+        raise errors.ConfigError(f'no metrics for data.name={config.data.name!r}')
     # Checked before computing: results that cannot be kept are not worth computing.
     workdir_lib.prepare(_WORKDIR.value, folders=('eval',))
     previous = evaluators.read_results(_WORKDIR.value, step)

@@ -13,22 +13,22 @@ branch, and 1,008 logits.
 * ``features(variables, images) -> (pool3, logits)``: images (N, H, W, 3) in [−1, 1], any
   size, resized to 299 × 299 as pytorch-fid does (``resize``: bilinear,
   ``align_corners=False``, no antialiasing, also when shrinking); pool3 (N, 2048) are the
-  FID / KID / precision-recall features, logits (N, 1008) the Inception Score's.
+  FID / KID / precision-recall features, logits (N, 1008) the network's outputs.
+* ``unbiased_logits(variables, pool3)``: pool3 times the last layer's weights, without its
+  bias: the logits of Salimans et al.'s Inception Score code (torch-fidelity's and
+  torchmetrics' 'logits_unbiased'), which the literature's IS values come from.
 * ``load_weights(path=None) -> variables``: pytorch-fid's ``.pth`` (read by
   ``ganjax.torch_checkpoint``, without PyTorch and without unrestricted unpickling) or a
   ``.npz`` written by ``save_weights``. With no path: the converted ``.npz`` in
   ``$GANJAX_CACHE_DIR`` (or ~/.cache/ganjax), made on first use from ``FID_WEIGHTS_URL``
   (downloaded, checked against the SHA-256 prefix in its name, as ``torch.hub`` does).
-* ``init_variables(key)``: random weights of the same shapes, for tests.
+* ``init_variables(seed)``: random weights of the same shapes, for tests.
 
 Convolutions and the final dense layer run at ``Precision.HIGHEST``: float32 on every
 backend (TPUs would otherwise multiply in bfloat16).
 """
 from collections.abc import Sequence
-import hashlib
 import os
-import urllib.error
-import urllib.request
 
 from etils import epath
 import flax
@@ -37,6 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ganjax import downloads
 from ganjax import errors
 from ganjax import torch_checkpoint
 from ganjax.reporting import files
@@ -47,10 +48,6 @@ SHA256_PREFIX = '6726825d'  # torch.hub's convention: the file name carries it
 INPUT_SIZE = 299
 NUM_LOGITS = 1008  # ImageNet's 1,000 classes and 8 unused outputs of the TF graph
 _HIGHEST = jax.lax.Precision.HIGHEST
-
-
-class WeightsUnavailableError(errors.UserError, OSError):
-    """The Inception weights are neither cached nor downloadable here."""
 
 
 class BasicConv(nn.Module):
@@ -66,7 +63,10 @@ class BasicConv(nn.Module):
         x = nn.Conv(self.features, tuple(self.kernel), tuple(self.strides),
                     padding=((pad_h, pad_h), (pad_w, pad_w)), use_bias=False,
                     precision=_HIGHEST, name='conv')(x)
-        x = nn.BatchNorm(use_running_average=True, epsilon=1e-3, name='bn')(x)
+        # Running statistics, except where the caller makes them mutable: then this
+        # batch's statistics normalise and replace them (``init_variables`` measures them).
+        x = nn.BatchNorm(use_running_average=not self.is_mutable_collection('batch_stats'),
+                         momentum=0.0, epsilon=1e-3, name='bn')(x)
         return nn.relu(x)
 
 
@@ -221,11 +221,40 @@ def features(variables, images: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 
 @jax.jit
-def init_variables(key: jax.Array):
-    """Random variables of the network's shapes (weights for tests, not for metrics).
-    Initialised on 75 × 75 images, the smallest the network takes: its variables do not
-    depend on the image size."""
-    return FIDInceptionV3().init(key, jnp.zeros((1, 75, 75, 3)))
+def unbiased_logits(variables, pool3: jax.Array) -> jax.Array:
+    """(N, 1008) = pool3 (N, 2048) @ W, the last layer without its bias (Salimans et al.'s
+    ``inception_score/model.py`` multiplies pool3 by the softmax layer's weight matrix)."""
+    return jnp.dot(pool3, variables['params']['fc']['kernel'], precision=_HIGHEST)
+
+
+def init_variables(seed: int = 0):
+    """Random weights of the network's shapes, for tests (not for metrics): kernels
+    N(0, 1/fan_in), and every BatchNorm's statistics measured on a batch of smooth noise
+    images, so that each layer whitens its input and the features depend on the image
+    as a trained network's do (with arbitrary statistics they hardly do). Drawn by
+    NumPy: XLA:CPU takes ~15 s to compile Flax's ``init`` of this network."""
+    rng = np.random.default_rng(seed)
+    variables = {}
+    for path, shape in flax.traverse_util.flatten_dict(_variable_shapes()).items():
+        if path[-1] == 'kernel':
+            value = rng.standard_normal(shape.shape) / np.sqrt(np.prod(shape.shape[:-1]))
+        else:  # BatchNorm's scale and variance 1, biases and means 0
+            value = np.full(shape.shape, 1.0 if path[-1] in ('scale', 'var') else 0.0)
+        variables[path] = jnp.asarray(value, jnp.float32)
+    variables = flax.traverse_util.unflatten_dict(variables)
+    noise = rng.uniform(-1, 1, (4, 16, 16, 3)).astype(np.float32)
+    return {**variables, **_measured_batch_statistics(variables, noise)}
+
+
+def _variable_shapes():
+    # The network's variables do not depend on the image size: 75², its smallest.
+    return jax.eval_shape(FIDInceptionV3().init, jax.random.key(0), jnp.zeros((1, 75, 75, 3)))
+
+
+@jax.jit
+def _measured_batch_statistics(variables, images):
+    _, measured = FIDInceptionV3().apply(variables, resize(images), mutable=['batch_stats'])
+    return measured
 
 
 def from_state_dict(state: dict[str, np.ndarray]):
@@ -234,8 +263,7 @@ def from_state_dict(state: dict[str, np.ndarray]):
     Raises:
       errors.ConfigError: a tensor the network lacks, or one it needs that is missing.
     """
-    template = flax.traverse_util.flatten_dict(
-        jax.eval_shape(init_variables, jax.random.key(0)), sep='/')
+    template = flax.traverse_util.flatten_dict(_variable_shapes(), sep='/')
     variables, unused = {}, []
     for name, value in state.items():
         path, converted = _flax_entry(name, value)
@@ -295,33 +323,10 @@ def load_weights(path: epath.PathLike | None = None):
 
 
 def _cached_weights() -> epath.Path:
-    """The converted weights in the cache, made on first use from the ``.pth`` in the
-    cache, downloaded there if missing."""
-    folder = files.cache_dir() / 'inception'
-    converted = folder / f'pt_inception-2015-12-05-{SHA256_PREFIX}.npz'
-    if converted.exists():
-        return converted
-    original = folder / FID_WEIGHTS_URL.rsplit('/', 1)[-1]
-    downloaded = not original.exists()
-    if downloaded:
-        try:
-            with urllib.request.urlopen(FID_WEIGHTS_URL, timeout=60) as response:
-                data = response.read()
-        except (urllib.error.URLError, OSError) as e:
-            raise WeightsUnavailableError(
-                f'the FID Inception weights are not in the cache and cannot be downloaded '
-                f'({e}); download {FID_WEIGHTS_URL} where there is internet and put it at '
-                f'{original} (or pass its path)') from e
-    else:
-        data = original.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if not digest.startswith(SHA256_PREFIX):  # checked before caching: a bad download is not kept
-        raise WeightsUnavailableError(
-            f'{FID_WEIGHTS_URL if downloaded else original} has SHA-256 {digest}, which '
-            f'does not start with {SHA256_PREFIX}: not the FID weights')
-    if downloaded:
-        with files.replacing(original) as partial:
-            with open(partial, 'wb') as f:
-                f.write(data)
-    save_weights(converted, from_state_dict(torch_checkpoint.loads(data, name=os.fspath(original))))
+    """The converted weights in the cache, made on first use from the ``.pth``
+    (``downloads.cached``: in the cache, else downloaded there and checked)."""
+    converted = files.cache_dir() / 'inception' / f'pt_inception-2015-12-05-{SHA256_PREFIX}.npz'
+    if not converted.exists():
+        data = downloads.cached(FID_WEIGHTS_URL, 'inception', SHA256_PREFIX)
+        save_weights(converted, from_state_dict(torch_checkpoint.loads(data, name=FID_WEIGHTS_URL)))
     return converted

@@ -33,6 +33,17 @@ def fast_compilation():
 
 
 @pytest.fixture(scope='session')
+def random_inception(tmp_path_factory):
+    """A random-weights FID Inception (``inception.init_variables``, ~5 s to build) saved
+    as ganjax's .npz: (path, variables)."""
+    from ganjax import inception  # pylint: disable=import-outside-toplevel
+    variables = inception.init_variables(0)
+    path = str(tmp_path_factory.mktemp('inception') / 'random.npz')
+    inception.save_weights(path, variables)
+    return path, variables
+
+
+@pytest.fixture(scope='session')
 def embedded_data_dir(tmp_path_factory):
     """A TFDS data_dir holding the prepared embedded MNIST (real digits, offline)."""
     data_dir = str(tmp_path_factory.mktemp('tfds'))

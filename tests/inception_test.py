@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from ganjax import downloads
 from ganjax import errors
 from ganjax import inception
 
@@ -16,8 +17,8 @@ pytestmark = pytest.mark.usefixtures('fast_compilation')
 
 
 @pytest.fixture(scope='module')
-def variables():
-    return inception.init_variables(jax.random.key(0))
+def variables(random_inception):
+    return random_inception[1]
 
 
 def test_parameter_count_and_every_blocks_output_shape():
@@ -71,6 +72,8 @@ def test_features_are_finite_deterministic_and_per_image(variables):
     assert pool3.shape == (3, 2048) and logits.shape == (3, 1008)
     assert np.all(np.isfinite(pool3)) and np.all(np.isfinite(logits))
     assert np.all(pool3 >= 0)  # an average of ReLU outputs
+    # init_variables measures BatchNorm statistics: the features depend on the image.
+    assert np.mean(np.std(pool3, axis=0)) > 0.01 * np.mean(pool3)
     again, _ = inception.features(variables, images)
     np.testing.assert_array_equal(pool3, again)
     alone, _ = inception.features(variables, images[1:2])
@@ -120,7 +123,7 @@ def test_without_weights_or_internet_the_error_says_where_to_put_them(tmp_path, 
     monkeypatch.setattr(inception, 'FID_WEIGHTS_URL', 'http://127.0.0.1:9/' +
                         inception.FID_WEIGHTS_URL.rsplit('/', 1)[-1])
     expected = tmp_path / 'inception' / 'pt_inception-2015-12-05-6726825d.pth'
-    with pytest.raises(inception.WeightsUnavailableError, match=f'put it at {expected}'):
+    with pytest.raises(downloads.WeightsUnavailableError, match=f'put it at {expected}'):
         inception.load_weights()
 
     class WrongFile:  # a download that is not the weights is not kept
@@ -133,11 +136,11 @@ def test_without_weights_or_internet_the_error_says_where_to_put_them(tmp_path, 
         def read(self):
             return b'something else'
 
-    monkeypatch.setattr(inception.urllib.request, 'urlopen', lambda *a, **k: WrongFile())
-    with pytest.raises(inception.WeightsUnavailableError, match='not the FID weights'):
+    monkeypatch.setattr(downloads.urllib.request, 'urlopen', lambda *a, **k: WrongFile())
+    with pytest.raises(downloads.WeightsUnavailableError, match='not the expected weights'):
         inception.load_weights()
     assert not expected.exists()
     expected.parent.mkdir(parents=True)
     expected.write_bytes(b'something else')  # a file put there that is not the weights
-    with pytest.raises(inception.WeightsUnavailableError, match='not the FID weights'):
+    with pytest.raises(downloads.WeightsUnavailableError, match='not the expected weights'):
         inception.load_weights()

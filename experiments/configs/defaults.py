@@ -124,5 +124,6 @@ def shrink_for_smoke_test(config: ml_collections.ConfigDict) -> ml_collections.C
     config.eval.num_samples = 64
     config.eval.num_real = 200
     config.eval.num_splits = 2
+    config.eval.inception.update(num_real=32, num_real_features=32, batch_size=16)
     config.sampling.standing_batches, config.sampling.standing_batch_size = 2, 32
     return config

