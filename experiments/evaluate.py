@@ -11,7 +11,8 @@ Metrics default to the run's ``eval.metrics``, or to its dataset's defaults
 protocol (data source and split, sample counts, feature network and the hash of its
 weights, EMA or raw, checkpoint step, seeds). The Inception metrics read
 ``--inception_weights``, else the run's ``eval.inception.weights``, else the cache
-(``ganjax.inception``). A copy goes to DIR/eval/step_XXXXXXX.json. The checkpoint is
+(``ganjax.inception``); 'lpips_diversity' reads ``--lpips_backbone`` and
+``--lpips_heads`` the same way (``ganjax.lpips``). A copy goes to DIR/eval/step_XXXXXXX.json. The checkpoint is
 opened read-only, so a run may be training meanwhile; results of more samples for the
 same step are not replaced unless --overwrite, and both checks come before computing.
 """
@@ -39,6 +40,12 @@ _INCEPTION_WEIGHTS = flags.DEFINE_string(
     'inception_weights', None, "pytorch-fid's pt_inception-2015-12-05-6726825d.pth (or the "
     ".npz ganjax converts it to) for the Inception metrics; default: the run's "
     'eval.inception.weights, else the cache.')
+_LPIPS_BACKBONE = flags.DEFINE_string(
+    'lpips_backbone', None, "torchvision's AlexNet or VGG-16 .pth for 'lpips_diversity'; "
+    "default: the run's eval.lpips.backbone, else the cache.")
+_LPIPS_HEADS = flags.DEFINE_string(
+    'lpips_heads', None, "The lpips package's weights/v0.1/<net>.pth; default: the run's "
+    'eval.lpips.heads, else the cache.')
 _OVERWRITE = flags.DEFINE_bool('overwrite', False, "Replace the step's results even if "
                                 'they used more samples.')
 flags.mark_flags_as_required(['workdir'])
@@ -48,12 +55,18 @@ def run():
     config, setup, state, step = sampling.load_run(_WORKDIR.value, _BATCH_NORM.value)
     if config.get('eval') is None:  # a run from before ganjax.evaluation existed
         config.eval = eval_config.default_config()
-    if config.eval.get('inception') is None:  # a run from before the Inception metrics
+    # Runs from before the Inception and LPIPS metrics.
+    if config.eval.get('inception') is None:
         config.eval.inception = eval_config.default_inception_config()
+    if config.eval.get('lpips') is None:
+        config.eval.lpips = eval_config.default_lpips_config()
     if _NUM_SAMPLES.value is not None:
         config.eval.num_samples = _NUM_SAMPLES.value
-    if _INCEPTION_WEIGHTS.value is not None:
-        config.eval.inception.weights = _INCEPTION_WEIGHTS.value
+    for flag, group, key in ((_INCEPTION_WEIGHTS, 'inception', 'weights'),
+                             (_LPIPS_BACKBONE, 'lpips', 'backbone'),
+                             (_LPIPS_HEADS, 'lpips', 'heads')):
+        if flag.value is not None:
+            config.eval[group][key] = flag.value
     config.eval.metrics = tuple(_METRICS.value or config.eval.metrics
                                 or eval_config.DEFAULT_METRICS.get(config.data.name, ()))
     eval_config.validate(config)

@@ -3,12 +3,14 @@
 ``config.eval`` (``default_config()``): ``metrics`` (names below; empty: no periodic
 evaluation), ``every_steps`` (0: only at the end), ``num_samples`` generated, ``num_real``
 real digits of the MNIST reference, latent ``seed``, ``num_splits`` of the MNIST and
-Inception scores, ``generators`` ('ema', 'raw'), ``cache_dir``, and ``inception``: the
+Inception scores, ``generators`` ('ema', 'raw'), ``cache_dir``; ``inception``: the
 Inception metrics' ``weights`` (a path; None: the cache, ``ganjax.inception``),
 ``num_real`` real images whose feature statistics FID uses (streamed), the first
 ``num_real_features`` of them kept for KID, precision/recall and the real images' IS,
-and ``batch_size`` (images per compiled call of the network). What each metric computes
-is in ``ganjax.evaluation.evaluators`` and ``ganjax.evaluation.inception_metrics``;
+and ``batch_size`` (images per compiled call of the network); ``lpips``: ``net``
+('alex' or 'vgg'), the ``backbone`` and ``heads`` weights (paths; None: the cache) and
+``num_pairs``. What each metric computes is in ``ganjax.evaluation.evaluators``,
+``ganjax.evaluation.inception_metrics`` and ``ganjax.evaluation.lpips_diversity``;
 experiment configs import this module alone.
 """
 import os
@@ -22,10 +24,12 @@ MNIST_METRICS = ('mnist_score', 'fid', 'kid', 'precision_recall', 'class_coverag
 STACKED_METRICS = ('stacked_modes',)
 INCEPTION_METRICS = ('inception_fid', 'inception_score', 'inception_kid',
                      'inception_precision_recall')
+LPIPS_METRICS = ('lpips_diversity',)
 # What each dataset can be evaluated with; Stacked MNIST's real images are drawn, not
 # stored, so it has no real statistics for the Inception metrics.
-METRICS_BY_DATASET = {'mnist': MNIST_METRICS + INCEPTION_METRICS,
-                      'stacked_mnist': STACKED_METRICS, 'cifar10': INCEPTION_METRICS}
+METRICS_BY_DATASET = {'mnist': MNIST_METRICS + INCEPTION_METRICS + LPIPS_METRICS,
+                      'stacked_mnist': STACKED_METRICS + LPIPS_METRICS,
+                      'cifar10': INCEPTION_METRICS + LPIPS_METRICS}
 # What `experiments.evaluate` computes for a run that lists none: the Inception network
 # is slow on a CPU (minutes per thousand images), so MNIST runs get MNIST's own network.
 DEFAULT_METRICS = {'mnist': MNIST_METRICS, 'stacked_mnist': STACKED_METRICS,
@@ -41,7 +45,7 @@ def default_config() -> ml_collections.ConfigDict:
         metrics=(), every_steps=0, num_samples=10_000, num_real=10_000, seed=0,
         num_splits=10, generators=GENERATORS,
         cache_dir=ml_collections.config_dict.placeholder(str),
-        inception=default_inception_config()))
+        inception=default_inception_config(), lpips=default_lpips_config()))
 
 
 def default_inception_config() -> ml_collections.ConfigDict:
@@ -56,6 +60,19 @@ def default_inception_config() -> ml_collections.ConfigDict:
 def inception_config(eval_config) -> ml_collections.ConfigDict:
     """``eval.inception``, or its defaults for a run saved before it existed."""
     return eval_config.get('inception') or default_inception_config()
+
+
+def default_lpips_config() -> ml_collections.ConfigDict:
+    """``config.eval.lpips``: LPIPS-AlexNet (the ``lpips`` package's default) over 1,000
+    pairs of samples; ``backbone`` and ``heads``: paths of the weights (None: the cache)."""
+    return ml_collections.ConfigDict(dict(
+        net='alex', backbone=ml_collections.config_dict.placeholder(str),
+        heads=ml_collections.config_dict.placeholder(str), num_pairs=1000))
+
+
+def lpips_config(eval_config) -> ml_collections.ConfigDict:
+    """``eval.lpips``, or its defaults for a run saved before it existed."""
+    return eval_config.get('lpips') or default_lpips_config()
 
 
 def validate(config) -> None:
@@ -84,10 +101,17 @@ def validate(config) -> None:
     if eval_config.get('inception') is not None:
         for key in ('num_real', 'num_real_features', 'batch_size'):
             errors.positive_int(config, f'eval.inception.{key}')
-        weights = eval_config.inception.weights
-        errors.require(weights is None or (isinstance(weights, str) and weights),
-                       'eval.inception.weights', weights,
-                       'be a path to a .pth or .npz file, or None for the cache')
+        _require_path_or_none(config, 'eval.inception.weights')
+    if eval_config.get('lpips') is not None:
+        errors.positive_int(config, 'eval.lpips.num_pairs')
+        for key in ('backbone', 'heads'):
+            _require_path_or_none(config, f'eval.lpips.{key}')
+
+
+def _require_path_or_none(config, key: str) -> None:
+    value = errors.config_value(config, key)
+    errors.require(value is None or (isinstance(value, str) and value), key, value,
+                   'be a path to a .pth (or .npz) file, or None for the cache')
 
 
 def cache_dir(eval_config) -> str:

@@ -1,10 +1,10 @@
 """Evaluating generators; every number with its protocol.
 
-Metrics (``config.eval.metrics``), in two families: the MNIST feature network's
-(``ganjax.evaluation.feature_network``, ``MnistMetrics`` here) and the FID
-Inception-v3's ('inception_fid', 'inception_score', 'inception_kid',
-'inception_precision_recall' of any image dataset with stored real images:
-``ganjax.evaluation.inception_metrics``). The MNIST network's:
+Metrics (``config.eval.metrics``), in three families: the MNIST feature network's
+(``ganjax.evaluation.feature_network``, ``MnistMetrics`` here), the FID Inception-v3's
+('inception_fid', 'inception_score', 'inception_kid', 'inception_precision_recall' of
+any image dataset with stored real images: ``ganjax.evaluation.inception_metrics``) and
+LPIPS' ('lpips_diversity': ``ganjax.evaluation.lpips_diversity``). The MNIST network's:
 
 * MNIST (28×28×1):
   - 'mnist_score': the inception score of the network's logits (``num_splits`` splits);
@@ -49,6 +49,7 @@ from ganjax.data import pipeline
 from ganjax.evaluation import eval_config as eval_config_lib
 from ganjax.evaluation import feature_network
 from ganjax.evaluation import inception_metrics
+from ganjax.evaluation import lpips_diversity
 from ganjax.reporting import files
 from ganjax.train import setup as setup_lib
 
@@ -108,9 +109,10 @@ class MnistMetrics:
             self._real_mnist_score = metrics.inception_score_from_logits(
                 self.reference.logits, eval_config.num_splits).mean
 
-    def summarise(self, samples: np.ndarray) -> dict[str, np.ndarray]:
+    def summarise(self, samples: np.ndarray, start: int) -> dict[str, np.ndarray]:
         """What the metrics need of a chunk of samples: the network's logits and features
         (of each channel, for Stacked MNIST's modes)."""
+        del start
         summary = {}
         if 'stacked_modes' in self.metric_names:
             summary['stacked_mode'] = stacked_mode_of_each(self.network, samples)
@@ -179,7 +181,8 @@ class Evaluator:
     """Evaluates generators of one run with the metrics of its ``config.eval``."""
 
     def __init__(self, config, metric_names=None, network=None, data_config=None,
-                 inception_network=None, without_unavailable_weights=False):
+                 inception_network=None, lpips_network=None,
+                 without_unavailable_weights=False):
         """Loads the feature networks and, for MNIST metrics, the real reference.
 
         Args:
@@ -189,9 +192,11 @@ class Evaluator:
           data_config: overrides ``config.data`` (e.g. with its source pinned).
           inception_network: an ``inception_metrics.InceptionNetwork``; by default the
             one of ``eval.inception.weights``.
-          without_unavailable_weights: if the Inception weights are unavailable, log a
-            warning and drop the Inception metrics (a training run still trains) instead
-            of raising ``downloads.WeightsUnavailableError``.
+          lpips_network: an ``lpips_diversity.LpipsNetwork``; by default the one of
+            ``eval.lpips``.
+          without_unavailable_weights: if the Inception or LPIPS weights are unavailable,
+            log a warning and drop their metrics (a training run still trains) instead of
+            raising ``downloads.WeightsUnavailableError``.
         """
         self.eval_config = config.get('eval') or eval_config_lib.default_config()
         self.metric_names = tuple(self.eval_config.metrics if metric_names is None
@@ -200,31 +205,47 @@ class Evaluator:
         # How the generator's BatchNorm layers (if any) normalise when sampled.
         self.batch_norm = setup_lib.SamplingConfig.from_config(config).batch_norm
         data_config = data_config or config.data
-        self.mnist, self.inception = None, None  # the metric families asked for
+        # The metric families asked for; those with downloaded weights first, so that a
+        # run without the weights learns it before anything is computed.
+        self.mnist = self.inception = self.lpips = None
         names = set(self.metric_names)
         if names & set(eval_config_lib.INCEPTION_METRICS):
-            try:
-                inception_network = inception_network or inception_metrics.load_network(
-                    eval_config_lib.inception_config(self.eval_config))
-                self.inception = inception_metrics.InceptionMetrics(
-                    self.metric_names, self.eval_config, data_config, inception_network)
-            except downloads.WeightsUnavailableError as e:
-                if not without_unavailable_weights:
-                    raise
-                dropped = [m for m in self.metric_names
-                           if m in eval_config_lib.INCEPTION_METRICS]
-                logging.warning('%s. Training goes on without %s; once the weights are '
-                                'there, `python -m experiments.evaluate --workdir=DIR '
-                                '--metrics=%s` computes them.', e, ', '.join(dropped),
-                                ','.join(dropped))
-                self.metric_names = tuple(m for m in self.metric_names if m not in dropped)
+            self.inception = self._with_weights(
+                eval_config_lib.INCEPTION_METRICS, without_unavailable_weights,
+                lambda: inception_metrics.InceptionMetrics(
+                    self.metric_names, self.eval_config, data_config, inception_network
+                    or inception_metrics.load_network(
+                        eval_config_lib.inception_config(self.eval_config))))
+        if names & set(eval_config_lib.LPIPS_METRICS):
+            self.lpips = self._with_weights(
+                eval_config_lib.LPIPS_METRICS, without_unavailable_weights,
+                lambda: lpips_diversity.LpipsDiversity(
+                    self.eval_config, data_config, lpips_network
+                    or lpips_diversity.load_network(
+                        eval_config_lib.lpips_config(self.eval_config))))
         if names & set(eval_config_lib.MNIST_METRICS + eval_config_lib.STACKED_METRICS):
             self.mnist = MnistMetrics(self.metric_names, self.eval_config, data_config,
                                       network or feature_network.load())
 
+    def _with_weights(self, family_metrics, without_unavailable_weights, build):
+        """``build()``, or, where its weights are unavailable and the caller accepts it,
+        None and a warning, without the family's metrics."""
+        try:
+            return build()
+        except downloads.WeightsUnavailableError as e:
+            if not without_unavailable_weights:
+                raise
+            dropped = [m for m in self.metric_names if m in family_metrics]
+            logging.warning('%s. Training goes on without %s; once the weights are there, '
+                            '`python -m experiments.evaluate --workdir=DIR --metrics=%s` '
+                            'computes them.', e, ', '.join(dropped), ','.join(dropped))
+            self.metric_names = tuple(m for m in self.metric_names if m not in dropped)
+            return None
+
     @property
     def families(self) -> list:
-        return [family for family in (self.mnist, self.inception) if family is not None]
+        return [family for family in (self.mnist, self.inception, self.lpips)
+                if family is not None]
 
     def latents(self, latent_dim: int, num_classes: int):
         """The evaluation's fixed latents (and cycled labels for conditional models)."""
@@ -261,7 +282,7 @@ class Evaluator:
                     z[i:i + _GENERATE_CHUNK],
                     None if labels is None else labels[i:i + _GENERATE_CHUNK]))
                 for family in self.families:
-                    for key, value in family.summarise(samples).items():
+                    for key, value in family.summarise(samples, i).items():
                         summaries[key].append(value)
                 progress.update(i + len(samples))
             summaries = {key: np.concatenate(parts) for key, parts in summaries.items()}

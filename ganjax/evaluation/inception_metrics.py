@@ -197,8 +197,9 @@ class InceptionMetrics:
                                         self._inception_config, self._cache_dir)
         return self._reference
 
-    def summarise(self, samples: np.ndarray) -> dict[str, np.ndarray]:
+    def summarise(self, samples: np.ndarray, start: int) -> dict[str, np.ndarray]:
         """What the metrics need of a chunk of samples: pool3 and unbiased logits."""
+        del start
         pool3, logits = self.network.pool3_and_logits(samples)
         return dict(inception_pool3=pool3, inception_logits=logits)
 

@@ -1,7 +1,8 @@
 """The Inception metrics end to end on a random-weights FID Inception (``init_variables``:
 no download): the batched network, the streamed and cached real reference, the
-evaluators against ``ganjax.metrics`` on the same features, training with and without
-the weights, ``experiments.evaluate``, and CIFAR-10 on ``tfds.testing.mock_data``.
+evaluators against ``ganjax.metrics`` on the same features, and CIFAR-10's default
+config training on ``tfds.testing.mock_data`` with the Inception weights and without
+LPIPS' (its metric is dropped with a warning).
 
 The network reads about 5 images/s on 2 CPU cores, so every set here is a few images.
 """
@@ -169,35 +170,26 @@ def test_bad_inception_config_names_its_key():
             eval_config.validate(bad)
 
 
-def test_a_run_without_the_weights_trains_and_evaluates_what_it_can(
-        embedded_data_dir, tmp_path, caplog):
-    workdir = str(tmp_path / 'run')
-    config = run_helpers.smoke_config(embedded_data_dir)
-    config.eval.update(metrics=('inception_fid', 'fid'), num_samples=6, generators=('ema',))
-    config.eval.inception = _inception_config(str(tmp_path / 'absent.pth'))
-    with pytest.raises(downloads.WeightsUnavailableError,
-                       match=r"eval\.inception\.weights='.*absent\.pth' does not exist"):
-        evaluators.Evaluator(config)  # experiments.evaluate's error (evaluators_test)
-    caplog.set_level(logging.WARNING)
-    loop.train_and_evaluate(config, workdir)
-    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert any('absent.pth' in m and 'does not exist' in m and 'without inception_fid' in m
-               and 'experiments.evaluate' in m for m in warned)
-    with open(os.path.join(workdir, 'eval.json'), encoding='utf-8') as f:
-        trained = json.load(f)['results'][0]
-    assert set(trained['metrics']) == {'fid'} and 'inception' not in trained['protocol']
-
-
 def test_cifar10_trains_and_reports_inception_metrics_on_mock_data(weights, tmp_path,
-                                                                   monkeypatch):
+                                                                   monkeypatch, caplog):
     monkeypatch.setattr(pipeline, '_check_download_hosts_reachable', lambda builder: None)
     workdir = str(tmp_path / 'cifar10')
     config = cifar10_dcgan.get_config('smoke')  # the default config, shrunk
     assert config.eval.metrics == ('inception_fid', 'inception_score')
-    config.eval.update(num_samples=6, generators=('ema',))
+    # LPIPS asked for too, without its weights: the run trains and evaluates the rest.
+    config.eval.update(metrics=config.eval.metrics + ('lpips_diversity',), num_samples=6,
+                       generators=('ema',))
+    config.eval.lpips.backbone = str(tmp_path / 'absent.pth')
     config.eval.inception = _inception_config(weights[0])
+    with pytest.raises(downloads.WeightsUnavailableError,
+                       match=r"eval\.lpips\.backbone='.*absent\.pth' does not exist"):
+        evaluators.Evaluator(config)  # what experiments.evaluate says (one error line)
+    caplog.set_level(logging.WARNING)
     with tfds.testing.mock_data(num_examples=24):
         loop.train_and_evaluate(config, workdir)
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any('absent.pth' in m and 'without lpips_diversity' in m
+               and 'experiments.evaluate' in m for m in warned)
     with open(os.path.join(workdir, 'eval.json'), encoding='utf-8') as f:
         final = json.load(f)
     assert final['step'] == config.total_steps
@@ -207,4 +199,5 @@ def test_cifar10_trains_and_reports_inception_metrics_on_mock_data(weights, tmp_
     assert all(np.isfinite(v) for v in result['metrics'].values())
     assert result['protocol']['inception']['real_data'].startswith('tfds:cifar10/')
     assert result['protocol']['inception']['real_data'].endswith(':train (first 6)')
+    assert 'lpips' not in result['protocol']
     assert os.path.isdir(os.path.join(workdir, 'checkpoints', str(config.total_steps)))
