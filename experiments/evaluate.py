@@ -9,7 +9,8 @@
 Metrics default to the run's ``eval.metrics``, or to its dataset's defaults
 (``ganjax.evaluation.eval_config.DEFAULT_METRICS``); each result in eval.json carries its
 protocol (data source and split, sample counts, feature network and the hash of its
-weights, EMA or raw, checkpoint step, seeds). The Inception metrics read
+weights, EMA or raw, checkpoint step, seeds); metrics of the same samples that an earlier evaluation of the
+step computed are kept beside the new ones. The Inception metrics read
 ``--inception_weights``, else the run's ``eval.inception.weights``, else the cache
 (``ganjax.inception``); 'lpips_diversity' reads ``--lpips_backbone`` and
 ``--lpips_heads`` the same way (``ganjax.lpips``). A copy goes to DIR/eval/step_XXXXXXX.json. The checkpoint is
@@ -82,7 +83,8 @@ def run():
             f'--num_samples={config.eval.num_samples} would replace them (add --overwrite)')
     results = evaluators.Evaluator(config).evaluate(
         sampling.sampler(setup, state), setup.latent_dim, setup.num_classes, step)
-    path = evaluators.write_results(_WORKDIR.value, step, results)
+    path = evaluators.write_results(_WORKDIR.value, step,
+                                    evaluators.merge_results(previous, results))
     logging.info('Step %d: %s', step, evaluators.summary(results))
     print(f'wrote {path}')
 

@@ -63,8 +63,9 @@ class BasicConv(nn.Module):
         x = nn.Conv(self.features, tuple(self.kernel), tuple(self.strides),
                     padding=((pad_h, pad_h), (pad_w, pad_w)), use_bias=False,
                     precision=_HIGHEST, name='conv')(x)
-        # Running statistics, except where the caller makes them mutable: then this
-        # batch's statistics normalise and replace them (``init_variables`` measures them).
+        # Running statistics (``features``), except where the caller makes 'batch_stats'
+        # mutable (``init_variables``, or ``apply(..., mutable=True)``): then this batch's
+        # statistics normalise and replace them.
         x = nn.BatchNorm(use_running_average=not self.is_mutable_collection('batch_stats'),
                          momentum=0.0, epsilon=1e-3, name='bn')(x)
         return nn.relu(x)
@@ -230,7 +231,7 @@ def unbiased_logits(variables, pool3: jax.Array) -> jax.Array:
 def init_variables(seed: int = 0):
     """Random weights of the network's shapes, for tests (not for metrics): kernels
     N(0, 1/fan_in), and every BatchNorm's statistics measured on a batch of smooth noise
-    images, so that each layer whitens its input and the features depend on the image
+    images, so that each layer standardises its input and the features depend on the image
     as a trained network's do (with arbitrary statistics they hardly do). Drawn by
     NumPy: XLA:CPU takes ~15 s to compile Flax's ``init`` of this network."""
     rng = np.random.default_rng(seed)
@@ -318,7 +319,13 @@ def load_weights(path: epath.PathLike | None = None):
     path = epath.Path(path)
     if path.suffix == '.npz':
         with path.open('rb') as f, np.load(f, allow_pickle=False) as stored:
-            return flax.traverse_util.unflatten_dict(dict(stored), sep='/')
+            stored = dict(stored)
+        expected = {key: value.shape for key, value in
+                    flax.traverse_util.flatten_dict(_variable_shapes(), sep='/').items()}
+        if {key: value.shape for key, value in stored.items()} != expected:
+            raise errors.ConfigError(f'{path} is not FID Inception weights written by '
+                                     f'ganjax (arrays {sorted(stored)[:3]}…)')
+        return flax.traverse_util.unflatten_dict(stored, sep='/')
     return from_state_dict(torch_checkpoint.loads(path.read_bytes(), name=os.fspath(path)))
 
 

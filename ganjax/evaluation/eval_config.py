@@ -14,10 +14,14 @@ and ``batch_size`` (images per compiled call of the network); ``lpips``: ``net``
 experiment configs import this module alone.
 """
 import os
+import re
 
+from etils import epath
 import ml_collections
 
 from ganjax import errors
+from ganjax import lpips
+from ganjax.data import datasets
 from ganjax.reporting import files
 
 MNIST_METRICS = ('mnist_score', 'fid', 'kid', 'precision_recall', 'class_coverage')
@@ -101,17 +105,46 @@ def validate(config) -> None:
     if eval_config.get('inception') is not None:
         for key in ('num_real', 'num_real_features', 'batch_size'):
             errors.positive_int(config, f'eval.inception.{key}')
-        _require_path_or_none(config, 'eval.inception.weights')
+        errors.require(eval_config.inception.num_real_features > NEIGHBOURS,
+                       'eval.inception.num_real_features',
+                       eval_config.inception.num_real_features, f'be more than {NEIGHBOURS}')
+        _require_file_or_none(config, 'eval.inception.weights')
     if eval_config.get('lpips') is not None:
-        errors.positive_int(config, 'eval.lpips.num_pairs')
-        for key in ('backbone', 'heads'):
-            _require_path_or_none(config, f'eval.lpips.{key}')
+        _validate_lpips(config)
 
 
-def _require_path_or_none(config, key: str) -> None:
+def _validate_lpips(config) -> None:
+    lpips_config = config.eval.lpips
+    errors.positive_int(config, 'eval.lpips.num_pairs')
+    errors.require(lpips_config.num_pairs >= 2, 'eval.lpips.num_pairs',
+                   lpips_config.num_pairs, 'be at least 2 (for a standard error)')
+    for key in ('backbone', 'heads'):
+        _require_file_or_none(config, f'eval.lpips.{key}')
+    net = lpips_config.net
+    errors.require(net in lpips.NETS, 'eval.lpips.net', net, f'be one of {lpips.NETS}')
+    if 'lpips_diversity' in config.eval.metrics:
+        (height, width, _), _ = datasets.dataset_spec(config.data)
+        errors.require(
+            min(height, width) >= lpips.MIN_SIZE[net], 'eval.lpips.net', net,
+            f'suit the data: LPIPS-{net} needs images of at least {lpips.MIN_SIZE[net]} '
+            f'pixels a side, data.name={config.data.name!r} has {height} x {width} '
+            "(eval.lpips.net='vgg' takes 16; or set data.image_size)")
+
+
+def _require_file_or_none(config, key: str) -> None:
+    """A weights path must name a file (a typo would otherwise cost a run its metrics)."""
     value = errors.config_value(config, key)
-    errors.require(value is None or (isinstance(value, str) and value), key, value,
-                   'be a path to a .pth (or .npz) file, or None for the cache')
+    errors.require(value is None or (isinstance(value, str) and value
+                                     and epath.Path(value).is_file()), key, value,
+                   'be an existing .pth (or .npz) file, or None for the cache')
+
+
+def reference_path(directory: str, name: str) -> str:
+    """Where, under the cache ``directory``, the real-data reference called ``name``
+    (which names everything it depends on: network hash, data source and split, image
+    size, counts) is cached."""
+    return os.path.join(directory, 'reference',
+                        re.sub(r'[^A-Za-z0-9.()_-]+', '_', name) + '.npz')
 
 
 def cache_dir(eval_config) -> str:

@@ -34,7 +34,6 @@ import collections
 import dataclasses
 import io
 import os
-import re
 import time
 
 from absl import logging
@@ -51,6 +50,7 @@ from ganjax.evaluation import feature_network
 from ganjax.evaluation import inception_metrics
 from ganjax.evaluation import lpips_diversity
 from ganjax.reporting import files
+from ganjax.reporting import writers
 from ganjax.train import setup as setup_lib
 
 _GENERATE_CHUNK = 500  # latents per generator call: one compiled shape
@@ -72,8 +72,8 @@ def reference(network: feature_network.FeatureNetwork, data_config, num_real: in
     cache or computed and cached (written to a temporary file and renamed: concurrent processes
     never read a partial file)."""
     description = pipeline.prepare(data_config)
-    slug = re.sub(r'[^A-Za-z0-9.()_-]+', '_', f'{description}-first{num_real}')
-    path = os.path.join(directory, 'reference', f'{network.sha256[:16]}-{slug}.npz')
+    path = eval_config_lib.reference_path(directory,
+                                          f'{network.sha256[:16]}-{description}-first{num_real}')
     if epath.Path(path).exists():
         with np.load(io.BytesIO(epath.Path(path).read_bytes()), allow_pickle=False) as cached:
             features, logits, labels = cached['features'], cached['logits'], cached['labels']
@@ -275,8 +275,8 @@ class Evaluator:
             start = time.perf_counter()
             generate = sampler(generator == 'ema')
             summaries = collections.defaultdict(list)
-            progress = inception_metrics.Progress(f'Evaluating the {generator} generator',
-                                                  len(z))
+            progress = writers.CountProgress(f'Evaluating the {generator} generator',
+                                             len(z))
             for i in range(0, len(z), _GENERATE_CHUNK):
                 samples = np.asarray(generate(
                     z[i:i + _GENERATE_CHUNK],
@@ -348,6 +348,27 @@ def write_results(workdir: str, step: int, results: list[dict]) -> str:
                  os.path.join(workdir, 'eval.json')):
         files.write_json(path, dict(step=int(step), results=results), indent=2)
     return os.path.join(workdir, 'eval.json')
+
+
+def merge_results(previous: list[dict], results: list[dict]) -> list[dict]:
+    """``results`` with the metrics of ``previous`` results of the same samples (generator,
+    step, seeds, count, BatchNorm mode) that they did not compute, and ``previous``
+    results of other generators: evaluating more metrics of a step adds to its record."""
+    keys = ('generator', 'checkpoint_step', 'run_seed', 'latent_seed', 'num_generated',
+            'batch_norm')
+    merged = []
+    for result in results:
+        same = [p for p in previous
+                if all(p['protocol'].get(k) == result['protocol'].get(k) for k in keys)]
+        if same:
+            old = same[0]
+            result = dict(result, metrics={**old['metrics'], **result['metrics']},
+                          protocol={**old['protocol'], **result['protocol'], 'metrics': list(
+                              dict.fromkeys(old['protocol']['metrics']
+                                            + result['protocol']['metrics']))})
+        merged.append(result)
+    generators = {r['generator'] for r in results}
+    return merged + [p for p in previous if p['generator'] not in generators]
 
 
 def scalars(results: list[dict]) -> dict[str, float]:

@@ -26,15 +26,12 @@ scatter matrix, never every feature at once), the features and logits of the fir
 import dataclasses
 import io
 import os
-import re
-import time
 from typing import Any
 
 from absl import logging
 from etils import epath
 import numpy as np
 
-from ganjax import downloads
 from ganjax import inception
 from ganjax import metrics
 from ganjax.data import pipeline
@@ -42,9 +39,6 @@ from ganjax.evaluation import eval_config as eval_config_lib
 from ganjax.evaluation import feature_network
 from ganjax.reporting import files
 from ganjax.reporting import writers
-
-_PROGRESS_EVERY_S = 30.0
-
 
 @dataclasses.dataclass(frozen=True)
 class InceptionNetwork:
@@ -68,7 +62,7 @@ class InceptionNetwork:
                     sha256=self.sha256,
                     resize=f'bilinear to {inception.INPUT_SIZE}x{inception.INPUT_SIZE}, '
                            'align_corners=False, no antialiasing (pytorch-fid)',
-                    channels='grayscale repeated to RGB', features='pool3 (2048)',
+                    channels='one-channel images repeated into RGB', features='pool3 (2048)',
                     score_logits='pool3 @ W, without the bias (Salimans et al.)')
 
     def pool3_and_logits(self, images) -> tuple[np.ndarray, np.ndarray]:
@@ -91,17 +85,14 @@ class InceptionNetwork:
 
 
 def load_network(inception_config) -> InceptionNetwork:
-    """The network with ``eval.inception.weights`` (None: the cache, downloading once).
+    """The network with ``eval.inception.weights`` (a validated config: see
+    ``eval_config.validate``; None: the cache, downloading once).
 
     Raises:
-      downloads.WeightsUnavailableError: the weights are not there (and not
-        downloadable); the message says where to put them.
+      downloads.WeightsUnavailableError: the weights are neither cached nor downloadable;
+        the message says where to put them.
     """
     path = inception_config.weights
-    if path is not None and not epath.Path(path).exists():
-        raise downloads.WeightsUnavailableError(
-            f'eval.inception.weights={path!r} does not exist: download '
-            f'{inception.FID_WEIGHTS_URL} and give its path')
     variables = inception.load_weights(path)
     return InceptionNetwork(
         variables, feature_network.params_sha256(variables),
@@ -115,7 +106,7 @@ class Reference:
     statistics: metrics.FeatureStatistics  # of all num_real images' pool3
     features: np.ndarray  # (M, 2048) pool3 of the first num_real_features
     logits: np.ndarray  # (M, 1008) their unbiased logits
-    source: str  # e.g. 'tfds:cifar10/3.0.2:train'
+    source: str  # e.g. 'tfds:cifar10/3.0.2:train (first 50000) at its native size'
 
 
 def reference(network: InceptionNetwork, data_config, inception_config,
@@ -124,9 +115,9 @@ def reference(network: InceptionNetwork, data_config, inception_config,
     (streamed) and cached."""
     description = pipeline.prepare(data_config)
     num_real, num_kept = inception_config.num_real, inception_config.num_real_features
-    slug = re.sub(r'[^A-Za-z0-9.()_-]+', '_',
-                  f'{description}-first{num_real}-kept{num_kept}')
-    path = epath.Path(directory) / 'reference' / f'inception-{network.sha256[:16]}-{slug}.npz'
+    path = epath.Path(eval_config_lib.reference_path(
+        directory, f'inception-{network.sha256[:16]}-{description}-{_size(data_config)}'
+                   f'-first{num_real}-kept{num_kept}'))
     if path.exists():
         with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as cached:
             statistics = metrics.FeatureStatistics(int(cached['count']), cached['mean'],
@@ -139,8 +130,9 @@ def reference(network: InceptionNetwork, data_config, inception_config,
     batches, total, source = pipeline.iterate_examples(
         pipeline.pin_source(data_config, description), 'train', num_real,
         batch_size=network.batch_size)
+    source = f'{source} {_size(data_config)}'
     statistics, kept_features, kept_logits = metrics.FeatureStatistics(), [], []
-    progress = Progress('Inception features of the real images', total)
+    progress = writers.CountProgress('Inception features of the real images', total)
     for batch in batches:
         pool3, logits = network.pool3_and_logits(batch['image'])
         keep = max(num_kept - statistics.count, 0)
@@ -159,21 +151,10 @@ def reference(network: InceptionNetwork, data_config, inception_config,
     return real
 
 
-class Progress:
-    """Logs 'what: done/total (rate images/s, ETA …)' at most every 30 s."""
-
-    def __init__(self, what: str, total: int):
-        self._what, self._total = what, total
-        self._start = self._last = time.perf_counter()
-
-    def update(self, done: int) -> None:
-        now = time.perf_counter()
-        if now - self._last < _PROGRESS_EVERY_S and done < self._total:
-            return
-        self._last = now
-        rate = done / max(now - self._start, 1e-9)
-        logging.info('%s: %d/%d (%.1f images/s, ETA %s)', self._what, done, self._total,
-                     rate, writers.format_duration((self._total - done) / rate))
+def _size(data_config) -> str:
+    """The real images' size: the data's own, or data.image_size (resized, antialiased)."""
+    size = data_config.get('image_size')
+    return f'at {size}x{size}' if size else 'at its native size'
 
 
 class InceptionMetrics:

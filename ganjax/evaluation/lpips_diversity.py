@@ -2,20 +2,17 @@
 mean LPIPS distance (``ganjax.lpips``, Zhang et al. 2018) over pairs of samples.
 
 Pairs: sample i with sample i + P for i < P, P = min(``eval.lpips.num_pairs``,
-``num_samples`` // 2): independent latents, so independent pairs. A class-conditional
-generator's labels are cycled 0..K−1, so both samples of a pair share their label when P
-is a multiple of K (the default 1,000 is, for 10 classes): diversity within a class, as
-conditional papers (e.g. MSGAN, DRIT) measure it. One-channel images are repeated into
+``num_samples`` // 2), rounded down to a multiple of the dataset's number of classes K
+where P ≥ K: independent latents, so independent pairs, and since a class-conditional
+generator's labels are cycled 0..K−1, both samples of a pair share their label:
+diversity within a class, as conditional papers (e.g. MSGAN, DRIT) measure it. One-channel images are repeated into
 three. The result has the mean and its standard error over pairs.
 """
 import dataclasses
 from typing import Any
 
-from etils import epath
 import numpy as np
 
-from ganjax import downloads
-from ganjax import errors
 from ganjax import lpips
 from ganjax.data import datasets
 from ganjax.evaluation import eval_config as eval_config_lib
@@ -54,20 +51,14 @@ class LpipsNetwork:
 
 
 def load_network(lpips_config) -> LpipsNetwork:
-    """LPIPS with the weights ``eval.lpips`` names (None: the cache, downloading once).
+    """LPIPS with the weights ``eval.lpips`` names (a validated config: see
+    ``eval_config.validate``; None: the cache, downloading once).
 
     Raises:
-      errors.ConfigError: an unknown ``eval.lpips.net``.
-      downloads.WeightsUnavailableError: the weights are not there (and not
-        downloadable); the message says where to put them.
+      downloads.WeightsUnavailableError: the weights are neither cached nor downloadable;
+        the message says where to put them.
     """
     net = lpips_config.net
-    errors.require(net in lpips.NETS, 'eval.lpips.net', net, f'be one of {lpips.NETS}')
-    for key, url in (('backbone', lpips.BACKBONE_URLS[net]), ('heads', lpips.HEADS_URLS[net])):
-        path = lpips_config[key]
-        if path is not None and not epath.Path(path).exists():
-            raise downloads.WeightsUnavailableError(
-                f'eval.lpips.{key}={path!r} does not exist: download {url} and give its path')
     variables = lpips.load_weights(net, lpips_config.backbone, lpips_config.heads)
     return LpipsNetwork(net, variables, feature_network.params_sha256(variables),
                         dict(backbone=lpips_config.backbone or lpips.BACKBONE_URLS[net],
@@ -79,14 +70,10 @@ class LpipsDiversity:
     metric_names = ('lpips_diversity',)
 
     def __init__(self, eval_config, data_config, network: LpipsNetwork):
-        (height, width, _), _ = datasets.dataset_spec(data_config)
-        errors.require(
-            min(height, width) >= lpips.MIN_SIZE[network.net], 'eval.lpips.net', network.net,
-            f'suit the data: LPIPS-{network.net} needs images of at least '
-            f'{lpips.MIN_SIZE[network.net]} pixels a side, {data_config.name} has '
-            f'{height} x {width} (LPIPS-vgg takes 16; or set data.image_size)')
-        self._num_pairs = min(eval_config_lib.lpips_config(eval_config).num_pairs,
-                              eval_config.num_samples // 2)
+        _, num_classes = datasets.dataset_spec(data_config)
+        pairs = min(eval_config_lib.lpips_config(eval_config).num_pairs,
+                    eval_config.num_samples // 2)
+        self._num_pairs = pairs - pairs % num_classes if pairs >= num_classes else pairs
         self.network = network
 
     def summarise(self, samples: np.ndarray, start: int) -> dict[str, np.ndarray]:
@@ -95,7 +82,7 @@ class LpipsDiversity:
         return dict(lpips_samples=samples[:max(2 * self._num_pairs - start, 0)])
 
     def metrics(self, summaries: dict[str, np.ndarray], labels) -> dict:
-        del labels  # pairs share them by construction (see the module docstring)
+        del labels  # a pair's share theirs (see the module docstring)
         samples, pairs = summaries['lpips_samples'], self._num_pairs
         distances = self.network.distances(samples[:pairs], samples[pairs:2 * pairs])
         return dict(lpips_diversity=float(distances.mean()),

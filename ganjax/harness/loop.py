@@ -165,7 +165,7 @@ def _train(config, workdir: str, resources: contextlib.ExitStack,
 
     # Evaluation (``ganjax.evaluation.evaluators``) when the config lists metrics: every process
     # generates (a program over all devices) and computes; one writes.
-    # Without the Inception weights the run trains and evaluates what it can.
+    # Without the Inception or LPIPS weights the run trains and evaluates what it can.
     eval_config = config.get('eval')
     evaluator = (evaluators.Evaluator(config, data_config=pipeline.pin_source(config.data,
                                                                              info.source),

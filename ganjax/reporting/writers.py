@@ -246,6 +246,24 @@ class Progress(NamedTuple):
     eta_sec: float
 
 
+class CountProgress:
+    """Logs 'what: done/total (rate images/s, ETA …)' at most every ``every_s`` seconds
+    and when done: for long passes over images (evaluations, real-data references)."""
+
+    def __init__(self, what: str, total: int, every_s: float = 30.0):
+        self._what, self._total, self._every_s = what, total, every_s
+        self._start = self._last = time.perf_counter()
+
+    def update(self, done: int) -> None:
+        now = time.perf_counter()
+        if now - self._last < self._every_s and done < self._total:
+            return
+        self._last = now
+        rate = done / max(now - self._start, 1e-9)
+        logging.info('%s: %d/%d (%.1f images/s, ETA %s)', self._what, done, self._total,
+                     rate, format_duration((self._total - done) / rate))
+
+
 class ProgressReporter:
     """Console progress: `step 1200/5000 (24.0%) | d_loss 1.234 | 812 img/s | ETA 4m41s`.
 

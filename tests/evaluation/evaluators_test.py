@@ -253,7 +253,26 @@ def test_training_evaluates_periodically_and_evaluate_entry_point_writes_eval_js
                                         '--metrics=inception_fid', '--overwrite',
                                         f'--inception_weights={absent}')
     assert no_weights.returncode == 2 and 'Traceback' not in no_weights.stderr
-    assert f"error: eval.inception.weights='{absent}' does not exist" in no_weights.stderr
+    assert (f"error: config.eval.inception.weights must be an existing .pth (or .npz) file, "
+            f"or None for the cache, got '{absent}'") in no_weights.stderr
+
+
+def test_merged_results_keep_the_metrics_of_the_same_samples():
+    def result(generator, metrics, num_generated=100, batch_norm='standing'):
+        return dict(generator=generator, step=5, metrics=metrics, protocol=dict(
+            metrics=list(metrics), generator=generator, checkpoint_step=5, run_seed=0,
+            latent_seed=0, num_generated=num_generated, batch_norm=batch_norm))
+    previous = [result('ema', {'fid': 3.0, 'kid': 0.1}), result('raw', {'fid': 4.0})]
+    merged = evaluators.merge_results(previous, [result('ema', {'inception_fid': 30.0,
+                                                                'kid': 0.2})])
+    assert [r['generator'] for r in merged] == ['ema', 'raw']
+    assert merged[0]['metrics'] == {'fid': 3.0, 'kid': 0.2, 'inception_fid': 30.0}
+    assert merged[0]['protocol']['metrics'] == ['fid', 'kid', 'inception_fid']
+    assert merged[1] == previous[1]
+    # Other samples (another count or BatchNorm mode): the new result alone.
+    for changed in (result('ema', {'kid': 0.2}, num_generated=50),
+                    result('ema', {'kid': 0.2}, batch_norm='running')):
+        assert evaluators.merge_results(previous, [changed])[0] == changed
 
 
 def test_stacked_mnist_entry_point_writes_results_table_row_and_samples(embedded_data_dir,

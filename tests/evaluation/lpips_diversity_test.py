@@ -5,7 +5,6 @@ import pytest
 
 from experiments.configs import cifar10_dcgan
 from experiments.configs import mnist_cgan
-from ganjax import downloads
 from ganjax import errors
 from ganjax import lpips
 from ganjax.evaluation import eval_config
@@ -46,10 +45,11 @@ def test_diversity_is_the_mean_distance_of_sample_i_and_i_plus_p():
 
 
 def test_a_conditional_generators_pairs_share_their_label():
-    # 40 samples, labels 0..9 cycled, 20 pairs (i, i + 20): both of each pair have label
-    # i mod 10, so a generator whose image depends on the label only has no diversity.
+    # 50 samples, labels 0..9 cycled, 25 pairs asked: 20 pairs (i, i + 20), a multiple of
+    # the 10 classes, so both of each pair have label i mod 10, and a generator whose
+    # image depends on the label only has no diversity.
     images = np.random.default_rng(1).uniform(-1, 1, (10, 28, 28, 1)).astype(np.float32)
-    evaluator = evaluators.Evaluator(_config(mnist_cgan, 40, 20, net='vgg'),
+    evaluator = evaluators.Evaluator(_config(mnist_cgan, 50, 25, net='vgg'),
                                      lpips_network=_network('vgg'))
     result = evaluator.evaluate(lambda use_ema: lambda z, labels: images[labels], 100, 10,
                                 step=1)[0]
@@ -58,18 +58,14 @@ def test_a_conditional_generators_pairs_share_their_label():
 
 
 def test_bad_lpips_configs_name_their_key(tmp_path):
+    eval_config.validate(_config(cifar10_dcgan))
+    eval_config.validate(_config(mnist_cgan, net='vgg'))
     with pytest.raises(errors.ConfigError, match=r'eval\.lpips\.net.*at least 31 pixels'):
-        evaluators.Evaluator(_config(mnist_cgan), lpips_network=_network('alex'))
-    bad = _config(cifar10_dcgan)
-    eval_config.validate(bad)
-    bad.eval.lpips.num_pairs = 0
-    with pytest.raises(errors.ConfigError, match=r'eval\.lpips\.num_pairs'):
-        eval_config.validate(bad)
-    bad = _config(cifar10_dcgan, net='squeeze')
-    with pytest.raises(errors.ConfigError, match=r"eval\.lpips\.net.*one of \('alex', 'vgg'\)"):
-        evaluators.Evaluator(bad)
-    absent = _config(cifar10_dcgan)
-    absent.eval.lpips.backbone = str(tmp_path / 'absent.pth')
-    with pytest.raises(downloads.WeightsUnavailableError,
-                       match=r"eval\.lpips\.backbone='.*absent\.pth' does not exist"):
-        evaluators.Evaluator(absent)
+        eval_config.validate(_config(mnist_cgan))  # MNIST's 28 pixels for AlexNet
+    for key, value, message in (
+            ('num_pairs', 1, 'at least 2'), ('net', 'squeeze', "one of .'alex', 'vgg'."),
+            ('backbone', str(tmp_path / 'absent.pth'), 'an existing .pth')):
+        bad = _config(cifar10_dcgan)
+        bad.eval.lpips[key] = value
+        with pytest.raises(errors.ConfigError, match=rf'eval\.lpips\.{key} must be {message}'):
+            eval_config.validate(bad)
