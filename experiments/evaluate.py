@@ -1,4 +1,4 @@
-"""Evaluates a run's newest checkpoint (EMA and raw generator) and writes DIR/eval.json.
+r"""Evaluates a run's newest checkpoint (EMA and raw generator) and writes DIR/eval.json.
 
     python -m experiments.evaluate --workdir=DIR
     python -m experiments.evaluate --workdir=DIR --metrics=fid,kid --num_samples=50000
@@ -7,15 +7,16 @@
         --inception_weights=pt_inception-2015-12-05-6726825d.pth
 
 Metrics default to the run's ``eval.metrics``, or to its dataset's defaults
-(``ganjax.evaluation.eval_config.DEFAULT_METRICS``); each result in eval.json carries its
-protocol (data source and split, sample counts, feature network and the hash of its
-weights, EMA or raw, checkpoint step, seeds); metrics of the same samples that an earlier evaluation of the
-step computed are kept beside the new ones. The Inception metrics read
-``--inception_weights``, else the run's ``eval.inception.weights``, else the cache
-(``ganjax.inception``); 'lpips_diversity' reads ``--lpips_backbone`` and
-``--lpips_heads`` the same way (``ganjax.lpips``). A copy goes to DIR/eval/step_XXXXXXX.json. The checkpoint is
-opened read-only, so a run may be training meanwhile; results of more samples for the
-same step are not replaced unless --overwrite, and both checks come before computing.
+(``ganjax.evaluation.eval_config.DEFAULT_METRICS``); each result in eval.json carries
+its protocol (data source and split, sample counts, feature network and the hash of its
+weights, EMA or raw, checkpoint step, seeds); metrics of the same samples that an
+earlier evaluation of the step computed are kept beside the new ones. The Inception
+metrics read ``--inception_weights``, else the run's ``eval.inception.weights``, else
+the cache (``ganjax.inception``); 'lpips_diversity' reads ``--lpips_backbone`` and
+``--lpips_heads`` the same way (``ganjax.lpips``). A copy goes to
+DIR/eval/step_XXXXXXX.json. The checkpoint is opened read-only, so a run may be training
+meanwhile; results of more samples for the same step are not replaced unless
+--overwrite, and both checks come before computing.
 """
 from absl import app
 from absl import flags

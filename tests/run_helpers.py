@@ -1,5 +1,5 @@
 """What tests that start training runs share: tiny configs, entry points as
-subprocesses, and the losses a run logged."""
+subprocesses, the losses a run logged, and generators that replay given images."""
 import os
 import subprocess
 import sys
@@ -32,3 +32,16 @@ def run_module(module, *args, env=None):
     return subprocess.run([sys.executable, '-m', module, *args], cwd=REPO, capture_output=True,
                           text=True, timeout=300, env={**os.environ, **(env or {})},
                           check=False)
+
+
+def replaying(images):
+    """An evaluator's sampler whose generators return ``images`` in order, ignoring their
+    latents and labels."""
+    position = [0]
+
+    def generate(z, labels):
+        del labels
+        start = position[0]
+        position[0] += len(z)
+        return images[start:start + len(z)]
+    return lambda use_ema: generate

@@ -22,9 +22,10 @@ LPIPS' ('lpips_diversity': ``ganjax.evaluation.lpips_diversity``). The MNIST net
   mode 100·d_R + 10·d_G + d_B counted over the samples: modes reached (≥ 1 sample) of
   1,000 and KL(mode histogram ‖ uniform) in nats (VEEGAN / PacGAN protocol).
 
-Real-data reference of the MNIST metrics: the features, logits and labels of the first ``num_real`` digits of
-the data source's 'train' split, computed once per (feature network hash, source,
-split) and cached under ``cache_dir`` (``$GANJAX_CACHE_DIR`` or ~/.cache/ganjax) as .npz.
+Real-data reference of the MNIST metrics: the features, logits and labels of the first
+``num_real`` digits of the data source's 'train' split, computed once per (feature
+network hash, source, split) and cached under ``cache_dir`` (``$GANJAX_CACHE_DIR`` or
+~/.cache/ganjax) as .npz.
 
 Generated samples: ``num_samples`` latents drawn from ``seed`` (the same for every
 evaluation of a run, so numbers over training compare like with like); class-conditional
@@ -46,6 +47,7 @@ from ganjax import metrics
 from ganjax.data import datasets
 from ganjax.data import pipeline
 from ganjax.evaluation import eval_config as eval_config_lib
+from ganjax.evaluation import feature_distances
 from ganjax.evaluation import feature_network
 from ganjax.evaluation import inception_metrics
 from ganjax.evaluation import lpips_diversity
@@ -133,19 +135,8 @@ class MnistMetrics:
         if 'mnist_score' in self.metric_names:
             score = metrics.inception_score_from_logits(logits, self._eval_config.num_splits)
             values.update(mnist_score=score.mean, mnist_score_std=score.std)
-        if 'fid' in self.metric_names:
-            values['fid'] = metrics.frechet_distance_from_statistics(
-                real.statistics, metrics.FeatureStatistics().update(features))
-        if 'kid' in self.metric_names:
-            kid = metrics.kernel_distance_from_features(
-                real.features, features, num_subsets=eval_config_lib.KID_SUBSETS,
-                subset_size=self._kid_subset_size(len(features)))
-            values.update(kid=kid.value, kid_stderr=kid.stderr)
-        if 'precision_recall' in self.metric_names:
-            pr = metrics.precision_recall_from_features(real.features, features,
-                                                        eval_config_lib.NEIGHBOURS)
-            values.update(precision=pr.precision, recall=pr.recall, density=pr.density,
-                          coverage=pr.coverage)
+        values.update(feature_distances.feature_distances(
+            self.metric_names, real.statistics, real.features, features))
         if 'class_coverage' in self.metric_names:
             predicted = logits.argmax(axis=1)
             values['class_share'] = (np.bincount(predicted, minlength=10) / len(predicted)
@@ -159,9 +150,6 @@ class MnistMetrics:
                     float(np.mean(correct[labels == c])) for c in range(10)]
         return values
 
-    def _kid_subset_size(self, num_generated: int) -> int:
-        return min(eval_config_lib.KID_SUBSET_SIZE, len(self.reference.labels), num_generated)
-
     def protocol(self, num_generated: int) -> dict:
         """The network and, for MNIST metrics, the real data and the metrics' settings."""
         protocol = dict(feature_network=self.network.protocol)
@@ -171,7 +159,8 @@ class MnistMetrics:
                             features='penultimate layer (128)',
                             neighbours_k=eval_config_lib.NEIGHBOURS,
                             kid_subsets=eval_config_lib.KID_SUBSETS,
-                            kid_subset_size=self._kid_subset_size(num_generated),
+                            kid_subset_size=feature_distances.kid_subset_size(
+                                len(self.reference.labels), num_generated),
                             mnist_score_splits=self._eval_config.num_splits,
                             real_data_mnist_score=self._real_mnist_score)
         return protocol

@@ -36,6 +36,7 @@ from ganjax import inception
 from ganjax import metrics
 from ganjax.data import pipeline
 from ganjax.evaluation import eval_config as eval_config_lib
+from ganjax.evaluation import feature_distances
 from ganjax.evaluation import feature_network
 from ganjax.reporting import files
 from ganjax.reporting import writers
@@ -189,28 +190,14 @@ class InceptionMetrics:
         asked of a conditional generator play no part)."""
         del labels
         features, logits = summaries['inception_pool3'], summaries['inception_logits']
-        real, values = self.reference, {}
-        if 'inception_fid' in self.metric_names:
-            values['inception_fid'] = metrics.frechet_distance_from_statistics(
-                real.statistics, metrics.FeatureStatistics().update(features))
+        real = self.reference
+        values = feature_distances.feature_distances(
+            [name.removeprefix('inception_') for name in self.metric_names], real.statistics,
+            real.features, features, prefix='inception_')
         if 'inception_score' in self.metric_names:
             score = metrics.inception_score_from_logits(logits, self._eval_config.num_splits)
             values.update(inception_score=score.mean, inception_score_std=score.std)
-        if 'inception_kid' in self.metric_names:
-            kid = metrics.kernel_distance_from_features(
-                real.features, features, num_subsets=eval_config_lib.KID_SUBSETS,
-                subset_size=self._kid_subset_size(len(features)))
-            values.update(inception_kid=kid.value, inception_kid_stderr=kid.stderr)
-        if 'inception_precision_recall' in self.metric_names:
-            pr = metrics.precision_recall_from_features(real.features, features,
-                                                        eval_config_lib.NEIGHBOURS)
-            values.update(inception_precision=pr.precision, inception_recall=pr.recall,
-                          inception_density=pr.density, inception_coverage=pr.coverage)
         return values
-
-    def _kid_subset_size(self, num_generated: int) -> int:
-        return min(eval_config_lib.KID_SUBSET_SIZE, len(self.reference.features),
-                   num_generated)
 
     def protocol(self, num_generated: int) -> dict:
         """{'inception': the network, the real data and the metrics' settings}."""
@@ -220,7 +207,9 @@ class InceptionMetrics:
             network=self.network.protocol, real_data=real.source,
             num_real=real.statistics.count, num_real_features=len(real.features),
             neighbours_k=eval_config_lib.NEIGHBOURS, kid_subsets=eval_config_lib.KID_SUBSETS,
-            kid_subset_size=self._kid_subset_size(num_generated), score_splits=num_splits,
+            kid_subset_size=feature_distances.kid_subset_size(len(real.features),
+                                                              num_generated),
+            score_splits=num_splits,
             # The score of the real images themselves: the ceiling to read scores against.
             real_data_inception_score=metrics.inception_score_from_logits(
                 real.logits, min(num_splits, len(real.logits))).mean))

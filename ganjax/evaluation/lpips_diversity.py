@@ -5,8 +5,9 @@ Pairs: sample i with sample i + P for i < P, P = min(``eval.lpips.num_pairs``,
 ``num_samples`` // 2), rounded down to a multiple of the dataset's number of classes K
 where P ≥ K: independent latents, so independent pairs, and since a class-conditional
 generator's labels are cycled 0..K−1, both samples of a pair share their label:
-diversity within a class, as conditional papers (e.g. MSGAN, DRIT) measure it. One-channel images are repeated into
-three. The result has the mean and its standard error over pairs.
+diversity within a class, as conditional papers (e.g. MSGAN, DRIT) measure it.
+One-channel images are repeated into three. The result has the mean and its standard
+error over pairs.
 """
 import dataclasses
 from typing import Any

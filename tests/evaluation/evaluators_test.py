@@ -46,28 +46,16 @@ def config_for(data_dir, metric_names=eval_config.MNIST_METRICS, **eval_override
     return config
 
 
-def replaying(images):
-    """A sampler whose generators return ``images`` in order, ignoring their latents."""
-    position = [0]
-
-    def generate(z, labels):
-        del labels
-        start = position[0]
-        position[0] += len(z)
-        return images[start:start + len(z)]
-    return lambda use_ema: generate
-
-
 def test_real_digits_score_like_real_digits_and_one_class_shows_as_missing(
         embedded_data_dir, digits, network, tmp_path):
     config = config_for(embedded_data_dir, cache_dir=str(tmp_path),
                         generators=('ema',))
     evaluator = evaluators.Evaluator(config, network=network)
     images, labels = digits
-    real = evaluator.evaluate(replaying(images), 100, 0, step=7)[0]
+    real = evaluator.evaluate(run_helpers.replaying(images), 100, 0, step=7)[0]
     ones = images[labels == 1]
-    only_ones = evaluator.evaluate(replaying(np.resize(ones, (1000, *ones.shape[1:]))),
-                                   100, 0, step=7)[0]
+    only_ones = evaluator.evaluate(
+        run_helpers.replaying(np.resize(ones, (1000, *ones.shape[1:]))), 100, 0, step=7)[0]
 
     # Held-out real digits against the reference: the network's view of MNIST itself.
     m = real['metrics']
@@ -106,7 +94,7 @@ def test_metrics_equal_the_metrics_module_on_the_same_features(embedded_data_dir
                         generators=('raw',), num_samples=600, num_splits=3)
     evaluator = evaluators.Evaluator(config, network=network)
     images = digits[0][:600]
-    result = evaluator.evaluate(replaying(images), 100, 0, step=1)[0]['metrics']
+    result = evaluator.evaluate(run_helpers.replaying(images), 100, 0, step=1)[0]['metrics']
     logits, features = network.logits_and_features(images)
     assert result['fid'] == pytest.approx(metrics.frechet_distance_from_features(
         evaluator.mnist.reference.features, features), rel=1e-9)

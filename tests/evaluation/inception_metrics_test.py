@@ -55,17 +55,6 @@ def _inception_config(path, **overrides):
     return config
 
 
-def _replaying(images):
-    position = [0]
-
-    def generate(z, labels):
-        del labels
-        start = position[0]
-        position[0] += len(z)
-        return images[start:start + len(z)]
-    return lambda use_ema: generate
-
-
 def test_network_pads_its_last_batch_and_repeats_grayscale(network, digits):
     pool3, logits = network.pool3_and_logits(digits[:6])  # a full batch and a padded one
     assert pool3.shape == (6, 2048) and logits.shape == (6, 1008)
@@ -131,7 +120,7 @@ def test_evaluator_metrics_equal_the_metrics_module_on_the_networks_features(
                        cache_dir=str(tmp_path))
     config.eval.inception = _inception_config(network.weights)
     evaluator = evaluators.Evaluator(config, inception_network=network)
-    result = evaluator.evaluate(_replaying(digits), 100, 0, step=3)[0]
+    result = evaluator.evaluate(run_helpers.replaying(digits), 100, 0, step=3)[0]
 
     values, real = result['metrics'], evaluator.inception.reference
     features, logits = network.pool3_and_logits(digits[:6])
