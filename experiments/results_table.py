@@ -79,7 +79,7 @@ accuracy ≥ 98 % for every class, MNIST score ≥ 9.3, in ≤ 10 minutes.
 STACKED_HEADER = """
 ## Stacked MNIST (PacGAN, Lin et al. 2018, Table 2)
 
-Protocol (`ganjax.evaluation.evaluators`, 'stacked_modes'): each example stacks three
+Protocol (`ganjax.evaluation.mnist_metrics`, 'stacked_modes'): each example stacks three
 independently drawn MNIST digits as R, G, B (1,000 modes); 26,000 generated samples;
 each channel is classified by ganjax's MNIST network
 (`ganjax/evaluation/weights/mnist_classifier.json` records its held-out accuracy and

