@@ -49,14 +49,19 @@ MIN_SIZE = {'alex': 31, 'vgg': 16}
 _SHIFT = np.array([-0.030, -0.088, -0.188], np.float32)
 _SCALE = np.array([0.458, 0.448, 0.450], np.float32)
 _HIGHEST = jax.lax.Precision.HIGHEST
-# torchvision's ``features`` layers: (index, out channels, kernel, stride, padding), 'pool'
-# for max pools, and 'tap' where LPIPS reads a ReLU output.
-_ALEXNET = ((0, 64, 11, 4, 2), 'tap', (2, 'pool', 3, 2), (3, 192, 5, 1, 2), 'tap',
-            (5, 'pool', 3, 2), (6, 384, 3, 1, 1), 'tap', (8, 256, 3, 1, 1), 'tap',
-            (10, 256, 3, 1, 1), 'tap')
-_VGG16 = ((0, 64), (2, 64), 'tap', (4, 'pool'), (5, 128), (7, 128), 'tap', (9, 'pool'),
-          (10, 256), (12, 256), (14, 256), 'tap', (16, 'pool'), (17, 512), (19, 512),
-          (21, 512), 'tap', (23, 'pool'), (24, 512), (26, 512), (28, 512), 'tap')
+# torchvision's ``features`` layers: (index, out channels, kernel, stride, padding),
+# (index, 'pool', window, stride) for max pools, and 'tap' where LPIPS reads a ReLU output.
+_LAYERS = {
+    'alex': ((0, 64, 11, 4, 2), 'tap', (2, 'pool', 3, 2), (3, 192, 5, 1, 2), 'tap',
+             (5, 'pool', 3, 2), (6, 384, 3, 1, 1), 'tap', (8, 256, 3, 1, 1), 'tap',
+             (10, 256, 3, 1, 1), 'tap'),
+    'vgg': ((0, 64, 3, 1, 1), (2, 64, 3, 1, 1), 'tap', (4, 'pool', 2, 2),
+            (5, 128, 3, 1, 1), (7, 128, 3, 1, 1), 'tap', (9, 'pool', 2, 2),
+            (10, 256, 3, 1, 1), (12, 256, 3, 1, 1), (14, 256, 3, 1, 1), 'tap',
+            (16, 'pool', 2, 2), (17, 512, 3, 1, 1), (19, 512, 3, 1, 1), (21, 512, 3, 1, 1),
+            'tap', (23, 'pool', 2, 2), (24, 512, 3, 1, 1), (26, 512, 3, 1, 1),
+            (28, 512, 3, 1, 1), 'tap'),
+}
 
 
 class Backbone(nn.Module):
@@ -66,15 +71,14 @@ class Backbone(nn.Module):
     @nn.compact
     def __call__(self, x):
         taps = []
-        for layer in _ALEXNET if self.net == 'alex' else _VGG16:
+        for layer in _LAYERS[self.net]:
             if layer == 'tap':
                 taps.append(x)
             elif layer[1] == 'pool':
-                window, stride = layer[2:] if self.net == 'alex' else (2, 2)
+                _, _, window, stride = layer
                 x = nn.max_pool(x, (window, window), (stride, stride))
             else:
-                index, channels, kernel, stride, padding = (
-                    layer if self.net == 'alex' else (*layer, 3, 1, 1))
+                index, channels, kernel, stride, padding = layer
                 x = nn.relu(nn.Conv(channels, (kernel, kernel), (stride, stride),
                                     padding=((padding, padding), (padding, padding)),
                                     precision=_HIGHEST, name=f'features_{index}')(x))
@@ -133,6 +137,7 @@ def init_variables(net: str = 'alex', seed: int = 0):
     return flax.traverse_util.unflatten_dict(flat)
 
 
+@functools.cache  # traced once per net, not per load
 def _variable_shapes(net: str):
     images = jnp.zeros((1, 32, 32, 3))
     return jax.eval_shape(LPIPS(net).init, jax.random.key(0), images, images)

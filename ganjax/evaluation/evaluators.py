@@ -82,8 +82,8 @@ class Evaluator:
                     or lpips_diversity.load_network(
                         eval_config_lib.lpips_config(self.eval_config))))
         if names & set(eval_config_lib.MNIST_METRICS + eval_config_lib.STACKED_METRICS):
-            self.mnist = mnist_metrics.MnistMetrics(self.metric_names, self.eval_config, data_config,
-                                      network or feature_network.load())
+            self.mnist = mnist_metrics.MnistMetrics(self.metric_names, self.eval_config,
+                                                    data_config, network or feature_network.load())
 
     def _with_weights(self, family_metrics, without_unavailable_weights, build):
         """``build()``, or, where its weights are unavailable and the caller accepts it,

@@ -69,14 +69,21 @@ class FeatureNetwork:
         images = np.asarray(images, np.float32)
         if images.ndim != 4 or images.shape[1:] != (28, 28, 1) or not len(images):
             raise ValueError(f'images must have shape (N > 0, 28, 28, 1), got {images.shape}')
-        logits, features = [], []
-        for start in range(0, len(images), _APPLY_BATCH):
-            chunk = images[start:start + _APPLY_BATCH]
-            padded = np.pad(chunk, [(0, _APPLY_BATCH - len(chunk))] + [(0, 0)] * 3)
-            chunk_logits, chunk_features = _apply(self.params, padded)
-            logits.append(np.asarray(chunk_logits)[:len(chunk)])
-            features.append(np.asarray(chunk_features)[:len(chunk)])
-        return np.concatenate(logits), np.concatenate(features)
+        return in_batches(lambda batch: _apply(self.params, batch), _APPLY_BATCH, images)
+
+
+def in_batches(function, batch_size: int, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``function(*batches)``'s outputs (a tuple of per-example arrays) over ``arrays``
+    (equal lengths) in batches of ``batch_size``, the last padded with zeros to it so
+    that a compiled function sees one shape; as NumPy arrays, the padding dropped."""
+    outputs = []
+    for start in range(0, len(arrays[0]), batch_size):
+        chunks = [array[start:start + batch_size] for array in arrays]
+        size = len(chunks[0])
+        padded = [np.pad(chunk, [(0, batch_size - size)] + [(0, 0)] * (chunk.ndim - 1))
+                  for chunk in chunks]
+        outputs.append([np.asarray(out)[:size] for out in function(*padded)])
+    return tuple(np.concatenate(parts) for parts in zip(*outputs))
 
 
 @jax.jit

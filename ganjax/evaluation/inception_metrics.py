@@ -74,15 +74,11 @@ class InceptionNetwork:
             raise ValueError(f'images must have shape (N > 0, H, W, 1 or 3), got {images.shape}')
         if images.shape[-1] == 1:
             images = np.repeat(images, 3, axis=-1)
-        pool3, logits = [], []
-        for start in range(0, len(images), self.batch_size):
-            chunk = images[start:start + self.batch_size]
-            padded = np.pad(chunk, [(0, self.batch_size - len(chunk))] + [(0, 0)] * 3)
-            chunk_pool3, _ = inception.features(self.variables, padded)
-            chunk_logits = inception.unbiased_logits(self.variables, chunk_pool3)
-            pool3.append(np.asarray(chunk_pool3)[:len(chunk)])
-            logits.append(np.asarray(chunk_logits)[:len(chunk)])
-        return np.concatenate(pool3), np.concatenate(logits)
+
+        def pool3_and_logits(batch):
+            pool3, _ = inception.features(self.variables, batch)
+            return pool3, inception.unbiased_logits(self.variables, pool3)
+        return feature_network.in_batches(pool3_and_logits, self.batch_size, images)
 
 
 def load_network(inception_config) -> InceptionNetwork:

@@ -41,14 +41,9 @@ class LpipsNetwork:
         """LPIPS of each pair (x_i, y_i), images (N, H, W, 1 or 3) in [−1, 1]."""
         if x.shape[-1] == 1:
             x, y = np.repeat(x, 3, axis=-1), np.repeat(y, 3, axis=-1)
-        out = []
-        for start in range(0, len(x), _BATCH):
-            chunk = len(x[start:start + _BATCH])
-            pad = [(0, _BATCH - chunk)] + [(0, 0)] * 3
-            out.append(np.asarray(lpips.distance(
-                self.variables, np.pad(x[start:start + _BATCH], pad),
-                np.pad(y[start:start + _BATCH], pad), self.net))[:chunk])
-        return np.concatenate(out)
+        distances, = feature_network.in_batches(
+            lambda x, y: (lpips.distance(self.variables, x, y, self.net),), _BATCH, x, y)
+        return distances
 
 
 def load_network(lpips_config) -> LpipsNetwork:
