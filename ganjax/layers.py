@@ -269,12 +269,13 @@ def pack(x: jax.Array, packing: int, conditional: bool = False) -> jax.Array:
     (B, H, W, C) give (B / m, H, W, m·C), as in PacDCGAN. m = 1 returns ``x``.
 
     Raises:
-      ValueError: m < 1, a class-conditional discriminator with m > 1 (a pack has no
-        single label), or a batch that does not split into packs.
+      ValueError: m < 1, m > 1 for a discriminator that reads labels (``conditional``:
+        a projection head; a pack has no single label), or a batch that does not split
+        into packs.
     """
     if packing < 1 or (packing > 1 and conditional):
-        raise ValueError(f'packing must be >= 1 and 1 for a class-conditional '
-                         f'discriminator, got {packing}')
+        raise ValueError(f'packing must be >= 1, and 1 for a discriminator that reads '
+                         f'labels, got {packing}')
     if x.shape[0] % packing:
         raise ValueError(f'a batch of {x.shape[0]} does not split into packs of {packing}')
     if packing == 1:
@@ -282,6 +283,13 @@ def pack(x: jax.Array, packing: int, conditional: bool = False) -> jax.Array:
     packs = x.reshape(x.shape[0] // packing, packing, *x.shape[1:])
     return jnp.moveaxis(packs, 1, -2).reshape(*packs.shape[:1], *x.shape[1:-1],
                                                 packing * x.shape[-1])
+
+
+def symmetric_uniform(bound: float) -> nn.initializers.Initializer:
+    """Initialiser drawing from U(−bound, bound); zeros for bound 0."""
+    def init(key, shape, dtype=jnp.float32):
+        return jax.random.uniform(key, shape, dtype, -bound, bound)
+    return init
 
 
 class Maxout(nn.Module):
@@ -292,8 +300,10 @@ class Maxout(nn.Module):
     features: int
     pieces: int
     kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+    bias_init: nn.initializers.Initializer = nn.initializers.zeros
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        y = nn.Dense(self.features * self.pieces, kernel_init=self.kernel_init)(x)
+        y = nn.Dense(self.features * self.pieces, kernel_init=self.kernel_init,
+                     bias_init=self.bias_init)(x)
         return jnp.max(y.reshape(*y.shape[:-1], self.features, self.pieces), axis=-1)

@@ -454,7 +454,7 @@ def test_pack_concatenates_consecutive_samples_along_the_last_axis():
 
 @pytest.mark.parametrize('packing, conditional, batch, match', [
     (0, False, 4, 'packing must be >= 1'),
-    (2, True, 4, 'class-conditional'),
+    (2, True, 4, 'and 1 for a discriminator that reads labels'),
     (3, False, 4, 'a batch of 4 does not split into packs of 3'),
 ])
 def test_pack_rejects_what_cannot_be_packed(packing, conditional, batch, match):

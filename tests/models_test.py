@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 
 from ganjax import models
+from ganjax.models import conditioning as conditioning_lib
+from ganjax.models import toy2d
 
 BATCH = 2
 NUM_CLASSES = 10
@@ -613,3 +615,52 @@ def test_build_vae_rejects_bad_config(architecture, data_shape, message):
     config = ml_collections.ConfigDict(dict(architecture=architecture, latent_dim=2))
     with pytest.raises(ValueError, match=message):
         models.make_vae(config, data_shape)
+
+
+@pytest.mark.parametrize('bias_range', [0.0, 3.0])
+def test_toy2d_input_bias_range_spreads_only_the_first_layers_biases(bias_range):
+    discriminator = toy2d.Discriminator(input_bias_range=bias_range)
+    params = discriminator.init(jax.random.key(0), jnp.zeros((4, 2)), train=False)['params']
+    first = np.asarray(params['Maxout_0']['Dense_0']['bias'])
+    assert first.shape == (200 * 5,)
+    if bias_range:
+        # U(−r, r): inside the range, and spread over it.
+        assert np.abs(first).max() <= bias_range and np.abs(first).max() > 0.9 * bias_range
+        assert abs(first.mean()) < 0.3 and first.std() == pytest.approx(
+            bias_range / np.sqrt(3), rel=0.1)
+    else:
+        assert not first.any()  # PacGAN's zeros
+    for layer in ('Maxout_1', 'Maxout_2'):
+        assert not np.asarray(params[layer]['Dense_0']['bias']).any()
+
+
+@pytest.mark.parametrize('factors', [(), (2, 3)])
+def test_a_packed_auxiliary_head_gives_each_member_its_class_logits(factors):
+    # Packs of m = 3 samples: the head's (B / m, m·K) outputs are read as member j of
+    # pack i at row m·i + j, its K logits from columns j·K … (j + 1)·K − 1.
+    features = jax.random.normal(jax.random.key(0), (2, 7))
+    head = conditioning_lib.DiscriminatorHead(6, 'auxiliary', class_factors=factors, packing=3)
+    variables = head.init(jax.random.key(1), features, None, train=False)
+    logits, class_logits = head.apply(variables, features, None, train=False)
+    per_sample = sum(factors) or 6
+    assert logits.shape == (2,) and class_logits.shape == (6, per_sample)
+    dense = variables['params']['class_logits']
+    by_hand = features @ dense['kernel'] + dense['bias']
+    for pack in range(2):
+        for member in range(3):
+            np.testing.assert_allclose(
+                class_logits[3 * pack + member],
+                by_hand[pack, member * per_sample:(member + 1) * per_sample], rtol=1e-6)
+
+
+def test_a_packed_coded_toy2d_discriminator_reads_every_members_code():
+    discriminator = toy2d.Discriminator(num_classes=4, conditioning='auxiliary', packing=2)
+    points = jax.random.normal(jax.random.key(0), (6, 2))
+    variables = discriminator.init(jax.random.key(1), points, train=False)
+    logits, class_logits = discriminator.apply(variables, points, train=False)
+    assert logits.shape == (3,) and class_logits.shape == (6, 4)
+    # Changing one sample changes the logits of its pack's members only.
+    moved = points.at[3].add(1.0)
+    _, moved_logits = discriminator.apply(variables, moved, train=False)
+    changed = np.abs(np.asarray(moved_logits - class_logits)).max(axis=1) > 0
+    assert changed.tolist() == [False, False, True, True, False, False]

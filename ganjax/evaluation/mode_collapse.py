@@ -23,7 +23,6 @@ import dataclasses
 import os
 import time
 
-import jax.numpy as jnp
 import numpy as np
 
 from ganjax import errors
@@ -67,28 +66,46 @@ def validate(config) -> None:
         errors.positive_int(config, key)
     errors.require(config.total_steps % config.chunk_steps == 0, 'chunk_steps',
                        config.chunk_steps, f'divide total_steps={config.total_steps}')
+    num_codes = config.model.get('num_codes', 0)
+    if config.model.conditional:
+        errors.require(isinstance(num_codes, int) and num_codes >= 2, 'model.num_codes',
+                       num_codes, 'be an integer >= 2 when model.conditional is True (the '
+                       "mixtures have no labels: G's InfoGAN code takes num_codes values)")
+        errors.require(not config.loss.get('auxiliary_on_real', True),
+                       'loss.auxiliary_on_real', True,
+                       "be False: the mixtures' points have no labels")
+    else:
+        errors.require(num_codes == 0, 'model.num_codes', num_codes,
+                       'be 0 when model.conditional is False')
     if sweep.is_sweep(config):
-        sweep.validate(config, lambda c: setup_lib.validate(c, data_shape=(2,), num_classes=0))
+        sweep.validate(config, lambda c: setup_lib.validate(c, data_shape=(2,),
+                                                            num_classes=num_codes))
         sweep.check_traceable(config, _one_step)
     else:
-        setup_lib.validate(config, data_shape=(2,), num_classes=0)
+        setup_lib.validate(config, data_shape=(2,), num_classes=num_codes)
+
+
+def _make_setup(config) -> setup_lib.GANSetup:
+    """The setup of a mixture run; a coded G's codes stand where a dataset's classes
+    would (InfoGAN, Chen et al. 2016)."""
+    return setup_lib.make_setup(config, (2,), config.model.get('num_codes', 0))
 
 
 def _one_step(config):
     """One seed's initial state, one train step and two samples: what the run compiles,
     for tracing."""
-    setup = setup_lib.make_setup(config, (2,), 0)
+    setup = _make_setup(config)
     key = multiseed.seed_keys([0])[0]
     state, train_set = multiseed.init_run(setup, mixtures.MIXTURES[config.mixture](),
                                           config.batch_size, key)
     state, _ = multiseed.run_step(setup, config.batch_size, state, train_set, key, 0)
-    return setup.sample(state, jnp.zeros((2, setup.latent_dim)), use_ema=config.sample_from_ema)
+    return multiseed.sample_run(setup, state, key, 2, use_ema=config.sample_from_ema)
 
 
 def _setup_of(config) -> multiseed.SetupOf:
     if not sweep.is_sweep(config):
-        return multiseed.fixed(setup_lib.make_setup(config, (2,), 0))
-    return lambda value: setup_lib.make_setup(sweep.with_value(config, value), (2,), 0)
+        return multiseed.fixed(_make_setup(config))
+    return lambda value: _make_setup(sweep.with_value(config, value))
 
 
 def _summary(coverage_by_mode: dict, seeds, batch_norm: str) -> dict:
@@ -149,7 +166,8 @@ def run(config, workdir: str, command: str | None = None) -> dict:
                       high_quality_stds=mixtures.HIGH_QUALITY_STDS,
                       sampled_from='ema' if config.sample_from_ema else 'raw generator',
                       batch_norm=batch_norm, seeds=seeds, total_steps=config.total_steps,
-                      batch_size=config.batch_size))
+                      batch_size=config.batch_size,
+                      num_codes=config.model.get('num_codes', 0)))
     if swept:
         results['sweep'] = dict(key=config.sweep.key, values=list(swept))
         results['by_value'] = [

@@ -66,6 +66,10 @@ class DiscriminatorHead(nn.Module):
     spectral_norm: bool = False
     kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
     class_factors: tuple[int, ...] = ()
+    # Features of packs of m samples (PacGAN, ``layers.pack``): an auxiliary head then
+    # gives each member's class logits, (B / m, m·K) read as (B, K); a projection head,
+    # which reads one label per input, takes m = 1 only.
+    packing: int = 1
 
     @nn.compact
     def __call__(self, features: jax.Array, labels: jax.Array | None, *, train: bool):
@@ -92,7 +96,9 @@ class DiscriminatorHead(nn.Module):
             embed = nn.Embed(self.num_classes, features.shape[-1], name='projection')
             logits = logits + jnp.sum(apply(embed, labels) * features, axis=-1)
         elif self.conditioning == 'auxiliary':
-            class_logits = apply(nn.Dense(sum(factors) or self.num_classes,
+            per_sample = sum(factors) or self.num_classes
+            class_logits = apply(nn.Dense(self.packing * per_sample,
                                           kernel_init=self.kernel_init,
                                           name='class_logits'), features)
+            class_logits = class_logits.reshape(-1, per_sample)
         return logits, class_logits

@@ -74,7 +74,7 @@ class Discriminator28(nn.Module):
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool):
         apply = functools.partial(layers.maybe_spectral_norm,
                                   spectral_norm=self.spectral_norm, train=train)
-        h = layers.pack(x, self.packing, conditional=bool(self.num_classes))
+        h = layers.pack(x, self.packing, conditional=self.conditioning == 'projection')
         for i, features in enumerate((self.base_features, 2 * self.base_features)):
             h = apply(layers.Conv(features, (5, 5), (2, 2), use_bias=not (self.batch_norm and i),
                                   kernel_init=_INIT), h)
@@ -84,7 +84,7 @@ class Discriminator28(nn.Module):
             h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
         return conditioning.DiscriminatorHead(
             self.num_classes, self.conditioning, self.spectral_norm, _INIT,
-            class_factors=self.class_factors)(
+            class_factors=self.class_factors, packing=self.packing)(
                 h.reshape(h.shape[0], -1), labels, train=train)
 
 

@@ -4,9 +4,11 @@ over the seed, for benchmarks that report a mean over seeds.
 Seed s's run is a function of s alone, whatever the other seeds: from k = key(s) come
 its training set (``mixture.sample(fold_in(k, 0), num_train)``), its initial state
 (``fold_in(k, 1)``), the indices of its batch at step t (``fold_in(fold_in(k, 2), t)``,
-drawn uniformly with replacement from its training set) and its evaluation latents
-(``fold_in(k, 3)``). ``run_step`` is one step of one seed; ``train`` scans it over
-chunks of steps and vmaps it over the seeds.
+drawn uniformly with replacement from its training set), its evaluation latents
+(``fold_in(k, 3)``) and, for a G with an InfoGAN code, its evaluation codes (uniform,
+``fold_in(k, 4)``: samples of the generator's own distribution, codes not cycled).
+``run_step`` is one step of one seed; ``train`` scans it over chunks of steps and vmaps
+it over the seeds.
 
 A sweep (``ganjax.train.sweep``) adds a value to each run: ``train`` and ``samples``
 take ``setup_of(value)``, the setup of the config at that value, and the runs' values
@@ -57,8 +59,14 @@ def state_axes(states) -> state_lib.GANState:
     return jax.tree.map(lambda _: 0, states).replace(step=None)
 
 
-def evaluation_latents(key: jax.Array, num: int, latent_dim: int) -> jax.Array:
-    return jax.random.normal(jax.random.fold_in(key, 3), (num, latent_dim))
+def sample_run(setup: setup_lib.GANSetup, state, key: jax.Array, num: int, *,
+               use_ema: bool) -> jax.Array:
+    """(num, 2) samples of one run's G (eval mode) from its seed's evaluation latents
+    (and codes)."""
+    z = jax.random.normal(jax.random.fold_in(key, 3), (num, setup.latent_dim))
+    codes = (jax.random.randint(jax.random.fold_in(key, 4), (num,), 0, setup.num_classes)
+             if setup.num_classes else None)
+    return setup.sample(state, z, codes, use_ema=use_ema)
 
 
 def fixed(setup: setup_lib.GANSetup) -> SetupOf:
@@ -112,9 +120,7 @@ def samples(setup_of: SetupOf, states, seeds, num: int, *, use_ema: bool,
     """(runs, num, 2) samples of each run's G (eval mode) from its seed's evaluation
     latents."""
     def one(state, key, value):
-        setup = setup_of(value)
-        z = evaluation_latents(key, num, setup.latent_dim)
-        return setup.sample(state, z, use_ema=use_ema)
+        return sample_run(setup_of(value), state, key, num, use_ema=use_ema)
     return np.asarray(jax.jit(jax.vmap(one, in_axes=(state_axes(states), 0, 0)))(
         states, seed_keys(seeds), _as_array(values)))
 

@@ -287,6 +287,9 @@ def _discriminator_fits_loss(config, discriminator) -> None:
     packing = getattr(discriminator, 'packing', 1)
     errors.require(isinstance(packing, int) and packing >= 1, 'model.discriminator.packing',
                    packing, 'be a positive integer')
+    errors.require(packing == 1 or conditioning != 'projection',
+                   'model.discriminator.packing', packing,
+                   "be 1 for a projection discriminator (a pack has no single label)")
     errors.require(not penalties or packing == 1, 'model.discriminator.packing', packing,
                    f'be 1 with the penalties {penalties} (loss.penalty, loss.penalties)')
     errors.require(config.batch_size % packing == 0, 'batch_size', config.batch_size,

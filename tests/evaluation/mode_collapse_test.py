@@ -5,6 +5,7 @@ import os
 
 import chex
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -71,22 +72,34 @@ def smoke_config(variant='gan'):
     return toy2d_config.get_config(f'ring,{variant},smoke')
 
 
-@pytest.mark.parametrize('lazy_r1', [False, True])
-def test_vmapped_seeds_equal_separate_single_seed_runs(lazy_r1):
+def coded_config(variant='gan'):
+    """The smoke config with G's InfoGAN code (5 values, weight 0.5) and D's first-layer
+    biases drawn from U(−1, 1)."""
+    config = smoke_config(variant)
+    config.model.conditional, config.model.num_codes = True, 5
+    config.model.discriminator.update(conditioning='auxiliary', packing=1,
+                                      input_bias_range=1.0)
+    config.loss.auxiliary_weight, config.loss.auxiliary_on_real = 0.5, False
+    return config
+
+
+@pytest.mark.parametrize('option', ['plain', 'lazy_r1', 'coded'])
+def test_vmapped_seeds_equal_separate_single_seed_runs(option):
     # Seed by seed, the vmapped, scanned program computes what the plain loop of that
     # seed computes: the same training set and initial state bit for bit, then the same
     # steps. Compared over two steps, while float32 rounding is still all that differs:
     # a GAN amplifies it (ReLU units near 0 flip), ~3× a step here. With a lazy R1
-    # (every 2nd D update) the shared step's lax.cond takes each branch once.
-    config = smoke_config()
+    # (every 2nd D update) the shared step's lax.cond takes each branch once; with an
+    # InfoGAN code, D's auxiliary head and G's code embedding train too.
+    config = coded_config() if option == 'coded' else smoke_config()
     config.total_steps = config.chunk_steps = 2
-    if lazy_r1:
+    if option == 'lazy_r1':
         config.loss.penalties.r1.weight, config.loss.penalties.r1.every = 1.0, 2
     # SGD, not Adam: Adam turns the rounding noise on exactly-zero gradients (a Dense
     # bias feeding BatchNorm) into lr-sized steps, differently for any two op orders.
     for opt in (config.optimizer.g, config.optimizer.d):
         opt.name, opt.learning_rate = 'sgd', 1e-3
-    setup = setup_lib.make_setup(config, (2,), 0)
+    setup = setup_lib.make_setup(config, (2,), config.model.num_codes)
     mixture = mixtures.ring()
     seeds = [3, 7]
     together, _ = multiseed.train(
@@ -108,7 +121,12 @@ def test_vmapped_seeds_equal_separate_single_seed_runs(lazy_r1):
             state, _ = step(state, t)
         for name in ('g_params', 'd_params', 'g_state'):
             alone = jax.tree.map(lambda x, index=index: x[index], getattr(together, name))
-            chex.assert_trees_all_close(alone, getattr(state, name), rtol=1e-5, atol=1e-9)
+            # Entries near 0 (a BatchNorm mean of ~1e-5 in a leaf of ~1e-2, from
+            # cancellation) carry rounding of the leaf's scale: their floor is 1e-9 or
+            # 1e-6 of the leaf's largest entry, a tenth of what rtol allows that entry.
+            jax.tree.map(lambda a, b: np.testing.assert_allclose(
+                a, b, rtol=1e-5, atol=max(1e-9, 1e-6 * float(np.abs(b).max()))), alone,
+                getattr(state, name))
     # The runs share one step counter (multiseed.state_axes).
     assert together.step.shape == () and int(together.step) == config.total_steps
 
@@ -140,6 +158,51 @@ def test_benchmark_run_writes_samples_results_and_plot(tmp_path, variant):
     by_mode = results['by_batch_norm']
     assert (' / '.join(f"{100 * by_mode[m]['high_quality']:.1f}"
                        for m in ('standing', 'running', 'batch')) + ' % |') in row
+
+
+def test_a_coded_run_samples_uniform_codes_and_records_them(tmp_path):
+    config = coded_config()
+    results = mode_collapse.run(config, str(tmp_path), command='toy2d')
+    assert results['protocol']['num_codes'] == 5
+    samples = np.load(tmp_path / 'samples.npy')
+    assert samples.shape == (2, config.num_samples, 2) and np.all(np.isfinite(samples))
+    # The samples are G's at uniformly drawn codes (not cycled), from the seed's key.
+    setup = setup_lib.make_setup(config, (2,), 5)
+    state = setup.init_state(jax.random.key(0))
+    key = multiseed.seed_keys([4])[0]
+    z = jax.random.normal(jax.random.fold_in(key, 3), (200, 2))
+    codes = jax.random.randint(jax.random.fold_in(key, 4), (200,), 0, 5)
+    assert sorted(set(np.asarray(codes).tolist())) == [0, 1, 2, 3, 4]
+    assert np.any(np.asarray(codes) != np.arange(200) % 5)
+    np.testing.assert_array_equal(
+        multiseed.sample_run(setup, state, key, 200, use_ema=False),
+        setup.sample(state, z, codes, use_ema=False))
+    # An untrained G already maps the codes apart: the codes reach its output.
+    zero_codes = setup.sample(state, z, jnp.zeros_like(codes), use_ema=False)
+    assert np.abs(np.asarray(zero_codes) - np.asarray(
+        setup.sample(state, z, codes, use_ema=False))).max() > 1e-3
+
+
+@pytest.mark.parametrize('key,value,message', [
+    ('model.num_codes', 0, 'model.num_codes'),
+    ('loss.auxiliary_on_real', True, 'loss.auxiliary_on_real'),
+])
+def test_bad_code_settings_name_the_key(key, value, message):
+    config = coded_config()
+    *parents, leaf = key.split('.')
+    node = config
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+    with pytest.raises(errors.ConfigError, match=message):
+        mode_collapse.validate(config)
+
+
+def test_codes_without_a_conditional_model_are_refused():
+    config = smoke_config()
+    config.model.num_codes = 10
+    with pytest.raises(errors.ConfigError, match='model.num_codes'):
+        mode_collapse.validate(config)
 
 
 def test_results_from_before_batch_norm_modes_read_as_running_averages(tmp_path):
