@@ -62,10 +62,10 @@ tables that chose the recipe; probes there use 3 seeds).
   target (0.02: missed by 1.5×; exact samples score about 0.005): the 100 codes are
   shared a little unevenly among the 25 modes. 3 seeds: λ 0.05 → 66.7 % / 0.46, 0.3 →
   85.9 % / 0.035, 0.5 → 36.8 % / 0.11 (λ 0.2 on those seeds: 98.6 % / 0.022); without
-  the code 60.0 % / 0.24; D's biases at r = 0
-  21.1 % / 0.43 (20.3 modes: the rays), r = 1 56.0 % / 0.13; R1 at 0.1 34.1 % / 0.18,
-  and without R1 99.8 % / 0.030 — as good as the recipe's 0.01 on those seeds (the
-  recipe keeps the weight its 10 seeds were measured with). Earlier runs at λ 0.1
+  the code 60.0 % / 0.24; D's biases at r = 0 21.1 % / 0.43 (20.3 modes: the rays),
+  r = 1 56.0 % / 0.13; R1 at 0.1 34.1 % / 0.18, and without R1 99.8 % / 0.030 — as
+  good as the recipe's 0.01 on those seeds (the recipe keeps the weight its 10 seeds
+  were measured with). Earlier runs at λ 0.1
   (``--config.loss.auxiliary_weight=0.1``, 10 seeds): 98.3 ± 0.5 % / 0.072; with R1 0.1
   (``... --config.loss.penalties.r1.weight=0.1``) 93.5 ± 0.7 % / 0.031; the same for
   10,000 steps (``... --config.total_steps=10000``, 9.8 min) 54.8 % / 0.092: a mode's
