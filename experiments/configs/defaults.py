@@ -114,6 +114,19 @@ def gan_config(*, dataset: str, model: str, total_steps: int) -> ml_collections.
     return config
 
 
+def infogan_code(config: ml_collections.ConfigDict, weight: float | None = None) -> None:
+    """Gives G InfoGAN's categorical code (Chen et al. 2016): G draws a code uniformly
+    besides z, and D's auxiliary head learns to read it back from G's samples alone,
+    with weight ``weight`` (None keeps ``loss.auxiliary_weight``); the data's labels are
+    never used. The code has the dataset's number of classes, or ``model.num_codes``
+    where the data has none (the 2-D mixtures)."""
+    config.model.conditional = True
+    config.model.discriminator.conditioning = 'auxiliary'
+    config.loss.auxiliary_on_real = False
+    if weight is not None:
+        config.loss.auxiliary_weight = weight
+
+
 def shrink_for_smoke_test(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """A few tiny steps that exercise every cadence: for tests, not for results."""
     config.batch_size = 8

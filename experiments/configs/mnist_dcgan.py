@@ -75,11 +75,7 @@ def get_config(arg: str | None = None):
     for side in (config.optimizer.g, config.optimizer.d):
         side.learning_rate = 1e-3
     config.ema_decay = 0.999
-    # InfoGAN's categorical code: G draws one of 10 codes, D's class head learns to read
-    # it back from G's digits alone; the data's labels are never used.
-    config.model.conditional = True
-    config.model.discriminator.conditioning = 'auxiliary'
-    config.loss.auxiliary_on_real = False
+    defaults.infogan_code(config)  # 10 codes, read back with weight 1
     config.eval.metrics = eval_config.MNIST_METRICS
     if defaults.parse_arg(arg).smoke:
         defaults.shrink_for_smoke_test(config)

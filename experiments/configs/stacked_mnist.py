@@ -71,11 +71,9 @@ def get_config(arg: str | None = None):
             side.learning_rate = 1e-3
         config.ema_decay = 0.999
         # InfoGAN's categorical codes, one of 10 per channel: G draws a code of 1,000
-        # (its three digits), D's class head reads each digit back from G's samples
-        # alone; the data's labels are never used.
-        config.model.conditional = True
-        config.model.discriminator.update(conditioning='auxiliary', class_factors=(10, 10, 10))
-        config.loss.auxiliary_on_real = False
+        # (its three digits), D's class head reads each digit back with its own softmax.
+        defaults.infogan_code(config)
+        config.model.discriminator.class_factors = (10, 10, 10)
         config.total_steps = 16000
         config.eval.every_steps = 0  # the modes are counted once, at the end
     if smoke:

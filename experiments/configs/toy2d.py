@@ -29,11 +29,12 @@ The recipe (``recipe``, the default), on both mixtures: ``best``'s narrower netw
 samples from an EMA of G (0.999), two ingredients the ablations single out, and
 one choice per mixture:
 
-- an InfoGAN code (Chen et al. 2016; ``_coded``): G draws one of 100 codes uniformly
-  besides z ∈ R², and D's auxiliary head learns to read the code back from G's points
-  (λ = 0.1 on the ring, 0.2 on the grid). A G continuous in one connected latent must
-  trail between separated modes; each code can make a cluster of its own. 100 is not
-  the number of modes (8 or 25), and the samples draw their codes uniformly (not cycled);
+- an InfoGAN code (Chen et al. 2016; ``defaults.infogan_code``): G draws one of 100
+  codes uniformly besides z ∈ R², and D's auxiliary head learns to read the code back
+  from G's points (λ = 0.1 on the ring, 0.2 on the grid). A G continuous in one
+  connected latent must trail between separated modes; each code can make a cluster of
+  its own. 100 is not the number of modes (8 or 25), and the samples draw their codes
+  uniformly (not cycled);
 - D's first-layer biases drawn from U(−r, r) (``model.discriminator.input_bias_range``,
   r = 1 on the ring, 3 on the grid; ``ganjax.models.toy2d`` says why): with Flax's zero
   biases, G's samples trailed from the modes along rays away from the origin in every
@@ -154,7 +155,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         config.ema_decay = 0.999
         config.sample_from_ema = True
         if variant == 'recipe':
-            _coded(config, num_codes=100, weight=0.1)
+            # 100 codes (``model.num_codes``: the mixtures have no classes).
+            defaults.infogan_code(config, weight=0.1)
+            config.model.num_codes = 100
         if variant == 'recipe' and mixture == 'ring':
             config.model.discriminator.input_bias_range = 1.0
         if variant == 'recipe' and mixture == 'grid':
@@ -168,12 +171,3 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         config.log_every_steps, config.num_train, config.num_samples = 10, 1000, 200
         config.sampling.standing_batches, config.sampling.standing_batch_size = 2, 32
     return config
-
-
-def _coded(config, num_codes: int, weight: float) -> None:
-    """Gives G an InfoGAN code of ``num_codes`` values (Chen et al. 2016): D's auxiliary
-    head learns to read it back from G's points, with weight ``weight``. The mixtures
-    have no labels: this is an unsupervised latent, uniform over its values."""
-    config.model.conditional, config.model.num_codes = True, num_codes
-    config.model.discriminator.conditioning = 'auxiliary'
-    config.loss.auxiliary_weight, config.loss.auxiliary_on_real = weight, False
