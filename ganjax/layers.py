@@ -262,18 +262,17 @@ def maybe_spectral_norm(layer: nn.Module, x: jax.Array, *, spectral_norm: bool,
     return nn.SpectralNorm(layer, collection_name='spectral')(x, update_stats=train)
 
 
-def pack(x: jax.Array, packing: int, conditional: bool = False) -> jax.Array:
+def pack(x: jax.Array, packing: int, reads_labels: bool = False) -> jax.Array:
     """PacGAN's packing (Lin et al. 2018, §3): m = ``packing`` consecutive samples of a
     batch become one, concatenated along the last (feature or channel) axis:
     (B, ..., C) → (B / m, ..., m·C). Points (B, d) give (B / m, m·d); images
     (B, H, W, C) give (B / m, H, W, m·C), as in PacDCGAN. m = 1 returns ``x``.
 
     Raises:
-      ValueError: m < 1, m > 1 for a discriminator that reads labels (``conditional``:
-        a projection head; a pack has no single label), or a batch that does not split
-        into packs.
+      ValueError: m < 1, m > 1 for a discriminator that ``reads_labels`` (a projection
+        head; a pack has no single label), or a batch that does not split into packs.
     """
-    if packing < 1 or (packing > 1 and conditional):
+    if packing < 1 or (packing > 1 and reads_labels):
         raise ValueError(f'packing must be >= 1, and 1 for a discriminator that reads '
                          f'labels, got {packing}')
     if x.shape[0] % packing:

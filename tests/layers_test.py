@@ -452,11 +452,11 @@ def test_pack_concatenates_consecutive_samples_along_the_last_axis():
     assert layers.pack(points, 1) is points
 
 
-@pytest.mark.parametrize('packing, conditional, batch, match', [
+@pytest.mark.parametrize('packing, reads_labels, batch, match', [
     (0, False, 4, 'packing must be >= 1'),
     (2, True, 4, 'and 1 for a discriminator that reads labels'),
     (3, False, 4, 'a batch of 4 does not split into packs of 3'),
 ])
-def test_pack_rejects_what_cannot_be_packed(packing, conditional, batch, match):
+def test_pack_rejects_what_cannot_be_packed(packing, reads_labels, batch, match):
     with pytest.raises(ValueError, match=match):
-        layers.pack(jnp.zeros((batch, 2)), packing, conditional)
+        layers.pack(jnp.zeros((batch, 2)), packing, reads_labels)

@@ -74,7 +74,7 @@ class Discriminator28(nn.Module):
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool):
         apply = functools.partial(layers.maybe_spectral_norm,
                                   spectral_norm=self.spectral_norm, train=train)
-        h = layers.pack(x, self.packing, conditional=self.conditioning == 'projection')
+        h = layers.pack(x, self.packing, reads_labels=self.conditioning == 'projection')
         for i, features in enumerate((self.base_features, 2 * self.base_features)):
             h = apply(layers.Conv(features, (5, 5), (2, 2), use_bias=not (self.batch_norm and i),
                                   kernel_init=_INIT), h)

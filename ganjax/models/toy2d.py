@@ -81,7 +81,7 @@ class Discriminator(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool):
-        h = layers.pack(x, self.packing, conditional=self.conditioning == 'projection')
+        h = layers.pack(x, self.packing, reads_labels=self.conditioning == 'projection')
         for depth in range(self.depth):
             bias_init = (layers.symmetric_uniform(self.input_bias_range)
                          if depth == 0 else nn.initializers.zeros)
