@@ -1,5 +1,6 @@
-"""Test-wide setup: four fake CPU devices, so pmap and sharding tests see several, and
-a private cache directory for the evaluators' real-data references.
+"""Test-wide setup: four fake CPU devices, so pmap and sharding tests see several, a
+private cache directory for the evaluators' real-data references, and one on-disk cache
+of compiled programs for the whole run.
 
 This must run before JAX initialises its backends, which is why it lives here and not
 in a fixture.
@@ -7,13 +8,21 @@ in a fixture.
 import os
 import tempfile
 
-import jax
-import pytest
+# Set before JAX is imported, and inherited by the entry points the tests start (and by
+# pytest-xdist's workers, which the controller starts after reading this file): they
+# compile the same steps again and again, and a smoke run takes ~13 s instead of ~17 s
+# with them cached. A cached executable is the same program, so results are unchanged.
+os.environ.setdefault('JAX_COMPILATION_CACHE_DIR',
+                      tempfile.mkdtemp(prefix='ganjax-test-xla-cache-'))
+
+import jax  # pylint: disable=wrong-import-position
+import pytest  # pylint: disable=wrong-import-position
 
 from ganjax.data import embedded_mnist
 
 jax.config.update('jax_num_cpu_devices', 4)
 jax.config.update('jax_platforms', 'cpu')
+jax.config.update('jax_compilation_cache_dir', os.environ['JAX_COMPILATION_CACHE_DIR'])
 # Inherited by the entry points the tests start: nothing lands in ~/.cache.
 os.environ['GANJAX_CACHE_DIR'] = tempfile.mkdtemp(prefix='ganjax-test-cache-')
 
