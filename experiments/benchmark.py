@@ -2,12 +2,23 @@
 
     python -m experiments.benchmark --config=experiments/configs/mnist_dcgan_tutorial.py
     python -m experiments.benchmark --config=... --config.batch_size=128 --num_steps=50
-    python -m experiments.benchmark --config=... --layers   # per-layer ConvTranspose times
+    python -m experiments.benchmark --config=... --layers   # GFLOP/s of DCGAN-28's convolutions
     python -m experiments.benchmark --config=... --compare_xla_defaults
 
 With PyTorch installed (``pip install torch``) it also times an eager PyTorch
 implementation of the same architecture and step in the same process and adds
-``torch_images_per_sec`` and ``speedup_vs_torch``.
+``torch_images_per_sec`` and ``speedup_vs_torch``. ``--layers`` first prints a JSON line
+per convolution of DCGAN-28 (``experiments.support.conv_timing``: forward, input and
+kernel gradient of ganjax's, Flax's and PyTorch's layer, in ms, GFLOP/s and as a share
+of this machine's matrix-product rate, which the last line then carries).
+
+A 2-D mixture config (``experiments/configs/toy2d.py``) is timed as its training runs:
+all its seeds in one vmapped program, ``_MIXTURE_STEPS_PER_CALL`` steps a call, against
+PyTorch eager stepping the same seeds' models in turn; the last line then has
+``seed_steps_per_sec``, ``num_seeds``, XLA's FLOPs per seed-step, the GFLOP/s this
+makes and their share of the matrix-product rate::
+
+    python -m experiments.benchmark --config=experiments/configs/toy2d.py:grid,paper_gan
 """
 import json
 
@@ -15,6 +26,7 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
+from experiments.support import conv_timing
 from experiments.support import timing
 from ganjax.data import datasets
 from ganjax.harness import cli
@@ -22,15 +34,47 @@ from ganjax.harness import validation
 
 config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
 _NUM_STEPS = flags.DEFINE_integer('num_steps', 20, 'Timed steps (median is reported).')
-_LAYERS = flags.DEFINE_bool('layers', False, 'Also time each upsampling layer.')
+_LAYERS = flags.DEFINE_bool(
+    'layers', False, "Also time each of DCGAN-28's convolutions (GFLOP/s, share of peak).")
 _COMPARE_XLA_DEFAULTS = flags.DEFINE_bool(
     'compare_xla_defaults', False,
     "Also time the step compiled with XLA's default options instead of ganjax's.")
 flags.mark_flags_as_required(['config'])
+# A timed call of a 2-D mixture config: this many steps of every seed.
+_MIXTURE_STEPS_PER_CALL = 10
+
+
+def run_mixture(config) -> dict:
+    """Seeds × steps per second of a 2-D mixture config's vmapped training, against
+    PyTorch eager stepping the same seeds' models in turn; one timed call is
+    ``_MIXTURE_STEPS_PER_CALL`` steps of every seed."""
+    run_ganjax, result = timing.mixture_training_runner(config, _MIXTURE_STEPS_PER_CALL)
+    runners = {'': run_ganjax}
+    try:
+        runners['torch_'], torch_info = timing.torch_mixture_runner(
+            config, _MIXTURE_STEPS_PER_CALL)
+        result.update(torch_info)
+    except ImportError:
+        result['torch'] = 'not installed'
+    except NotImplementedError as e:
+        result['torch'] = str(e)
+    seconds = timing.interleaved_median_seconds(runners, _NUM_STEPS.value, warmup=2)
+    seed_steps = config.num_seeds * _MIXTURE_STEPS_PER_CALL
+    for prefix, value in seconds.items():
+        result[f'{prefix}seed_steps_per_sec'] = round(seed_steps / value, 1)
+    result['xla_matmul_gflops'] = conv_timing.matmul_gflops(_NUM_STEPS.value)['xla_matmul_gflops']
+    result['gflops'] = round(result['gflop_per_seed_step'] * result['seed_steps_per_sec'], 1)
+    result['of_matmul_peak'] = round(result['gflops'] / result['xla_matmul_gflops'], 2)
+    if 'torch_' in seconds:
+        result['speedup_vs_torch'] = round(seconds['torch_'] / seconds[''], 2)
+    return result
 
 
 def run():
     config = cli.loaded_config()
+    if 'mixture' in config:
+        print(json.dumps(run_mixture(config)))
+        return
     validation.validate(config, num_devices=1)
     data_shape, num_classes = datasets.dataset_spec(config.data)
     run_ganjax, result = timing.ganjax_step_runner(config, data_shape, num_classes)
@@ -51,7 +95,9 @@ def run():
     if 'torch_' in seconds:
         result['speedup_vs_torch'] = round(seconds['torch_'] / seconds[''], 2)
     if _LAYERS.value:
-        for row in timing.time_conv_transpose_layers(config.batch_size, _NUM_STEPS.value):
+        result.update(conv_timing.matmul_gflops(_NUM_STEPS.value))
+        for row in conv_timing.time_layers(config.batch_size, _NUM_STEPS.value,
+                                           result['xla_matmul_gflops']):
             print(json.dumps(row))
     print(json.dumps(result))
 

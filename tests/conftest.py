@@ -12,8 +12,8 @@ import tempfile
 # pytest-xdist's workers, which the controller starts after reading this file): they
 # compile the same steps again and again, and a smoke run takes ~13 s instead of ~17 s
 # with them cached. A cached executable is the same program, so results are unchanged.
-os.environ.setdefault('JAX_COMPILATION_CACHE_DIR',
-                      tempfile.mkdtemp(prefix='ganjax-test-xla-cache-'))
+if 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
+    os.environ['JAX_COMPILATION_CACHE_DIR'] = tempfile.mkdtemp(prefix='ganjax-test-xla-cache-')
 
 import jax  # pylint: disable=wrong-import-position
 import pytest  # pylint: disable=wrong-import-position

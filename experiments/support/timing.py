@@ -10,17 +10,18 @@ same batch is fed every step, so input loading is not timed. ``images_per_sec`` 
 batches.
 """
 from collections.abc import Callable
-import functools
 import statistics
 import time
 from typing import Any
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ganjax import layers
+from ganjax import errors
+from ganjax.data import mixtures
+from ganjax.evaluation import mode_collapse
+from ganjax.train import multiseed
 from ganjax.train import parallel
 from ganjax.train import setup as setup_lib
 
@@ -58,7 +59,8 @@ def ganjax_step_runner(config, data_shape, num_classes: int,
     runs one step to completion, and a description of it.
 
     ``compiler_options`` default to ganjax's (``parallel.compiler_options()``); ``{}``
-    gives XLA's defaults. Compiles before returning.
+    gives XLA's defaults. Compiles before returning, by running the first step, whose
+    seconds (the wait a new user sees before training starts) are ``first_step_s``.
     """
     setup = setup_lib.make_setup(config, data_shape, num_classes)
     state = setup.init_state(jax.random.key(config.seed))
@@ -73,11 +75,63 @@ def ganjax_step_runner(config, data_shape, num_classes: int,
     def run_once():
         holder[0], metrics = step(holder[0], batch)
         jax.block_until_ready(metrics)
-    run_once()
+    start = time.perf_counter()
+    run_once()  # compiles
     return run_once, {'batch_size': config.batch_size, 'devices': 1,
+                      'first_step_s': round(time.perf_counter() - start, 2),
                       'backend': jax.default_backend(),
                       'compiler_options': parallel.compiler_options()
                       if compiler_options is None else compiler_options}
+
+
+def mixture_training_runner(config, steps_per_call: int) -> tuple[Callable, dict]:
+    """A 2-D mixture config's training of all its seeds as one vmapped program, exactly
+    as ``experiments.toy2d`` compiles it (``ganjax.train.multiseed``), as a function
+    that runs ``steps_per_call`` steps of every seed, and a description of it: the
+    number of seeds and XLA's count of the FLOPs of one step of one seed (its cost
+    analysis of the compiled program, which counts a loop's body once)."""
+    mode_collapse.validate(config)
+    errors.require(not config.sweep.key, 'sweep.key', config.sweep.key,
+                   'be empty for the benchmark (it times the seeds of one setting)')
+    setup_of = multiseed.fixed(mode_collapse.make_setup(config))
+    seeds = range(config.first_seed, config.first_seed + config.num_seeds)
+    keys = multiseed.seed_keys(seeds)
+    states, train_sets = multiseed.init_runs(setup_of, mixtures.MIXTURES[config.mixture](),
+                                             config.num_train, keys, None)
+    run_chunk = multiseed.chunk_runner(setup_of, config.batch_size, steps_per_call,
+                                       multiseed.state_axes(states))
+    start = time.perf_counter()
+    compiled = run_chunk.lower(states, train_sets, keys, None, 0).compile()
+    compile_s = time.perf_counter() - start
+    cost = compiled.cost_analysis()
+    cost = cost[0] if isinstance(cost, list) else cost  # a list in older jaxlibs
+    holder = [states, 0]
+
+    def run_once():
+        holder[0], metrics = compiled(holder[0], train_sets, keys, None, holder[1])
+        holder[1] += steps_per_call
+        jax.block_until_ready(metrics)
+    run_once()
+    return run_once, {'num_seeds': config.num_seeds, 'batch_size': config.batch_size,
+                      'gflop_per_seed_step': round(cost['flops'] / config.num_seeds / 1e9, 4),
+                      'compile_s': round(compile_s, 2), 'backend': jax.default_backend()}
+
+
+def _torch_info(torch) -> dict:
+    return {'torch_threads': torch.get_num_threads(), 'torch_version': torch.__version__}
+
+
+def torch_mixture_runner(config, steps_per_call: int) -> tuple[Callable, dict]:
+    """PyTorch eager stepping each seed's pair in turn (``torch_twin.make_mixture_step``),
+    ``steps_per_call`` steps of every seed a call, and a description of it."""
+    import torch  # pylint: disable=import-outside-toplevel
+    from experiments.support import torch_twin  # pylint: disable=import-outside-toplevel
+    step = torch_twin.make_mixture_step(config)
+
+    def run_once():
+        for _ in range(steps_per_call):
+            step()
+    return run_once, _torch_info(torch)
 
 
 def torch_step_runner(config) -> tuple[Callable, dict]:
@@ -87,8 +141,7 @@ def torch_step_runner(config) -> tuple[Callable, dict]:
     from experiments.support import torch_twin  # pylint: disable=import-outside-toplevel
     step, image_shape = torch_twin.make_step(config)
     real = torch.rand(config.batch_size, *image_shape) * 2 - 1
-    return lambda: step(real), {'torch_threads': torch.get_num_threads(),
-                                'torch_version': torch.__version__}
+    return lambda: step(real), _torch_info(torch)
 
 
 def time_ganjax_step(config, data_shape, num_classes: int, *, num_steps: int = 20,
@@ -97,29 +150,3 @@ def time_ganjax_step(config, data_shape, num_classes: int, *, num_steps: int = 2
     run_once, info = ganjax_step_runner(config, data_shape, num_classes, compiler_options)
     return {**report(_median_seconds(run_once, num_steps, warmup), config.batch_size),
             **info}
-
-
-def time_conv_transpose_layers(batch_size: int = 64, num_steps: int = 20) -> list[dict]:
-    """Forward, kernel-gradient and input-gradient times of DCGAN-28's upsampling layers,
-    ``flax.linen.ConvTranspose`` against ``ganjax.layers.ConvTranspose``."""
-    shapes = (((7, 7, 256), 128, 1), ((7, 7, 128), 64, 2), ((14, 14, 64), 1, 2))
-    rows = []
-    for in_shape, features, stride in shapes:
-        x = jax.random.normal(jax.random.key(0), (batch_size, *in_shape))
-        row = {'layer': f'{in_shape} -> {features} ch, 5x5, stride {stride}'}
-        for label, cls in (('flax', nn.ConvTranspose), ('ganjax', layers.ConvTranspose)):
-            module = cls(features, (5, 5), (stride, stride), 'SAME')
-            params = module.init(jax.random.key(1), x)
-
-            def loss(p, inputs, module=module):
-                return jnp.sum(module.apply(p, inputs) ** 2)
-            jit = functools.partial(jax.jit, compiler_options=parallel.compiler_options())
-            fns = {'forward': (jit(module.apply), (params, x)),
-                   'd_kernel': (jit(jax.grad(loss)), (params, x)),
-                   'd_input': (jit(jax.grad(loss, argnums=1)), (params, x))}
-            for what, (fn, args) in fns.items():
-                seconds = _median_seconds(
-                    lambda fn=fn, args=args: jax.block_until_ready(fn(*args)), num_steps, 2)
-                row[f'{label}_{what}_ms'] = round(seconds * 1e3, 2)
-        rows.append(row)
-    return rows

@@ -85,7 +85,7 @@ def validate(config) -> None:
         setup_lib.validate(config, data_shape=(2,), num_classes=num_codes)
 
 
-def _make_setup(config) -> setup_lib.GANSetup:
+def make_setup(config) -> setup_lib.GANSetup:
     """The setup of a mixture run; a coded G's codes stand where a dataset's classes
     would (InfoGAN, Chen et al. 2016)."""
     return setup_lib.make_setup(config, (2,), config.model.get('num_codes', 0))
@@ -94,7 +94,7 @@ def _make_setup(config) -> setup_lib.GANSetup:
 def _one_step(config):
     """One seed's initial state, one train step and two samples: what the run compiles,
     for tracing."""
-    setup = _make_setup(config)
+    setup = make_setup(config)
     key = multiseed.seed_keys([0])[0]
     state, train_set = multiseed.init_run(setup, mixtures.MIXTURES[config.mixture](),
                                           config.batch_size, key)
@@ -104,8 +104,8 @@ def _one_step(config):
 
 def _setup_of(config) -> multiseed.SetupOf:
     if not sweep.is_sweep(config):
-        return multiseed.fixed(_make_setup(config))
-    return lambda value: _make_setup(sweep.with_value(config, value))
+        return multiseed.fixed(make_setup(config))
+    return lambda value: make_setup(sweep.with_value(config, value))
 
 
 def _summary(coverage_by_mode: dict, seeds, batch_norm: str) -> dict:

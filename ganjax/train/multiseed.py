@@ -74,6 +74,28 @@ def fixed(setup: setup_lib.GANSetup) -> SetupOf:
     return lambda value: setup
 
 
+def init_runs(setup_of: SetupOf, mixture: mixtures.Mixture, num_train: int, keys: jax.Array,
+              values: jax.Array | None):
+    """Every run's initial state (one shared step: ``state_axes``) and training set."""
+    states, train_sets = jax.jit(jax.vmap(
+        lambda key, value: init_run(setup_of(value), mixture, num_train, key)))(keys, values)
+    return states.replace(step=states.step[0]), train_sets
+
+
+def chunk_runner(setup_of: SetupOf, batch_size: int, chunk_steps: int, axes):
+    """``run_chunk(states, train_sets, keys, values, first_step) -> (states, metrics)``:
+    ``chunk_steps`` steps of every run in one compiled ``lax.scan``, vmapped over the
+    runs (``axes``: ``state_axes`` of the states); the states passed in are donated."""
+    def chunk(state, train_set, key, value, first_step):
+        setup = setup_of(value)
+
+        def body(state, step):
+            return run_step(setup, batch_size, state, train_set, key, step)
+        return jax.lax.scan(body, state, first_step + jnp.arange(chunk_steps))
+    return jax.jit(jax.vmap(chunk, in_axes=(axes, 0, 0, 0, None), out_axes=(axes, 0)),
+                   donate_argnums=0)
+
+
 def train(setup_of: SetupOf, mixture: mixtures.Mixture, seeds, *, batch_size: int,
           total_steps: int, num_train: int, chunk_steps: int, log_every_steps: int = 0,
           values=None):
@@ -88,20 +110,8 @@ def train(setup_of: SetupOf, mixture: mixtures.Mixture, seeds, *, batch_size: in
     if total_steps % chunk_steps:
         raise ValueError(f'chunk_steps={chunk_steps} must divide total_steps={total_steps}')
     keys, values = seed_keys(seeds), _as_array(values)
-    states, train_sets = jax.jit(jax.vmap(
-        lambda key, value: init_run(setup_of(value), mixture, num_train, key)))(keys, values)
-    states = states.replace(step=states.step[0])
-    axes = state_axes(states)
-
-    def chunk(state, train_set, key, value, first_step):
-        setup = setup_of(value)
-
-        def body(state, step):
-            return run_step(setup, batch_size, state, train_set, key, step)
-        return jax.lax.scan(body, state, first_step + jnp.arange(chunk_steps))
-    run_chunk = jax.jit(jax.vmap(chunk, in_axes=(axes, 0, 0, 0, None), out_axes=(axes, 0)),
-                        donate_argnums=0)
-
+    states, train_sets = init_runs(setup_of, mixture, num_train, keys, values)
+    run_chunk = chunk_runner(setup_of, batch_size, chunk_steps, state_axes(states))
     start, metrics = time.perf_counter(), None
     for first in range(0, total_steps, chunk_steps):
         states, metrics = run_chunk(states, train_sets, keys, values, first)
