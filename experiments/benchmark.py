@@ -21,6 +21,8 @@ makes and their share of the matrix-product rate::
     python -m experiments.benchmark --config=experiments/configs/toy2d.py:grid,paper_gan
 """
 import json
+import os
+import sys
 
 from absl import app
 from absl import flags
@@ -28,9 +30,11 @@ from ml_collections import config_flags
 
 from experiments.support import conv_timing
 from experiments.support import timing
+from ganjax import errors
 from ganjax.data import datasets
 from ganjax.harness import cli
 from ganjax.harness import validation
+from ganjax.reporting import files
 
 config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
 _NUM_STEPS = flags.DEFINE_integer('num_steps', 20, 'Timed steps (median is reported).')
@@ -39,9 +43,23 @@ _LAYERS = flags.DEFINE_bool(
 _COMPARE_XLA_DEFAULTS = flags.DEFINE_bool(
     'compare_xla_defaults', False,
     "Also time the step compiled with XLA's default options instead of ganjax's.")
+_OUT = flags.DEFINE_string('out', None, "Also write the last line's JSON to this file "
+                           '(a row of docs/benchmarks.md\'s speed table, in docs/results/speed).')
 flags.mark_flags_as_required(['config'])
 # A timed call of a 2-D mixture config: this many steps of every seed.
 _MIXTURE_STEPS_PER_CALL = 10
+
+
+def _add_torch(runners: dict, result: dict, make_runner) -> None:
+    """Adds PyTorch's runner (``make_runner()``) as 'torch_' where a twin exists, and
+    says in ``result`` why not where none does."""
+    try:
+        runners['torch_'], torch_info = make_runner()
+        result.update(torch_info)
+    except ImportError:
+        result['torch'] = 'not installed'
+    except NotImplementedError as e:
+        result['torch'] = str(e)
 
 
 def run_mixture(config) -> dict:
@@ -50,14 +68,8 @@ def run_mixture(config) -> dict:
     ``_MIXTURE_STEPS_PER_CALL`` steps of every seed."""
     run_ganjax, result = timing.mixture_training_runner(config, _MIXTURE_STEPS_PER_CALL)
     runners = {'': run_ganjax}
-    try:
-        runners['torch_'], torch_info = timing.torch_mixture_runner(
-            config, _MIXTURE_STEPS_PER_CALL)
-        result.update(torch_info)
-    except ImportError:
-        result['torch'] = 'not installed'
-    except NotImplementedError as e:
-        result['torch'] = str(e)
+    _add_torch(runners, result,
+               lambda: timing.torch_mixture_runner(config, _MIXTURE_STEPS_PER_CALL))
     seconds = timing.interleaved_median_seconds(runners, _NUM_STEPS.value, warmup=2)
     seed_steps = config.num_seeds * _MIXTURE_STEPS_PER_CALL
     for prefix, value in seconds.items():
@@ -70,11 +82,9 @@ def run_mixture(config) -> dict:
     return result
 
 
-def run():
-    config = cli.loaded_config()
-    if 'mixture' in config:
-        print(json.dumps(run_mixture(config)))
-        return
+def run_step(config) -> dict:
+    """The train step's time, against PyTorch's twin and XLA's default options where
+    asked; with --layers, the convolutions' rows are printed first."""
     validation.validate(config, num_devices=1)
     data_shape, num_classes = datasets.dataset_spec(config.data)
     run_ganjax, result = timing.ganjax_step_runner(config, data_shape, num_classes)
@@ -82,13 +92,7 @@ def run():
     if _COMPARE_XLA_DEFAULTS.value:
         runners['xla_defaults_'], _ = timing.ganjax_step_runner(
             config, data_shape, num_classes, compiler_options={})
-    try:
-        runners['torch_'], torch_info = timing.torch_step_runner(config)
-        result.update(torch_info)
-    except ImportError:
-        result['torch'] = 'not installed'
-    except NotImplementedError as e:
-        result['torch'] = str(e)
+    _add_torch(runners, result, lambda: timing.torch_step_runner(config))
     seconds = timing.interleaved_median_seconds(runners, _NUM_STEPS.value, warmup=3)
     for prefix, value in seconds.items():
         result.update(timing.report(value, config.batch_size, prefix))
@@ -99,6 +103,24 @@ def run():
         for row in conv_timing.time_layers(config.batch_size, _NUM_STEPS.value,
                                            result['xla_matmul_gflops']):
             print(json.dumps(row))
+    return result
+
+
+def run():
+    config = cli.loaded_config()
+    if _OUT.value:  # before minutes of timing
+        try:
+            files.check_writable(os.path.dirname(os.path.abspath(_OUT.value)))
+        except OSError as e:
+            raise errors.ConfigError(
+                f'--out={_OUT.value} cannot be written: {e.strerror or e}') from e
+    result = run_mixture(config) if 'mixture' in config else run_step(config)
+    result = {'config': flags.FLAGS['config'].config_filename, 'cpu': timing.cpu_description(),
+              **result,
+              'command': ' '.join(['python -m experiments.benchmark',
+                                   *(a for a in sys.argv[1:] if not a.startswith('--out='))])}
+    if _OUT.value:
+        files.write_json(_OUT.value, result, indent=1)
     print(json.dumps(result))
 
 

@@ -5,7 +5,8 @@
 Every ``*.json`` in --results is a ``results.json`` written by ``experiments.toy2d``,
 ``experiments.stacked_mnist`` or ``experiments.mnist`` (copied there from its workdir); those in
 --results/ablations are ablation runs and sweeps: a table per 2-D mixture, one for
-MNIST and one for Stacked MNIST.
+MNIST and one for Stacked MNIST; those in --results/speed are written by
+``python -m experiments.benchmark --out=…``: the speed table.
 """
 from absl import app
 from absl import flags
@@ -51,7 +52,11 @@ per run (per value of a sweep, `config.sweep`, whose values × seeds train as on
 program), labelled by what its command changes from the config's variant. Mean ±
 standard error over seeds. Many rows are short probes (fewer seeds or steps than the
 recipe: see "seeds × steps"); a runtime is its whole program's (a sweep's: all its
-values) and is an upper bound where the run shared the CPU with tests.
+values) and is an upper bound where the run shared the CPU with tests. Runs before
+2026-11-27 compiled their programs with XLA's default options, ganjax's since (1.36×
+faster, docs/performance.md): the same command now rounds differently, which training
+amplifies into other numbers within the seeds' spread (the ring recipe at 12,000
+steps: 98.3 ± 0.9 % / 0.017 before, 97.7 ± 1.0 % / 0.027 now).
 
 """
 
@@ -109,6 +114,23 @@ the 2-core CPU with test runs.
 """
 
 
+SPEED_HEADER = """
+## Speed against PyTorch eager
+
+`python -m experiments.benchmark` (`experiments/support/timing.py`): the compiled train
+step (median of the timed steps after warm-up; images/s counts generated images per G
+update) against an eager PyTorch twin of the same architecture and step, timed in
+alternating blocks in one process, 2 threads each; a 2-D mixture config's vmapped
+training of all its seeds (10 steps of every seed a timed call) against PyTorch
+stepping the same seeds' models in turn. "No twin": no PyTorch reference exists for
+that model or loss (`experiments/support/torch_twin.py`). First step: the wait before
+training starts (tracing and compiling included; a 2-D config's compile time). Compare
+ratios within a row only: each CPU is another machine, and timings move with its load
+(docs/performance.md says why DCGAN-28 stays near 1× on AVX-512 CPUs).
+
+"""
+
+
 def _load(folder: epath.Path) -> list[dict]:
     return [files.read_json(path) for path in sorted(folder.glob('*.json'))]
 
@@ -133,8 +155,12 @@ def main(argv):
         probes = [r for r in ablations if r.get('benchmark') == benchmark]
         if probes:
             text += IMAGE_ABLATION_HEADER + table(probes, ablation=True)
+    speed = _load(epath.Path(_RESULTS.value) / 'speed')
+    if speed:
+        text += SPEED_HEADER + tables.speed_table(speed)
     files.write_text(_OUT.value, text)
-    print(f'wrote {_OUT.value} from {len(results) + len(ablations)} results files')
+    print(f'wrote {_OUT.value} from {len(results) + len(ablations) + len(speed)} results '
+          'files')
 
 
 if __name__ == '__main__':

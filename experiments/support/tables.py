@@ -151,3 +151,28 @@ def mnist_table(all_results: list[dict], ablation: bool = False) -> str:
 
 def _pair(ema: dict, raw: dict, key: str, digits: int) -> str:
     return ' / '.join(f'{m[key]:.{digits}f}' if key in m else '—' for m in (ema, raw))
+
+
+def speed_table(all_results: list[dict]) -> str:
+    """A Markdown table of ``python -m experiments.benchmark --out=…`` results: ganjax's
+    compiled step (or a 2-D config's vmapped training) beside PyTorch eager's, on the
+    CPU each was measured on."""
+    lines = _head(['config', 'CPU', 'ganjax', 'PyTorch eager', 'ganjax / PyTorch',
+                   'first step (compiling)', 'command'], ablation=False)
+    for r in sorted(all_results, key=lambda r: (r['cpu'], r['command'])):
+        if 'seed_steps_per_sec' in r:
+            ours = (f"{r['seed_steps_per_sec']:.0f} seed-steps/s ({r['num_seeds']} seeds; "
+                    f"{r['gflops']:.0f} GFLOP/s, {100 * r['of_matmul_peak']:.0f} % of the "
+                    f"matrix product's {r['xla_matmul_gflops']:.0f})")
+            theirs = r.get('torch_seed_steps_per_sec')
+            theirs = f'{theirs:.0f} seed-steps/s' if theirs else 'no twin'
+            first = r['compile_s']
+        else:
+            ours = f"{r['step_ms']:.0f} ms ({r['images_per_sec']:.0f} images/s)"
+            theirs = f"{r['torch_step_ms']:.0f} ms" if 'torch_step_ms' in r else 'no twin'
+            first = r['first_step_s']
+        ratio = f"{r['speedup_vs_torch']:.2f}×" if 'speedup_vs_torch' in r else '—'
+        config = r['config'].replace('experiments/configs/', '')
+        lines.append(f"| {config} | {r['cpu']} | {ours} | {theirs} | {ratio} "
+                     f"| {first:.1f} s | `{r['command']}` |")
+    return '\n'.join(lines) + '\n'

@@ -15,6 +15,7 @@ from ganjax import errors
 from ganjax.data import mixtures
 from ganjax.evaluation import mode_collapse
 from ganjax.train import multiseed
+from ganjax.train import parallel
 from ganjax.train import setup as setup_lib
 
 
@@ -115,8 +116,12 @@ def test_vmapped_seeds_equal_separate_single_seed_runs(option):
         np.testing.assert_array_equal(train_set, train_sets[index])
         chex.assert_trees_all_equal(state.g_params, jax.tree.map(
             lambda x, index=index: x[index], initial_states.g_params))
-        step = jax.jit(lambda s, t, key=key, train_set=train_set: multiseed.run_step(
-            setup, config.batch_size, s, train_set, key, t))
+        # Compiled as multiseed compiles its programs: other matrix-product kernels
+        # would round otherwise.
+        step = jax.jit(
+            lambda s, t, key=key, train_set=train_set: multiseed.run_step(
+                setup, config.batch_size, s, train_set, key, t),
+            compiler_options=parallel.compiler_options())
         for t in range(config.total_steps):
             state, _ = step(state, t)
         for name in ('g_params', 'd_params', 'g_state'):

@@ -13,7 +13,9 @@ from experiments.configs import mnist_dcgan_tutorial
 from experiments.configs import mnist_mlp_gan
 from experiments.configs import toy2d
 from experiments.support import conv_timing
+from experiments.support import tables
 from experiments.support import timing
+from ganjax import errors
 from ganjax.evaluation import mode_collapse
 from ganjax.train import parallel
 from ganjax.train import setup as setup_lib
@@ -130,17 +132,48 @@ def test_mixture_runner_steps_every_seed_and_counts_flops():
         step_all()
 
 
-def test_benchmark_entry_point_times_a_mixture_config():
+def test_benchmark_entry_point_times_a_mixture_config_and_writes_a_speed_row(tmp_path):
+    out = tmp_path / 'speed' / 'ring.json'
     result = run_helpers.run_module(
         'experiments.benchmark', '--config=experiments/configs/toy2d.py:ring,paper_gan,smoke',
-        '--num_steps=1')
+        '--num_steps=1', f'--out={out}')
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report['num_seeds'] == 2 and report['seed_steps_per_sec'] > 0
     assert report['gflops'] == pytest.approx(
         report['gflop_per_seed_step'] * report['seed_steps_per_sec'], rel=0.01)
-    swept = run_helpers.run_module(
-        'experiments.benchmark', '--config=experiments/configs/toy2d.py:ring,paper_gan,smoke',
-        '--config.sweep.key=optimizer.d.learning_rate', '--config.sweep.values=(1e-4,2e-4)')
-    assert swept.returncode != 0 and 'Traceback' not in swept.stderr
-    assert 'sweep.key' in swept.stderr
+    assert json.loads(out.read_text()) == report
+    assert report['command'] == ('python -m experiments.benchmark '
+                                 '--config=experiments/configs/toy2d.py:ring,paper_gan,smoke '
+                                 '--num_steps=1')
+    assert report['cpu'] == timing.cpu_description()
+    row = tables.speed_table([report]).splitlines()[-1]
+    assert row.startswith(f"| toy2d.py:ring,paper_gan,smoke | {report['cpu']} | ")
+    assert f"{report['seed_steps_per_sec']:.0f} seed-steps/s (2 seeds" in row
+    unwritable = run_helpers.run_module(
+        'experiments.benchmark', '--config=experiments/configs/toy2d.py:ring,smoke',
+        f'--out={out}/x.json')
+    assert unwritable.returncode == 2 and 'Traceback' not in unwritable.stderr
+    assert f'error: --out={out}/x.json cannot be written' in unwritable.stderr
+
+
+def test_a_swept_mixture_config_is_refused():
+    config = toy2d.get_config('ring,paper_gan,smoke')
+    config.sweep.key, config.sweep.values = 'optimizer.d.learning_rate', (1e-4, 2e-4)
+    with pytest.raises(errors.ConfigError, match=r'config\.sweep\.key must be empty'):
+        timing.mixture_training_runner(config, steps_per_call=1)
+
+
+def test_speed_table_rows_of_a_step_and_of_a_config_without_twin():
+    step = dict(config='experiments/configs/mnist_dcgan_tutorial.py', cpu='CPU X',
+                step_ms=219.5, images_per_sec=291.6, torch_step_ms=211.7,
+                speedup_vs_torch=0.96, first_step_s=7.21,
+                command='python -m experiments.benchmark --config=c.py')
+    untwinned = dict(step, config='experiments/configs/mnist_wgan_gp.py', torch='none')
+    del untwinned['torch_step_ms'], untwinned['speedup_vs_torch']
+    rows = tables.speed_table([step, untwinned]).splitlines()[2:]
+    assert rows == [
+        '| mnist_dcgan_tutorial.py | CPU X | 220 ms (292 images/s) | 212 ms | 0.96× | 7.2 s '
+        '| `python -m experiments.benchmark --config=c.py` |',
+        '| mnist_wgan_gp.py | CPU X | 220 ms (292 images/s) | no twin | — | 7.2 s '
+        '| `python -m experiments.benchmark --config=c.py` |']
