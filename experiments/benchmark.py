@@ -74,7 +74,7 @@ def run_mixture(config) -> dict:
     seed_steps = config.num_seeds * _MIXTURE_STEPS_PER_CALL
     for prefix, value in seconds.items():
         result[f'{prefix}seed_steps_per_sec'] = round(seed_steps / value, 1)
-    result['xla_matmul_gflops'] = conv_timing.matmul_gflops(_NUM_STEPS.value)['xla_matmul_gflops']
+    result.update(timing.matmul_gflops(_NUM_STEPS.value))
     result['gflops'] = round(result['gflop_per_seed_step'] * result['seed_steps_per_sec'], 1)
     result['of_matmul_peak'] = round(result['gflops'] / result['xla_matmul_gflops'], 2)
     if 'torch_' in seconds:
@@ -99,7 +99,7 @@ def run_step(config) -> dict:
     if 'torch_' in seconds:
         result['speedup_vs_torch'] = round(seconds['torch_'] / seconds[''], 2)
     if _LAYERS.value:
-        result.update(conv_timing.matmul_gflops(_NUM_STEPS.value))
+        result.update(timing.matmul_gflops(_NUM_STEPS.value))
         for row in conv_timing.time_layers(config.batch_size, _NUM_STEPS.value,
                                            result['xla_matmul_gflops']):
             print(json.dumps(row))

@@ -11,22 +11,18 @@ A pass's FLOPs are the dense convolution's: 2 × the multiply-adds of every kern
 at every position it visits, taps that land on padding included — for a convolution
 B·H_out·W_out·k_h·k_w·C_in·C_out multiply-adds, for a transposed convolution
 B·H_in·W_in·k_h·k_w·C_in·C_out; each gradient pass counts the same. The reference rate
-is the median of a 2048 × 2048 float32 matrix product compiled with ganjax's options
-(PyTorch's ``mm`` beside it).
+is ``timing.matmul_gflops``'s.
 """
 import dataclasses
-import functools
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 
 from experiments.support import timing
 from ganjax import layers
 from ganjax.train import parallel
 
 KERNEL = 5
-_MATMUL_SIZE = 2048
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,10 +63,9 @@ def _jax_passes(layer: ConvLayer, cls, batch_size: int) -> dict:
     x = jax.random.normal(jax.random.key(0), (batch_size, *layer.in_shape))
     params = module.init(jax.random.key(1), x)
     cotangent = jax.random.normal(jax.random.key(2), module.apply(params, x).shape)
-    jit = functools.partial(jax.jit, compiler_options=parallel.compiler_options())
-    forward = jit(module.apply)
-    d_input = jit(lambda p, x, g: jax.vjp(lambda x: module.apply(p, x), x)[1](g)[0])
-    d_kernel = jit(lambda p, x, g: jax.vjp(lambda p: module.apply(p, x), p)[1](g)[0])
+    forward = parallel.jit(module.apply)
+    d_input = parallel.jit(lambda p, x, g: jax.vjp(lambda x: module.apply(p, x), x)[1](g)[0])
+    d_kernel = parallel.jit(lambda p, x, g: jax.vjp(lambda p: module.apply(p, x), p)[1](g)[0])
     calls = {'forward': (forward, (params, x)), 'd_input': (d_input, (params, x, cotangent)),
              'd_kernel': (d_kernel, (params, x, cotangent))}
     return {what: lambda fn=fn, args=args: jax.block_until_ready(fn(*args))
@@ -96,22 +91,6 @@ def _torch_passes(torch, layer: ConvLayer, batch_size: int) -> dict:
     def gradient(wrt):
         return lambda: torch.autograd.grad(y, wrt, cotangent, retain_graph=True)
     return {'forward': forward, 'd_input': gradient(x), 'd_kernel': gradient(module.weight)}
-
-
-def matmul_gflops(num_steps: int) -> dict:
-    """This machine's float32 matrix-product rate, XLA (ganjax's options) and PyTorch."""
-    a = jax.random.normal(jax.random.key(0), (_MATMUL_SIZE, _MATMUL_SIZE))
-    dot = jax.jit(jnp.dot, compiler_options=parallel.compiler_options())
-    runners = {'xla': lambda: jax.block_until_ready(dot(a, a))}
-    try:
-        import torch  # pylint: disable=import-outside-toplevel
-        b = torch.randn(_MATMUL_SIZE, _MATMUL_SIZE)
-        runners['torch'] = lambda: torch.mm(b, b)
-    except ImportError:
-        pass
-    seconds = timing.interleaved_median_seconds(runners, num_steps, warmup=2)
-    flops = 2 * _MATMUL_SIZE ** 3
-    return {f'{name}_matmul_gflops': round(flops / s / 1e9, 1) for name, s in seconds.items()}
 
 
 def time_layers(batch_size: int, num_steps: int, peak_gflops: float,

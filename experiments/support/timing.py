@@ -27,6 +27,8 @@ from ganjax.train import multiseed
 from ganjax.train import parallel
 from ganjax.train import setup as setup_lib
 
+_MATMUL_SIZE = 2048
+
 
 def cpu_description() -> str:
     """This machine's CPU as timings need it said: model, family/model numbers and the
@@ -66,6 +68,23 @@ def interleaved_median_seconds(runners: dict[str, Callable[[], Any]], num_steps:
                 run_once()
                 times[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def matmul_gflops(num_steps: int) -> dict:
+    """This machine's float32 matrix-product rate: the median of a 2048 × 2048 product,
+    XLA's (ganjax's options) and, where installed, PyTorch's ``mm``."""
+    a = jax.random.normal(jax.random.key(0), (_MATMUL_SIZE, _MATMUL_SIZE))
+    dot = parallel.jit(jnp.dot)
+    runners = {'xla': lambda: jax.block_until_ready(dot(a, a))}
+    try:
+        import torch  # pylint: disable=import-outside-toplevel
+        b = torch.randn(_MATMUL_SIZE, _MATMUL_SIZE)
+        runners['torch'] = lambda: torch.mm(b, b)
+    except ImportError:
+        pass
+    seconds = interleaved_median_seconds(runners, num_steps, warmup=2)
+    flops = 2 * _MATMUL_SIZE ** 3
+    return {f'{name}_matmul_gflops': round(flops / s / 1e9, 1) for name, s in seconds.items()}
 
 
 def report(seconds: float, batch_size: int, prefix: str = '') -> dict:
@@ -114,8 +133,7 @@ def mixture_training_runner(config, steps_per_call: int) -> tuple[Callable, dict
     errors.require(not config.sweep.key, 'sweep.key', config.sweep.key,
                    'be empty for the benchmark (it times the seeds of one setting)')
     setup_of = multiseed.fixed(mode_collapse.make_setup(config))
-    seeds = range(config.first_seed, config.first_seed + config.num_seeds)
-    keys = multiseed.seed_keys(seeds)
+    keys = multiseed.seed_keys(mode_collapse.config_seeds(config))
     states, train_sets = multiseed.init_runs(setup_of, mixtures.MIXTURES[config.mixture](),
                                              config.num_train, keys, None)
     run_chunk = multiseed.chunk_runner(setup_of, config.batch_size, steps_per_call,

@@ -17,6 +17,7 @@ import numpy as np
 
 from ganjax import models
 from ganjax.data import mixtures
+from ganjax.evaluation import mode_collapse
 
 
 def _dcgan28(torch, latent_dim: int, channels: int, dropout_rate: float, slope: float = 0.3):
@@ -171,7 +172,7 @@ def make_mixture_step(config):
     g, d = config.model.generator, config.model.discriminator
     mixture = mixtures.MIXTURES[config.mixture]()
     runs = []
-    for seed in range(config.first_seed, config.first_seed + config.num_seeds):
+    for seed in mode_collapse.config_seeds(config):
         torch.manual_seed(seed)
         generator, discriminator = _toy2d(torch, config.model.latent_dim, g.hidden, g.depth,
                                           d.hidden, d.pieces, d.depth, d.packing)

@@ -91,6 +91,11 @@ def make_setup(config) -> setup_lib.GANSetup:
     return setup_lib.make_setup(config, (2,), config.model.get('num_codes', 0))
 
 
+def config_seeds(config) -> list[int]:
+    """The seeds a mixture run trains: ``num_seeds`` from ``first_seed``."""
+    return list(range(config.first_seed, config.first_seed + config.num_seeds))
+
+
 def _one_step(config):
     """One seed's initial state, one train step and two samples: what the run compiles,
     for tracing."""
@@ -136,7 +141,7 @@ def run(config, workdir: str, command: str | None = None) -> dict:
     mixture = mixtures.MIXTURES[config.mixture]()
     setup_of = _setup_of(config)
     batch_norm = setup_lib.SamplingConfig.from_config(config).batch_norm
-    seeds = list(range(config.first_seed, config.first_seed + config.num_seeds))
+    seeds = config_seeds(config)
     swept = sweep.values(config)
     run_seeds = seeds * len(swept) if swept else seeds
     run_values = [value for value in swept for _ in seeds] if swept else None

@@ -86,9 +86,8 @@ def generate(setup, state, num: int, key: jax.Array, labels: np.ndarray | None =
 def sampler(setup, state):
     """``sampler(use_ema)`` → a compiled ``generate(z, labels)`` of ``state``'s EMA or raw
     generator (the ``sampler`` of ``evaluators.Evaluator.evaluate``)."""
-    sampling_variables = jax.jit(setup.sampling_variables, static_argnums=1,
-                                 compiler_options=parallel.compiler_options())
-    generate = jax.jit(setup.generate, compiler_options=parallel.compiler_options())
+    sampling_variables = parallel.jit(setup.sampling_variables, static_argnums=1)
+    generate = parallel.jit(setup.generate)
     return lambda use_ema: functools.partial(generate, sampling_variables(state, use_ema))
 
 

@@ -8,7 +8,9 @@ drawn uniformly with replacement from its training set), its evaluation latents
 (``fold_in(k, 3)``) and, for a G with an InfoGAN code, its evaluation codes (uniform,
 ``fold_in(k, 4)``: samples of the generator's own distribution, codes not cycled).
 ``run_step`` is one step of one seed; ``train`` scans it over chunks of steps and vmaps
-it over the seeds.
+it over the seeds. Every program compiles with ganjax's options (``parallel.jit``), as
+the train steps do: YNNPACK's matrix products ran the vmapped training 1.36× faster on
+a 2-core CPU (docs/performance.md).
 
 A sweep (``ganjax.train.sweep``) adds a value to each run: ``train`` and ``samples``
 take ``setup_of(value)``, the setup of the config at that value, and the runs' values
@@ -78,7 +80,7 @@ def fixed(setup: setup_lib.GANSetup) -> SetupOf:
 def init_runs(setup_of: SetupOf, mixture: mixtures.Mixture, num_train: int, keys: jax.Array,
               values: jax.Array | None):
     """Every run's initial state (one shared step: ``state_axes``) and training set."""
-    states, train_sets = _jit(jax.vmap(
+    states, train_sets = parallel.jit(jax.vmap(
         lambda key, value: init_run(setup_of(value), mixture, num_train, key)))(keys, values)
     return states.replace(step=states.step[0]), train_sets
 
@@ -93,8 +95,8 @@ def chunk_runner(setup_of: SetupOf, batch_size: int, chunk_steps: int, axes):
         def body(state, step):
             return run_step(setup, batch_size, state, train_set, key, step)
         return jax.lax.scan(body, state, first_step + jnp.arange(chunk_steps))
-    return _jit(jax.vmap(chunk, in_axes=(axes, 0, 0, 0, None), out_axes=(axes, 0)),
-                donate_argnums=0)
+    return parallel.jit(jax.vmap(chunk, in_axes=(axes, 0, 0, 0, None), out_axes=(axes, 0)),
+                        donate_argnums=0)
 
 
 def train(setup_of: SetupOf, mixture: mixtures.Mixture, seeds, *, batch_size: int,
@@ -132,15 +134,8 @@ def samples(setup_of: SetupOf, states, seeds, num: int, *, use_ema: bool,
     latents."""
     def one(state, key, value):
         return sample_run(setup_of(value), state, key, num, use_ema=use_ema)
-    return np.asarray(_jit(jax.vmap(one, in_axes=(state_axes(states), 0, 0)))(
+    return np.asarray(parallel.jit(jax.vmap(one, in_axes=(state_axes(states), 0, 0)))(
         states, seed_keys(seeds), _as_array(values)))
-
-
-def _jit(fn, **kwargs):
-    """``jax.jit`` with ganjax's compiler options, as the train steps have them: YNNPACK's
-    matrix products ran the vmapped 2-D training 1.37× faster on a 2-core CPU
-    (docs/performance.md)."""
-    return jax.jit(fn, compiler_options=parallel.compiler_options(), **kwargs)
 
 
 def _as_array(values) -> jax.Array | None:

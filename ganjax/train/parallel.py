@@ -85,6 +85,12 @@ def global_batch(local_batch: PyTree, mesh: jax.sharding.Mesh) -> PyTree:
                         local_batch)
 
 
+def jit(fn: Callable, **jit_kwargs) -> Callable:
+    """``jax.jit(fn, **jit_kwargs)`` compiled with ganjax's options
+    (``compiler_options()``), as every ganjax program is."""
+    return jax.jit(fn, compiler_options=compiler_options(), **jit_kwargs)
+
+
 def compile_jit(train_step: Callable, mesh: jax.sharding.Mesh | None = None,
                 options: dict[str, str] | None = None) -> Callable:
     """``jax.jit`` with the state (argument 0) donated, compiled with ``options``
@@ -202,8 +208,8 @@ class JitPlacement:
         ``host_state``'s state compiled over the mesh, inputs and outputs replicated,
         with ganjax's compiler options; call it with positional arguments only."""
         everywhere = replicated(self.mesh)
-        return jax.jit(fn, in_shardings=everywhere, out_shardings=everywhere,
-                       static_argnums=static_argnums, compiler_options=compiler_options())
+        return jit(fn, in_shardings=everywhere, out_shardings=everywhere,
+                   static_argnums=static_argnums)
 
 
 class PmapPlacement:
@@ -232,7 +238,7 @@ class PmapPlacement:
 
     def compile_sample(self, fn: Callable, static_argnums: tuple[int, ...] = ()) -> Callable:
         """A sampling function of ``host_state``'s state, compiled for one device."""
-        return jax.jit(fn, static_argnums=static_argnums, compiler_options=compiler_options())
+        return jit(fn, static_argnums=static_argnums)
 
 
 def placement(pmap: bool) -> JitPlacement | PmapPlacement:

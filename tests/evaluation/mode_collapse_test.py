@@ -118,10 +118,8 @@ def test_vmapped_seeds_equal_separate_single_seed_runs(option):
             lambda x, index=index: x[index], initial_states.g_params))
         # Compiled as multiseed compiles its programs: other matrix-product kernels
         # would round otherwise.
-        step = jax.jit(
-            lambda s, t, key=key, train_set=train_set: multiseed.run_step(
-                setup, config.batch_size, s, train_set, key, t),
-            compiler_options=parallel.compiler_options())
+        step = parallel.jit(lambda s, t, key=key, train_set=train_set: multiseed.run_step(
+            setup, config.batch_size, s, train_set, key, t))
         for t in range(config.total_steps):
             state, _ = step(state, t)
         for name in ('g_params', 'd_params', 'g_state'):
