@@ -10,11 +10,11 @@ The arg is ``<mixture>[,<variant>[,smoke]]``: mixture ``ring`` (8 modes) or ``gr
 (25); variant ``recipe`` (default: ganjax's recommended recipe, below), ``best`` (the
 recipe of an earlier search, kept so that its results reproduce), ``gan``
 (non-saturating loss), ``pacgan2`` / ``pacgan3`` / ``pacgan4`` (the same with a
-discriminator packing m samples), ``wgan_gp`` (Wasserstein loss, gradient penalty
+discriminator packing m samples, and PacGAN's batch: 100 packs, m × 100 samples), ``wgan_gp`` (Wasserstein loss, gradient penalty
 λ = 10, 5 critic updates, Adam β = (0, 0.9); Gulrajani et al. 2017), or
 ``paper_gan`` / ``paper_pacgan2`` … ``paper_pacgan4``: PacGAN's own protocol (its code:
-Adam 1e-4 with β1 = 0.8, batch 100 from 100,000 fixed points, 400 epochs = 400,000
-updates, the raw generator); ``smoke`` shrinks the run to seconds, for tests.
+Adam 1e-4 with β1 = 0.8, batch 100 (packs of m points: m × 100 samples) from 100,000
+fixed points, 400 epochs = 400,000 updates, the raw generator); ``smoke`` shrinks the run to seconds, for tests.
 ``--config.sweep.key=K --config.sweep.values=(...)`` trains every value × seed as one
 program (``ganjax.train.sweep``).
 
@@ -85,11 +85,16 @@ command then gives other numbers within the seeds' spread.
   --config.model.discriminator.packing=1 --config.loss.penalties.r1.weight=0.1
   --config.total_steps=10000``): 23.8 / 17.2 % / 0.40 in 9.3 min; on the ring,
   ``best`` (12,000 steps, 5.8 min): 8.0 / 91.5 % / 0.010.
-* ring, ``paper_pacgan2`` for 3,000 of its 400,000 updates (``--config.total_steps=3000``,
-  5.1 min): 7.7 / 22.4 % / 0.24. Under 1 % of the paper's updates does not reproduce
-  Table 1; all of them would take about 11 hours for 10 seeds here (99 seed-steps/s).
-* grid, ``paper_pacgan4`` for 3,000 updates (``--config.total_steps=3000``, 2.9 min):
-  13.2 / 1.9 % / 1.00, against the paper's 24.8 / 93.6 % / 0.04 after 400,000.
+* ``paper_*`` train PacGAN's batch of 100 packs (m × 100 samples a step, as its code
+  does; before 2026-11-27 these variants and ``pacgan*`` drew 100 samples, 100 / m
+  packs, and ``pacgan3`` could not run). On a 2-core AMD EPYC (Zen 5, family 26 model
+  2, AVX-512), 10 seeds: ring ``paper_pacgan2`` for 3,000 of its 400,000 updates
+  (``--config.total_steps=3000``, 3.3 min): 8.0 / 27.1 ± 2.4 % / 0.22; grid
+  ``paper_pacgan4`` for 3,000 updates (4.5 min): 14.7 / 1.6 % / 0.76, against the
+  paper's 24.8 / 93.6 % / 0.04 after 400,000; grid ``pacgan2`` (6,000 steps, 6.1 min):
+  23.7 / 17.9 ± 1.2 % / 0.39. Under 1 % of the paper's updates does not reproduce
+  Table 1; all of them would take about 7 hours per variant for 10 seeds here
+  (ring PacGAN2: 151 seed-steps/s).
 
 G's BatchNorm samples with standing statistics (``config.sampling``): on the ring
 (``gan``) they raise the high-quality share from 33 % (training's running averages) to
@@ -140,7 +145,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.sampling = defaults.sampling()
     config.sweep = sweep.default()
     if variant.startswith(('pacgan', 'paper_pacgan')):
+        # PacGAN's batch is 100 packs of m points (its code's GaussianPackingMixture
+        # and m latent batches of 100): m × 100 samples per step, real and generated.
         config.model.discriminator.packing = int(variant[-1])
+        config.batch_size = 100 * config.model.discriminator.packing
     if variant.startswith('paper_'):
         config.total_steps = PAPER_STEPS
         config.optimizer.g.b1 = config.optimizer.d.b1 = 0.8

@@ -225,7 +225,9 @@ def test_paper_variants_follow_pacgans_protocol(packing):
     for opt in (config.optimizer.g, config.optimizer.d):
         assert (opt.name, opt.learning_rate, opt.b1, opt.schedule) == ('adam', 1e-4, 0.8,
                                                                        'constant')
-    assert (config.batch_size, config.num_train, config.total_steps) == (100, 100_000, 400_000)
+    # A batch is 100 packs, as in PacGAN's code: m × 100 samples.
+    assert (config.batch_size, config.num_train, config.total_steps) == (
+        100 * packing, 100_000, 400_000)
     assert config.model.latent_dim == 2 and not config.sample_from_ema
 
 

@@ -21,8 +21,9 @@ CONFIGS = sorted(os.path.splitext(os.path.basename(path))[0] for path in glob.gl
 # config → the args it accepts besides '' and 'smoke'.
 ARGS = {'cifar10_dcgan': ('32', '64', '64,smoke'), 'mnist_vae': ('mlp', 'conv', 'conv,smoke'),
         'stacked_mnist': ('recipe', 'dcgan', 'pacdcgan2', 'pacdcgan2,smoke'),
-        'toy2d': ('ring', 'grid', 'grid,pacgan2', 'ring,best,smoke', 'grid,smoke',
-                  'ring,paper_gan', 'grid,paper_pacgan4,smoke')}
+        'toy2d': ('ring', 'grid', 'grid,pacgan2', 'grid,pacgan3', 'ring,best,smoke',
+                  'grid,smoke', 'ring,paper_gan', 'ring,paper_pacgan3',
+                  'grid,paper_pacgan4,smoke')}
 
 
 def load(name, arg):
