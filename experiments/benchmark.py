@@ -35,6 +35,7 @@ from ganjax.data import datasets
 from ganjax.harness import cli
 from ganjax.harness import validation
 from ganjax.reporting import files
+from ganjax.reporting import machine
 
 config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
 _NUM_STEPS = flags.DEFINE_integer('num_steps', 20, 'Timed steps (median is reported).')
@@ -115,7 +116,7 @@ def run():
             raise errors.ConfigError(
                 f'--out={_OUT.value} cannot be written: {e.strerror or e}') from e
     result = run_mixture(config) if 'mixture' in config else run_step(config)
-    result = {'config': flags.FLAGS['config'].config_filename, 'cpu': timing.cpu_description(),
+    result = {'config': flags.FLAGS['config'].config_filename, 'cpu': machine.cpu_description(),
               **result,
               'command': ' '.join(['python -m experiments.benchmark',
                                    *(a for a in sys.argv[1:] if not a.startswith('--out='))])}

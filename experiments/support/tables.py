@@ -29,7 +29,7 @@ def results_table(all_results: list[dict]) -> str:
             f"× {protocol['total_steps']} "
             f"| {protocol['sampled_from']}, {protocol.get('batch_norm', 'running')} "
             f"| {_high_quality_by_batch_norm(r)} "
-            f"| {r['runtime_s'] / 60:.1f} min | `{r['command']}` |")
+            f"| {_runtime(r)} | `{r['command']}` |")
     return '\n'.join(lines) + '\n'
 
 
@@ -63,8 +63,7 @@ def ablation_table(all_results: list[dict]) -> str:
             f"| {100 * mean['high_quality']:.1f} ± {100 * err['high_quality']:.1f} % "
             f"| {_number(mean['kl'])} ± {_number(err['kl'])} "
             f"| {len(protocol['seeds'])} ({protocol['seeds'][0]}–{protocol['seeds'][-1]}) "
-            f"× {protocol['total_steps']} | {r['runtime_s'] / 60:.1f} min"
-            f"{' (all values)' if 'sweep' in r else ''} "
+            f"× {protocol['total_steps']} | {_runtime(r, ' (all values)' if 'sweep' in r else '')} "
             f"| `{r['command']}` |")
     return '\n'.join(lines) + '\n'
 
@@ -77,6 +76,14 @@ def _overrides(command: str | None, excluded: list[str] = ()) -> list[str]:
     config file's variant (but the seeds', the sweep's and the keys ``excluded``)."""
     return [f'{key}={value}' for key, value in _OVERRIDE.findall(command or '')
             if key not in excluded and not key.startswith(('sweep.', 'first_seed', 'num_seeds'))]
+
+
+def _runtime(results: dict, note: str = '') -> str:
+    """'4.1 min' and, for runs that recorded it, the CPU they ran on (without the cores
+    and vector extensions that ``machine.cpu_description`` adds): runtimes compare
+    only on one machine."""
+    cpu = results.get('cpu')
+    return f"{results['runtime_s'] / 60:.1f} min{note}" + (f", {cpu.split(',')[0]}" if cpu else '')
 
 
 def _number(value) -> str:
@@ -112,7 +119,7 @@ def stacked_mnist_table(all_results: list[dict], ablation: bool = False) -> str:
             f"{raw.get('kl', float('nan')):.3f} | {_anchor(paper, 'kl')} "
             f"| {r['real_data']['modes']}, {r['real_data']['kl']:.3f} "
             f"| {r['protocol']['total_steps']} × {r['protocol']['batch_size']} "
-            f"| {r['runtime_s'] / 60:.1f} min | `{r['command']}` |")
+            f"| {_runtime(r)} | `{r['command']}` |")
     return '\n'.join(lines) + '\n'
 
 
@@ -145,7 +152,7 @@ def mnist_table(all_results: list[dict], ablation: bool = False) -> str:
             f"| {min(coverage):.2f} / {sum(coverage) / len(coverage):.2f} | {label_accuracy} "
             f"| {r['protocol']['real_data_mnist_score']:.2f} "
             f"| {r['protocol']['total_steps']} × {r['protocol']['batch_size']} "
-            f"| {r['runtime_s'] / 60:.1f} min | `{r['command']}` |")
+            f"| {_runtime(r)} | `{r['command']}` |")
     return '\n'.join(lines) + '\n'
 
 

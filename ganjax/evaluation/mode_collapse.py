@@ -33,6 +33,7 @@ from ganjax.evaluation import mnist_metrics
 from ganjax.evaluation import run_results
 from ganjax.reporting import files
 from ganjax.reporting import images
+from ganjax.reporting import machine
 from ganjax.train import multiseed
 from ganjax.train import setup as setup_lib
 from ganjax.train import sweep
@@ -185,7 +186,8 @@ def run(config, workdir: str, command: str | None = None) -> dict:
     else:
         results.update(_summary(coverage_by_mode, seeds, batch_norm))
         titles = [f'seed {seed}' for seed in seeds]
-    results.update(paper=PAPER[config.mixture], runtime_s=round(runtime, 1), command=command)
+    results.update(paper=PAPER[config.mixture], runtime_s=round(runtime, 1),
+                   cpu=machine.cpu_description(), command=command)
     with files.replacing(os.path.join(workdir, 'samples.npy')) as path:
         np.save(path, points.reshape(-1, len(seeds), *points.shape[1:]) if swept else points)
     files.write_json(os.path.join(workdir, 'results.json'), results, indent=2)
@@ -212,7 +214,7 @@ def stacked_mnist_results(config, workdir: str, command: str | None,
                             modes=r['metrics']['modes'], kl=r['metrics']['kl'])
                        for r in history],
         paper=PAPER_STACKED.get(config.variant), runtime_s=round(runtime_s, 1),
-        command=command)
+        cpu=machine.cpu_description(), command=command)
     files.write_json(os.path.join(workdir, 'results.json'), results, indent=2)
     return results
 

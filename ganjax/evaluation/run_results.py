@@ -13,6 +13,7 @@ from etils import epath
 
 from ganjax import errors
 from ganjax.reporting import files
+from ganjax.reporting import machine
 
 # Protocol entries that differ between the evaluations of one run.
 _PER_EVALUATION = ('generator', 'checkpoint_step', 'seconds')
@@ -53,6 +54,6 @@ def mnist_results(config, workdir: str, command: str | None, runtime_s: float) -
         protocol=protocol(config, workdir, history), final=final(history),
         over_training=[dict(step=r['step'], generator=r['generator'], metrics=r['metrics'])
                        for r in history],
-        runtime_s=round(runtime_s, 1), command=command)
+        runtime_s=round(runtime_s, 1), cpu=machine.cpu_description(), command=command)
     files.write_json(os.path.join(workdir, 'results.json'), results, indent=2)
     return results

@@ -20,6 +20,7 @@ from ganjax.evaluation import feature_network
 from ganjax.evaluation import mnist_metrics
 from ganjax.evaluation import mode_collapse
 from ganjax.harness import loop
+from ganjax.reporting import machine
 from ganjax.reporting import writers
 
 import run_helpers
@@ -319,6 +320,8 @@ def test_mnist_entry_point_writes_results_and_table_row(embedded_data_dir, tmp_p
     assert len(ema['label_accuracy_by_class']) == 10 and len(ema['class_coverage']) == 10
     row = tables.mnist_table([results]).splitlines()[-1]
     assert row.startswith('| mnist_cgan:smoke | ')
+    assert results['cpu'] == machine.cpu_description()
+    assert f"min, {results['cpu'].split(',')[0]} | `python -m experiments.mnist" in row
     assert f"| {ema['mnist_score']:.2f} / {results['final']['raw']['mnist_score']:.2f} |" in row
     assert f"| {100 * min(ema['label_accuracy_by_class']):.1f} % |" in row
     ablation_row = tables.mnist_table([results], ablation=True).splitlines()[-1]

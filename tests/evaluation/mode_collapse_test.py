@@ -14,6 +14,7 @@ from experiments.support import tables
 from ganjax import errors
 from ganjax.data import mixtures
 from ganjax.evaluation import mode_collapse
+from ganjax.reporting import machine
 from ganjax.train import multiseed
 from ganjax.train import parallel
 from ganjax.train import setup as setup_lib
@@ -161,6 +162,9 @@ def test_benchmark_run_writes_samples_results_and_plot(tmp_path, variant):
     by_mode = results['by_batch_norm']
     assert (' / '.join(f"{100 * by_mode[m]['high_quality']:.1f}"
                        for m in ('standing', 'running', 'batch')) + ' % |') in row
+    # The runtime names the CPU it was measured on (without cores and extensions).
+    assert results['cpu'] == machine.cpu_description()
+    assert f"| {results['runtime_s'] / 60:.1f} min, {results['cpu'].split(',')[0]} |" in row
 
 
 def test_a_coded_run_samples_uniform_codes_and_records_them(tmp_path):
@@ -210,9 +214,10 @@ def test_codes_without_a_conditional_model_are_refused():
 
 def test_results_from_before_batch_norm_modes_read_as_running_averages(tmp_path):
     results = mode_collapse.run(smoke_config(), str(tmp_path), command='toy2d')
-    del results['by_batch_norm'], results['protocol']['batch_norm']
+    del results['by_batch_norm'], results['protocol']['batch_norm'], results['cpu']
     row = tables.results_table([results]).splitlines()[-1]
     assert '| raw generator, running | — |' in row
+    assert f"| {results['runtime_s'] / 60:.1f} min | `toy2d` |" in row  # CPU not recorded
 
 
 @pytest.mark.parametrize('packing', [1, 2, 3, 4])

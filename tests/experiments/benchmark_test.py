@@ -17,6 +17,7 @@ from experiments.support import tables
 from experiments.support import timing
 from ganjax import errors
 from ganjax.evaluation import mode_collapse
+from ganjax.reporting import machine
 from ganjax.train import parallel
 from ganjax.train import setup as setup_lib
 
@@ -146,7 +147,7 @@ def test_benchmark_entry_point_times_a_mixture_config_and_writes_a_speed_row(tmp
     assert report['command'] == ('python -m experiments.benchmark '
                                  '--config=experiments/configs/toy2d.py:ring,paper_gan,smoke '
                                  '--num_steps=1')
-    assert report['cpu'] == timing.cpu_description()
+    assert report['cpu'] == machine.cpu_description()
     row = tables.speed_table([report]).splitlines()[-1]
     assert row.startswith(f"| toy2d.py:ring,paper_gan,smoke | {report['cpu']} | ")
     assert f"{report['seed_steps_per_sec']:.0f} seed-steps/s (2 seeds" in row
