@@ -56,7 +56,10 @@ values) and is an upper bound where the run shared the CPU with tests. Runs befo
 2026-11-27 compiled their programs with XLA's default options, ganjax's since (1.36×
 faster, docs/performance.md): the same command now rounds differently, which training
 amplifies into other numbers within the seeds' spread (the ring recipe at 12,000
-steps: 98.3 ± 0.9 % / 0.017 before, 97.7 ± 1.0 % / 0.027 now).
+steps: 98.3 ± 0.9 % / 0.017 before, 97.7 ± 1.0 % / 0.027 now). The recipe's code has
+learned its prior by EM (`config.code_prior`) since 2026-11-27: rows of `recipe` run
+before then trained a uniform prior, which `--config.code_prior.rule=uniform` added to
+their commands restores.
 
 """
 

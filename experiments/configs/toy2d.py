@@ -10,11 +10,12 @@ The arg is ``<mixture>[,<variant>[,smoke]]``: mixture ``ring`` (8 modes) or ``gr
 (25); variant ``recipe`` (default: ganjax's recommended recipe, below), ``best`` (the
 recipe of an earlier search, kept so that its results reproduce), ``gan``
 (non-saturating loss), ``pacgan2`` / ``pacgan3`` / ``pacgan4`` (the same with a
-discriminator packing m samples, and PacGAN's batch: 100 packs, m × 100 samples), ``wgan_gp`` (Wasserstein loss, gradient penalty
-λ = 10, 5 critic updates, Adam β = (0, 0.9); Gulrajani et al. 2017), or
-``paper_gan`` / ``paper_pacgan2`` … ``paper_pacgan4``: PacGAN's own protocol (its code:
-Adam 1e-4 with β1 = 0.8, batch 100 (packs of m points: m × 100 samples) from 100,000
-fixed points, 400 epochs = 400,000 updates, the raw generator); ``smoke`` shrinks the run to seconds, for tests.
+discriminator packing m samples, and PacGAN's batch: 100 packs, m × 100 samples),
+``wgan_gp`` (Wasserstein loss, gradient penalty λ = 10, 5 critic updates, Adam β = (0,
+0.9); Gulrajani et al. 2017), or ``paper_gan`` / ``paper_pacgan2`` … ``paper_pacgan4``:
+PacGAN's own protocol (its code: Adam 1e-4 with β1 = 0.8, batch 100 (packs of m points:
+m × 100 samples) from 100,000 fixed points, 400 epochs = 400,000 updates, the raw
+generator); ``smoke`` shrinks the run to seconds, for tests.
 ``--config.sweep.key=K --config.sweep.values=(...)`` trains every value × seed as one
 program (``ganjax.train.sweep``).
 
@@ -40,34 +41,54 @@ one choice per mixture:
   biases, G's samples trailed from the modes along rays away from the origin in every
   variant (``samples.png``), which neither a G without BatchNorm, nor tanh or GELU
   units, nor a 64-D latent removed (the ablation tables' older rows);
+- the code's prior learned by EM (``config.code_prior``, ``ganjax.train.code_prior``):
+  with a uniform prior the modes' shares of G's samples followed how many codes each
+  mode had drawn (3, 4 or 5 of 100 on the grid), the KL's main part. Over the last
+  quarter of training the prior moves toward the real points' mean code posterior under
+  D's code head, at rate 0.001 a step on the ring and 0.0005 on the grid (where EM run to
+  convergence widens the modes: the rates below);
 - the ring adds PacGAN2 (packs of 2 samples; D's auxiliary head reads each member's
   code) and trains 20,000 steps; the grid, where packing failed, uses an ordinary D with
   a light R1 penalty (weight 0.01) for 6,000 steps.
 
-Measured on a 2-core AMD EPYC (Zen 4, family 25 model 17, AVX-512; ``lscpu``), fresh
-workdirs, seeds 0–9, mean ± standard error: modes / high-quality share / KL
-(docs/benchmarks.md, with the ablation tables that chose the recipe; probes there use 3
-seeds). The vmapped programs compile with ganjax's XLA options since 2026-11-27
+Measured on a 2-core AMD EPYC (Zen 5, family 26 model 2, AVX-512; ``lscpu``) since the
+learned prior, on Zen 4 (family 25 model 17, AVX-512) before, fresh workdirs, seeds 0–9,
+mean ± standard error: modes / high-quality share / KL (docs/benchmarks.md, with the
+ablation tables that chose the recipe; probes there use 3 seeds). The same command gave
+bit-identical results on both CPUs (the grid's uniform-prior recipe); Zen 5 trains
+about 1.8× faster. The vmapped programs compile with ganjax's XLA options since 2026-11-27
 (docs/performance.md: 1.36× faster); runs before that (the ablation rows, the numbers
 below marked "before") rounded differently, and a GAN amplifies rounding: the same
 command then gives other numbers within the seeds' spread.
 
-* ring, ``recipe`` (``toy2d.py:ring``): 8.0 (8/8 in every seed) / 99.5 ± 0.5 % /
-  0.022 ± 0.006 in 7.8 minutes of training. PacGAN2: 7.9 / 95.6 % / 0.07, and Table 1's
-  best high-quality share (its collapsing GAN's) is 98.2 %: the recipe beats every row
-  on every column and reaches our targets for modes and high quality, not the KL target
-  (0.02: missed by 10 %). At 12,000 steps (``--config.total_steps=12000``, 4.8 min):
+* ring, ``recipe`` (``toy2d.py:ring``): 8.0 (8/8 in every seed) / 99.4 ± 0.6 % /
+  0.0015 ± 0.0005 in 4.0 minutes of training on Zen 5. PacGAN2: 7.9 / 95.6 % / 0.07,
+  and Table 1's best high-quality share (its collapsing GAN's) is 98.2 %: the recipe
+  beats every row on every column and reaches all our targets (8/8, ≥ 98.2 %, KL ≤
+  0.02); its KL is the finite-sample floor of 2,500 samples on 8 modes, (8 − 1) / 5,000
+  = 0.0014. With a uniform prior (``--config.code_prior.rule=uniform``, the recipe before):
+  8.0 / 99.5 ± 0.5 % / 0.022 ± 0.006 in 3.9 min (7.8 min on Zen 4, the same numbers).
+  Uniform (these commands now need ``--config.code_prior.rule=uniform``), at 12,000
+  steps (``--config.total_steps=12000``, 4.8 min):
   8.0 / 97.7 ± 1.0 % / 0.027 ± 0.005 (before: 98.3 ± 0.9 % / 0.017 ± 0.004 in 6.5
   min); at 6,000 steps, before: 8.0 / 94.4 ± 2.2 % / 0.023 ± 0.006. Without the code:
   85.4 % (3 seeds, 6,000 steps, before); D's biases matter little on the ring (r = 0:
   94.7 ± 5.1 %, r = 0.3: 97.5 ± 1.4 %; before).
-* grid, ``recipe`` (``toy2d.py:grid``): 25.0 (25/25 in every seed) / 99.0 ± 0.3 % /
-  0.030 ± 0.003 in 4.1 minutes of training (before: 98.9 ± 0.2 % / 0.030 ± 0.004 in
-  5.5 minutes). PacGAN4: 24.8 / 93.6 % / 0.04: the recipe
-  beats every row of Table 1 on every column and reaches our targets for modes and
-  high quality (25/25, ≥ 96 %; exact samples of the mixture score 98.9 %), not the KL
-  target (0.02: missed by 1.5×; exact samples score about 0.005): the 100 codes are
-  shared a little unevenly among the 25 modes. 3 seeds: λ 0.05 → 66.7 % / 0.46, 0.3 →
+* grid, ``recipe`` (``toy2d.py:grid``): 25.0 (25/25 in every seed) / 96.7 ± 0.6 % /
+  0.016 ± 0.001 in 2.1 minutes of training on Zen 5. PacGAN4: 24.8 / 93.6 % / 0.04:
+  the recipe beats every row of Table 1 on every column and reaches all our targets
+  (25/25, ≥ 96 %, KL ≤ 0.02; exact samples of the mixture score 98.9 % and about
+  0.005). With a uniform prior (``--config.code_prior.rule=uniform``, the recipe
+  before): 25.0 / 99.0 ± 0.3 % / 0.030 ± 0.003 in 1.9 min (4.1 min on Zen 4, the same
+  numbers): the 100 codes shared the modes unevenly. EM's rate trades the two
+  (``--config.sweep.key=code_prior.rate``, one program): 0.0002 → 98.0 ± 0.4 % /
+  0.022 ± 0.001, the recipe's 0.0005 → 96.7 % / 0.016, 0.001 → 94.3 ± 1.0 % / 0.018 ±
+  0.003; 0.0005 with R1 off
+  (``--config.loss.penalties.r1.weight=0``) 97.6 ± 0.6 % / 0.018 ± 0.004. EM from the
+  start (``--config.code_prior.start=0 --config.code_prior.rate=0.001``) lost modes in
+  some seeds (24.2 modes, 84.1 ± 3.7 % / 0.090 ± 0.031): a code EM
+  starves before it has found a mode is never drawn again. Uniform prior (add
+  ``--config.code_prior.rule=uniform``), 3 seeds: λ 0.05 → 66.7 % / 0.46, 0.3 →
   85.9 % / 0.035, 0.5 → 36.8 % / 0.11 (λ 0.2 on those seeds: 98.6 % / 0.022); without
   the code 60.0 % / 0.24; D's biases at r = 0 21.1 % / 0.43 (20.3 modes: the rays),
   r = 1 56.0 % / 0.13; R1 at 0.1 34.1 % / 0.18, and without R1 99.8 % / 0.030 — as
@@ -104,6 +125,7 @@ import ml_collections
 
 from experiments.configs import defaults
 from ganjax.data import mixtures
+from ganjax.train import code_prior
 from ganjax.train import objectives
 from ganjax.train import sweep
 
@@ -143,6 +165,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         auxiliary_weight=0.0, auxiliary_on_real=True))
     config.ema_decay = 0.0
     config.sampling = defaults.sampling()
+    config.code_prior = code_prior.default()
     config.sweep = sweep.default()
     if variant.startswith(('pacgan', 'paper_pacgan')):
         # PacGAN's batch is 100 packs of m points (its code's GaussianPackingMixture
@@ -172,9 +195,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         config.ema_decay = 0.999
         config.sample_from_ema = True
         if variant == 'recipe':
-            # 100 codes (``model.num_codes``: the mixtures have no classes).
+            # 100 codes (``model.num_codes``: the mixtures have no classes), their prior
+            # learned by EM over the last quarter of training (``code_prior.default``).
             defaults.infogan_code(config, weight=0.1)
             config.model.num_codes = 100
+            config.code_prior.rule = 'em'
         if variant == 'recipe' and mixture == 'ring':
             config.model.discriminator.input_bias_range = 1.0
             config.total_steps = 20000
@@ -184,6 +209,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
             config.loss.penalties.r1.weight = 0.01
             config.loss.auxiliary_weight = 0.2
             config.model.discriminator.input_bias_range = 3.0
+            config.code_prior.rate = 0.0005
     if smoke:
         config.num_seeds, config.total_steps, config.chunk_steps = 2, 20, 10
         config.log_every_steps, config.num_train, config.num_samples = 10, 1000, 200

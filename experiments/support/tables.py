@@ -58,12 +58,13 @@ def ablation_table(all_results: list[dict]) -> str:
             rows.append((r['variant'], ', '.join(change) or _UNCHANGED, group, r))
     for variant, change, group, r in sorted(rows, key=lambda row: row[:2]):
         mean, err, protocol = group['mean'], group['stderr'], r['protocol']
+        runtime = _runtime(r, ' (all values)' if 'sweep' in r else '')
         lines.append(
             f"| {variant} | {change} | {mean['modes']:.1f} ± {err['modes']:.1f} "
             f"| {100 * mean['high_quality']:.1f} ± {100 * err['high_quality']:.1f} % "
             f"| {_number(mean['kl'])} ± {_number(err['kl'])} "
             f"| {len(protocol['seeds'])} ({protocol['seeds'][0]}–{protocol['seeds'][-1]}) "
-            f"× {protocol['total_steps']} | {_runtime(r, ' (all values)' if 'sweep' in r else '')} "
+            f"× {protocol['total_steps']} | {runtime} "
             f"| `{r['command']}` |")
     return '\n'.join(lines) + '\n'
 

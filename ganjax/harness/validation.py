@@ -43,5 +43,10 @@ def validate(config, num_devices: int, process_count: int = 1) -> None:
         raise
     except (ValueError, KeyError, AttributeError) as e:
         raise errors.ConfigError(str(e).strip('"')) from e
+    # The image evaluations cycle G's codes (``evaluation.evaluators``): samples of a
+    # learned prior's G would misstate its distribution.
+    rule = (config.get('code_prior') or {}).get('rule', 'uniform')
+    errors.require(rule == 'uniform', 'code_prior.rule', rule, "be 'uniform' in image experiments (a learned prior is for the 2-D "
+                   'benchmarks, experiments.toy2d, whose samples draw codes from it)')
     setup_lib.validate(config, data_shape, num_classes)
     eval_config.validate(config)

@@ -1,4 +1,4 @@
 """Training: the train states and optimizers, the adversarial objectives, the GAN and
 VAE steps, what a config builds (``setup``), compiling for devices (``parallel``),
-multi-process runs, checkpoints and multi-seed training. Knows nothing of files other
-than checkpoints, and nothing of evaluation."""
+multi-process runs, checkpoints, multi-seed training and the prior of G's code. Knows
+nothing of files other than checkpoints, and nothing of evaluation."""

@@ -15,7 +15,9 @@ activations are kept through all n_critic updates: memory, not time, for n_criti
 
 with the warm-up β_t = min(β, (1 + t)/(10 + t)) at step t (the ``num_updates`` convention
 of TensorFlow's ExponentialMovingAverage), so that early in a run the average is not
-dominated by the random initial weights.
+dominated by the random initial weights. A G whose code's prior is learned
+(``ganjax.train.code_prior``) draws its codes from it, and the prior takes its EM step
+after the D updates, from D's code head read on their real batches.
 
 ``batch`` is ``{'image': (n_critic, B, ...), 'label': (n_critic, B)}`` (labels only for
 class-conditional models). The same function is compiled by ``ganjax.train.parallel`` with
@@ -41,6 +43,7 @@ import optax
 
 from ganjax import augment
 from ganjax import losses
+from ganjax.train import code_prior as code_prior_lib
 from ganjax.train import objectives
 from ganjax.train import parallel
 from ganjax.train import state as state_lib
@@ -50,6 +53,8 @@ Metrics = dict[str, jax.Array]
 # the dropout and penalty keys (which they leave unchanged).
 _AUGMENT_STREAM = 0x41554720
 _UNROLL_STREAM = 0x554e524c
+# The D updates' mean code posterior on their real batches, passed with their metrics.
+_REAL_POSTERIOR = '_real_code_posterior'
 
 
 def _global_sample(sample: Callable[[jax.Array, int], jax.Array], key: jax.Array,
@@ -85,7 +90,9 @@ def half_life_ema_decay_at(step: jax.Array, batch_size: int, half_life_kimg: flo
 def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
                         g_tx: optax.GradientTransformation,
                         d_tx: optax.GradientTransformation, loss_config, *,
-                        latent_dim: int, num_classes: int = 0, ema_decay: float = 0.999,
+                        latent_dim: int, num_classes: int = 0,
+                        code_prior: code_prior_lib.CodePrior = code_prior_lib.CodePrior(),
+                        ema_decay: float = 0.999,
                         ema_half_life_kimg: float | None = None,
                         ema_rampup: float | None = None,
                         total_steps: int = 1, augment_policy: str = '',
@@ -107,7 +114,10 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         factors (``class_factors``) is scored on each factor
         (``losses.factorized_auxiliary_classifier_loss``).
       latent_dim: size of z ~ N(0, I).
-      num_classes: > 0 for class-conditional models; fake labels are uniform.
+      num_classes: > 0 for class-conditional models; fake labels are uniform, or drawn
+        from ``state.code_prior`` for a G whose code's prior is learned.
+      code_prior: the prior of G's code (``ganjax.train.code_prior``); a learned one is
+        updated after the D updates from D's code head read on their real batches.
       ema_decay: β of the EMA of G's parameters (with the warm-up above); 0 makes it an
         exact copy.
       ema_half_life_kimg, ema_rampup: if ``ema_half_life_kimg`` is set, the EMA's decay
@@ -143,14 +153,15 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         batch_size = local_batch * (1 if axis_name is None else jax.lax.axis_size(axis_name))
         return half_life_ema_decay_at(step, batch_size, ema_half_life_kimg, ema_rampup)
 
-    def sample_fakes(key, local_batch):
+    def sample_fakes(key, local_batch, prior):
         z_key, label_key = jax.random.split(key)
         z = _global_sample(lambda k, n: jax.random.normal(k, (n, latent_dim)), z_key,
                            local_batch, axis_name)
         if not num_classes:
             return z, None
-        labels = _global_sample(lambda k, n: jax.random.randint(k, (n,), 0, num_classes),
-                                label_key, local_batch, axis_name)
+        labels = _global_sample(
+            lambda k, n: code_prior_lib.sample(k, prior, (n,), num_classes),
+            label_key, local_batch, axis_name)
         return z, labels
 
     def generate(g_params, g_state, z, labels):
@@ -225,6 +236,9 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
                        d_fake=jnp.mean(fake_logits), **penalty_values)
         if auxiliary:
             metrics['d_aux_loss'] = aux
+        if code_prior.learned:  # EM's E-step on this real batch (not a scalar metric)
+            metrics[_REAL_POSTERIOR] = code_prior_lib.mean_posterior(
+                jax.lax.stop_gradient(real_classes), num_classes)
         return adversarial + reg + aux, (d_state, metrics)
 
     def d_update(carry, real, real_labels, fakes, fake_labels, key, step, update):
@@ -274,7 +288,7 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         sample_keys, d_keys, g_key = keys[:n_critic], keys[n_critic:-1], keys[-1]
 
         # The last critic update and G's update share their fakes (module docstring).
-        z, g_labels = sample_fakes(sample_keys[-1], local_batch)
+        z, g_labels = sample_fakes(sample_keys[-1], local_batch, state.code_prior)
         g_fakes, g_vjp, g_state = jax.vjp(
             lambda g_params: generate(g_params, state.g_state, z, g_labels),
             state.g_params, has_aux=True)
@@ -287,7 +301,7 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
             if i == n_critic - 1:
                 fakes, fake_labels = g_fakes, g_labels
             else:
-                z_i, fake_labels = sample_fakes(sample_keys[i], local_batch)
+                z_i, fake_labels = sample_fakes(sample_keys[i], local_batch, state.code_prior)
                 fakes = generate(state.g_params, state.g_state, z_i, fake_labels)[0]
             labels = None if real_labels is None else real_labels[i]
             carry, metrics_i = d_update(carry, real_images[i], labels,
@@ -295,6 +309,11 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
                                         state.step, state.step * n_critic + i)
             per_update.append(metrics_i)
         d_metrics = jax.tree.map(lambda *values: jnp.stack(values), *per_update)
+        prior = state.code_prior
+        if code_prior.learned:
+            real_posterior = parallel.maybe_pmean(
+                jnp.mean(d_metrics.pop(_REAL_POSTERIOR), axis=0), axis_name)
+            prior = code_prior.updated(prior, real_posterior, state.step, total_steps)
 
         last_labels = None if real_labels is None else real_labels[-1]
         fake_grads, g_metrics = jax.grad(g_loss_fn, has_aux=True)(
@@ -314,7 +333,7 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         metrics.update(g_metrics)
         new_state = state.replace(
             step=state.step + 1, g_params=g_params, g_state=g_state, d_params=d_params,
-            d_state=d_state, g_opt_state=g_opt_state, d_opt_state=d_opt_state,
+            d_state=d_state, g_opt_state=g_opt_state, d_opt_state=d_opt_state, code_prior=prior,
             ema_params=optax.incremental_update(g_params, state.ema_params,
                                                 1.0 - ema_decay_of(state.step, local_batch)))
         return new_state, parallel.maybe_pmean(metrics, axis_name)

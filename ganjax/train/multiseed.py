@@ -5,8 +5,9 @@ Seed s's run is a function of s alone, whatever the other seeds: from k = key(s)
 its training set (``mixture.sample(fold_in(k, 0), num_train)``), its initial state
 (``fold_in(k, 1)``), the indices of its batch at step t (``fold_in(fold_in(k, 2), t)``,
 drawn uniformly with replacement from its training set), its evaluation latents
-(``fold_in(k, 3)``) and, for a G with an InfoGAN code, its evaluation codes (uniform,
-``fold_in(k, 4)``: samples of the generator's own distribution, codes not cycled).
+(``fold_in(k, 3)``) and, for a G with an InfoGAN code, its evaluation codes (``fold_in(k,
+4)``, drawn from G's prior, ``ganjax.train.code_prior``: samples of the generator's own
+distribution, codes not cycled).
 ``run_step`` is one step of one seed; ``train`` scans it over chunks of steps and vmaps
 it over the seeds. Every program compiles with ganjax's options (``parallel.jit``), as
 the train steps do: YNNPACK's matrix products ran the vmapped training 1.36× faster on
@@ -26,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ganjax.data import mixtures
+from ganjax.train import code_prior
 from ganjax.train import parallel
 from ganjax.train import setup as setup_lib
 from ganjax.train import state as state_lib
@@ -67,8 +69,8 @@ def sample_run(setup: setup_lib.GANSetup, state, key: jax.Array, num: int, *,
     """(num, 2) samples of one run's G (eval mode) from its seed's evaluation latents
     (and codes)."""
     z = jax.random.normal(jax.random.fold_in(key, 3), (num, setup.latent_dim))
-    codes = (jax.random.randint(jax.random.fold_in(key, 4), (num,), 0, setup.num_classes)
-             if setup.num_classes else None)
+    codes = (code_prior.sample(jax.random.fold_in(key, 4), state.code_prior, (num,),
+                               setup.num_classes) if setup.num_classes else None)
     return setup.sample(state, z, codes, use_ema=use_ema)
 
 

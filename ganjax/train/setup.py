@@ -26,6 +26,7 @@ from ganjax import errors
 from ganjax import models
 from ganjax.models import conditioning as conditioning_lib
 from ganjax.models import standing_statistics
+from ganjax.train import code_prior as code_prior_lib
 from ganjax.train import gan_step
 from ganjax.train import objectives
 from ganjax.train import optimizers
@@ -71,15 +72,17 @@ class GANSetup:
     updates_per_step: int  # the batch's leading axis: one real batch per D update (n_critic)
     loss_metrics: tuple[str, ...] = ('d_loss', 'g_loss')  # the losses plotted over a run
     sampling: SamplingConfig = SamplingConfig()
+    code_prior: code_prior_lib.CodePrior = code_prior_lib.CodePrior()
 
     def init_state(self, key: jax.Array) -> state_lib.GANState:
         """A fresh state; shapes only depend on the config, never on the batch size."""
         # One pack of examples for a packing discriminator (PacGAN), else one example.
         rows = getattr(self.discriminator, 'packing', 1)
         labels = jnp.zeros((rows,), jnp.int32) if self.num_classes else None
-        return state_lib.init_gan_state(
+        state = state_lib.init_gan_state(
             key, self.generator, self.discriminator, self.g_tx, self.d_tx,
             jnp.zeros((rows, self.latent_dim)), jnp.zeros((rows, *self.data_shape)), labels)
+        return state.replace(code_prior=self.code_prior.initial(self.num_classes))
 
     def sampling_variables(self, state: state_lib.GANState, use_ema: bool = True) -> dict:
         """G's variables to sample with: the EMA parameters (the raw ones unless
@@ -123,15 +126,17 @@ def _gan_setup(config, data_shape: Sequence[int], num_classes: int,
     # D updates n_critic times a step, so its schedules span that many more updates.
     d_tx = optimizers.make_optimizer(config.optimizer.d,
                                      config.total_steps * config.loss.n_critic)
+    code_prior = code_prior_lib.CodePrior.from_config(config)
     train_step = gan_step.make_gan_train_step(
         generator, discriminator, g_tx, d_tx, config.loss,
-        latent_dim=config.model.latent_dim, num_classes=num_classes,
+        latent_dim=config.model.latent_dim, num_classes=num_classes, code_prior=code_prior,
         ema_decay=config.ema_decay, ema_half_life_kimg=ema.get('half_life_kimg'),
         ema_rampup=ema.get('rampup'), total_steps=config.total_steps,
         augment_policy=augment_policy(config), axis_name=axis_name)
     return GANSetup(sampling_generator, discriminator, g_tx, d_tx, train_step,
                     tuple(data_shape), num_classes, config.model.latent_dim,
-                    config.loss.n_critic, sampling=SamplingConfig.from_config(config))
+                    config.loss.n_critic, sampling=SamplingConfig.from_config(config),
+                    code_prior=code_prior)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,6 +227,7 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
         optimizers.validate(config, 'optimizer.d')
         _validate_augment(config, data_shape)
         _validate_sampling(config)
+        code_prior_lib.validate(config)
         dropout = (config.model.get('discriminator') or {}).get('dropout_rate', 0.0)
         errors.require(isinstance(dropout, (int, float)) and 0 <= dropout < 1,
                        'model.discriminator.dropout_rate', dropout, 'be in [0, 1)')

@@ -17,10 +17,13 @@ PyTree = Any
 
 @flax.struct.dataclass
 class GANState:
-    """Step, both networks with their optimizer states, G's EMA and the base RNG key.
+    """Step, both networks with their optimizer states, G's EMA, the base RNG key and
+    the prior of G's code.
 
     ``g_state`` / ``d_state`` hold the non-trainable collections ({'batch_stats': …},
-    {'spectral': …}); they are empty dicts for models without any.
+    {'spectral': …}); they are empty dicts for models without any. ``code_prior`` is a
+    learned prior's probabilities over G's codes (``ganjax.train.code_prior``); None
+    for a uniform prior or a G without a code.
     """
     step: jax.Array
     g_params: PyTree
@@ -31,6 +34,7 @@ class GANState:
     d_opt_state: optax.OptState
     ema_params: PyTree
     rng: jax.Array
+    code_prior: jax.Array | None = None
 
 
 def _split_variables(variables: PyTree) -> tuple[PyTree, dict]:

@@ -102,4 +102,5 @@ def test_sweep_results_hold_each_value_and_its_seeds(tmp_path):
     for row, group in zip(rows, results['by_value']):
         assert row.startswith(f"| best | ema_decay=0.99, optimizer.g.learning_rate="
                               f"{group['value']:g} | {group['mean']['modes']:.1f} ± ")
-        assert "| 2 (0–1) × 20 | " in row and "min (all values) |" in row
+        assert "| 2 (0–1) × 20 | " in row
+        assert f"min (all values), {results['cpu'].split(',')[0]} |" in row

@@ -1,0 +1,110 @@
+"""The prior of G's categorical code, uniform or learned by EM (``config.code_prior``).
+
+An InfoGAN generator (Chen et al. 2016) draws its code c uniformly from K values, so
+G's distribution is the mixture p_g(x) = Σ_c π_c p_g(x | c) with π_c = 1/K. Each code
+comes to cover a region of the data, but nothing makes the regions' masses equal: on
+the 2-D grid, 100 codes share 25 equal modes three, four or five to a mode, and the
+modes' shares of G's samples follow. With ``rule='em'`` the weights π are learned:
+after each step's D updates,
+
+    π ← (1 − r) π + r · mean over the real batch of p(c | x),
+
+where p(c | x) is D's code head (trained on G's samples to read their codes, here read
+on real points). That is EM's update of mixture weights (Dempster et al. 1977) with
+D's head as the E-step and a running average over batches in place of a full pass;
+its fixed points are the weights under which the data are most likely given G's
+components (E_{x∼p_data}[p_g(x | c) / p_g(x)] = 1 for every code in use). The learned
+weights are the empirical cluster prior of self-conditioned GANs (Liu et al. 2020) with
+G's codes for the clusters. A code EM gives up on is never drawn again (π_c = 0 is a
+fixed point), so the update waits until step ``start`` · total_steps, when the codes
+have found their regions; before that π stays uniform.
+
+G's codes are drawn from π everywhere G's distribution is sampled: in the train step
+and by ``ganjax.train.multiseed``'s evaluation samples. The learned π is part of the
+train state (``GANState.code_prior``; None for a uniform prior).
+"""
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+
+from ganjax import errors
+
+RULES = ('uniform', 'em')
+
+
+def default() -> ml_collections.ConfigDict:
+    """``config.code_prior``: the uniform prior (InfoGAN's)."""
+    return ml_collections.ConfigDict(dict(rule='uniform', rate=0.001, start=0.75))
+
+
+@dataclasses.dataclass(frozen=True)
+class CodePrior:
+    """``rule`` (one of ``RULES``), the EM rate r and the share of training ``start``
+    after which it applies."""
+    rule: str = 'uniform'
+    rate: float = 0.001
+    start: float = 0.75
+
+    @classmethod
+    def from_config(cls, config) -> 'CodePrior':
+        """The config's section; the uniform prior for configs without one."""
+        return cls(**(config.get('code_prior') or {}))
+
+    @property
+    def learned(self) -> bool:
+        return self.rule != 'uniform'
+
+    def initial(self, num_codes: int) -> jax.Array | None:
+        """π at step 0: uniform probabilities, or None where π is not learned."""
+        return jnp.full((num_codes,), 1.0 / num_codes) if self.learned else None
+
+    def updated(self, prior: jax.Array, real_posterior: jax.Array, step: jax.Array,
+                total_steps: int) -> jax.Array:
+        """π after a step: EM's running update toward ``real_posterior``, the mean of
+        p(c | x) over the real batch, from step ``start`` · total_steps on."""
+        rate = jnp.where(step >= self.start * total_steps, self.rate, 0.0)
+        return (1.0 - rate) * prior + rate * real_posterior
+
+
+def sample(key: jax.Array, prior: jax.Array | None, shape: tuple[int, ...],
+           num_codes: int) -> jax.Array:
+    """Codes drawn from π, or uniformly from ``num_codes`` where ``prior`` is None."""
+    if prior is None:
+        return jax.random.randint(key, shape, 0, num_codes)
+    # A code EM has emptied stays at probability 0 (log 0 = -inf).
+    return jax.random.categorical(key, jnp.log(prior), shape=shape)
+
+
+def mean_posterior(class_logits: jax.Array, num_codes: int) -> jax.Array:
+    """(K,) mean of softmax(``class_logits``) over a batch; a packing D's head gives each
+    member's logits, (B / m, m·K) or (B, K)."""
+    return jnp.mean(jax.nn.softmax(class_logits.reshape(-1, num_codes)), axis=0)
+
+
+def validate(config) -> None:
+    """Raises ``errors.ConfigError`` for a bad ``code_prior`` section, or a learned prior
+    without an InfoGAN code to learn it for."""
+    section = config.get('code_prior') or {}
+    unknown = sorted(set(section) - {f.name for f in dataclasses.fields(CodePrior)})
+    errors.require(not unknown, 'code_prior', unknown, 'have no unknown keys')
+    prior = CodePrior.from_config(config)
+    errors.require(prior.rule in RULES, 'code_prior.rule', prior.rule, f'be one of {RULES}')
+    if not prior.learned:
+        return
+    errors.require(isinstance(prior.rate, (int, float)) and 0 < prior.rate <= 1,
+                   'code_prior.rate', prior.rate, 'be in (0, 1]')
+    errors.require(isinstance(prior.start, (int, float)) and 0 <= prior.start < 1,
+                   'code_prior.start', prior.start, 'be in [0, 1)')
+    discriminator = config.model.get('discriminator') or {}
+    errors.require(
+        config.model.conditional and discriminator.get('conditioning') == 'auxiliary'
+        and not config.loss.get('auxiliary_on_real', True),
+        'code_prior.rule', prior.rule,
+        "be 'uniform' unless G has an InfoGAN code (model.conditional, "
+        "model.discriminator.conditioning='auxiliary', loss.auxiliary_on_real=False): "
+        "EM reads G's code back with D's code head")
+    errors.require(not tuple(discriminator.get('class_factors', ())), 'code_prior.rule',
+                   prior.rule, "be 'uniform' with model.discriminator.class_factors (a "
+                   "factorised head gives no joint posterior over the codes)")
