@@ -39,8 +39,7 @@ its 400,000 (see "seeds × steps").
 "High quality by BatchNorm" samples the same trained generators with each of
 `config.sampling.batch_norm`'s modes (standing statistics, training's running averages,
 each batch's own statistics); runs from before those modes existed sampled with running
-averages. Runtimes are training time; the ring/gan run shared its CPU with a test run
-for most of its first 13 minutes.
+averages. Runtimes are training time.
 
 """
 

@@ -6,9 +6,10 @@ from ``UserError``; the entry points print any of them as one ``error: ...`` lin
 a traceback. Each also derives from the built-in class callers would expect
 (``ValueError``, ``OSError``, ``RuntimeError``).
 
-``require`` and ``positive_int`` are the one way config checks phrase their message:
-"config.<key> must <requirement>, got <value>".
+``require``, ``positive_int`` and ``known_keys`` are the one way config checks phrase
+their message: "config.<key> must <requirement>, got <value>".
 """
+import dataclasses
 from typing import Any
 
 
@@ -42,3 +43,11 @@ def positive_int(config, key: str) -> None:
     value = config_value(config, key)
     require(isinstance(value, int) and not isinstance(value, bool) and value > 0, key, value,
             'be a positive integer')
+
+
+def known_keys(config, section: str, fields_of) -> None:
+    """Raises ``ConfigError`` if the optional section ``config.<section>`` has a key that
+    is not a field of the dataclass ``fields_of`` (the section's reader)."""
+    unknown = sorted(set(config.get(section) or {})
+                     - {field.name for field in dataclasses.fields(fields_of)})
+    require(not unknown, section, unknown, 'have no unknown keys')

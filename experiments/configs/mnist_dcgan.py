@@ -25,11 +25,13 @@ Measured: the README's first command in a fresh clone and venv on a 2-core AMD E
 for the command itself (``results.json``: ``runtime_s``; 950–1,040 images/s). EMA
 generator at 7,000 steps: MNIST score 9.71 (real digits 9.54), FID 10.9, every class
 9.5–10.3 % of the samples, coverage of each class 0.61–0.84 (precision 0.90, recall
-0.52); raw generator 9.66, FID 10.0. The tutorial setup, the default before, ended at
-6.84 and FID 59.6 in 15 minutes. Targets we set: score ≥ 9.0 and FID ≤ 16.4 (a quarter
-of 65.5) in ≤ 10 minutes are reached; every class's coverage ≥ 0.9 is not (lowest
-0.61, class 7): the digits are clean but less varied within a class than the data (a
-perfect generator would score 0.963 in expectation under this protocol: see
+0.52); raw generator 9.66, FID 10.0. On a 2-core AMD EPYC Zen 5 (family 26 model 2)
+the same command gives the same numbers in 6 min 18 s including the install, 5.5 min
+for the command (about 2,000 images/s). The tutorial setup, the default before, ended
+at 6.84 and FID 59.6 in 15 minutes. Targets we set: score ≥ 9.0 and FID ≤ 16.4 (a
+quarter of 65.5) in ≤ 10 minutes are reached; every class's coverage ≥ 0.9 is not
+(lowest 0.61, class 7): the digits are clean but less varied within a class than the
+data (a perfect generator would score 0.963 in expectation under this protocol: see
 ``docs/benchmarks.md``).
 
 How it was chosen (seed 0, one run each; EMA generator, MNIST score / FID; 2,000-step

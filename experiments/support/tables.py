@@ -24,7 +24,7 @@ def results_table(all_results: list[dict]) -> str:
             f"| {mean['modes']:.1f} ± {err['modes']:.1f} | {paper['modes']} "
             f"| {100 * mean['high_quality']:.1f} ± {100 * err['high_quality']:.1f} % "
             f"| {100 * paper['high_quality']:.1f} % "
-            f"| {mean['kl']:.3f} ± {err['kl']:.3f} | {paper['kl']} "
+            f"| {_kl_text(mean['kl'])} ± {_kl_text(err['kl'])} | {paper['kl']} "
             f"| {len(protocol['seeds'])} ({protocol['seeds'][0]}–{protocol['seeds'][-1]}) "
             f"× {protocol['total_steps']} "
             f"| {protocol['sampled_from']}, {protocol.get('batch_norm', 'running')} "
@@ -62,7 +62,7 @@ def ablation_table(all_results: list[dict]) -> str:
         lines.append(
             f"| {variant} | {change} | {mean['modes']:.1f} ± {err['modes']:.1f} "
             f"| {100 * mean['high_quality']:.1f} ± {100 * err['high_quality']:.1f} % "
-            f"| {_number(mean['kl'])} ± {_number(err['kl'])} "
+            f"| {_kl_text(mean['kl'])} ± {_kl_text(err['kl'])} "
             f"| {len(protocol['seeds'])} ({protocol['seeds'][0]}–{protocol['seeds'][-1]}) "
             f"× {protocol['total_steps']} | {runtime} "
             f"| `{r['command']}` |")
@@ -87,8 +87,12 @@ def _runtime(results: dict, note: str = '') -> str:
     return f"{results['runtime_s'] / 60:.1f} min{note}" + (f", {cpu.split(',')[0]}" if cpu else '')
 
 
-def _number(value) -> str:
-    return '—' if value is None else f'{value:.3f}'
+def _kl_text(value) -> str:
+    """A KL: three decimals, four below 0.01 (the ring's finite-sample floor is 0.0014);
+    '—' where it could not be computed."""
+    if value is None:
+        return '—'
+    return f'{value:.4f}' if abs(value) < 0.01 else f'{value:.3f}'
 
 
 def _head(columns: list[str], ablation: bool) -> list[str]:

@@ -86,9 +86,7 @@ def mean_posterior(class_logits: jax.Array, num_codes: int) -> jax.Array:
 def validate(config) -> None:
     """Raises ``errors.ConfigError`` for a bad ``code_prior`` section, or a learned prior
     without an InfoGAN code to learn it for."""
-    section = config.get('code_prior') or {}
-    unknown = sorted(set(section) - {f.name for f in dataclasses.fields(CodePrior)})
-    errors.require(not unknown, 'code_prior', unknown, 'have no unknown keys')
+    errors.known_keys(config, 'code_prior', CodePrior)
     prior = CodePrior.from_config(config)
     errors.require(prior.rule in RULES, 'code_prior.rule', prior.rule, f'be one of {RULES}')
     if not prior.learned:

@@ -252,9 +252,7 @@ def _validate_augment(config, data_shape: Sequence[int]) -> None:
 
 
 def _validate_sampling(config) -> None:
-    section = config.get('sampling') or {}
-    unknown = sorted(set(section) - {f.name for f in dataclasses.fields(SamplingConfig)})
-    errors.require(not unknown, 'sampling', unknown, 'have no unknown keys')
+    errors.known_keys(config, 'sampling', SamplingConfig)
     sampling = SamplingConfig.from_config(config)
     errors.require(sampling.batch_norm in BATCH_NORM_MODES, 'sampling.batch_norm',
                    sampling.batch_norm, f'be one of {BATCH_NORM_MODES}')
