@@ -34,8 +34,8 @@ over seeds, one compiled program for all seeds, on a 2-core CPU. Paper: PacGAN's
 rows of Table 1 (ring PacGAN2, grid PacGAN4). `recipe` is ganjax's recommended recipe
 (the default variant; the ablation tables below show how it was chosen); `best` was
 chosen on the ring with seeds 0–4; `paper_*` follow PacGAN's own protocol (its
-networks, Adam 1e-4 with β1 0.8, batches of 100 packs, the raw generator) for fewer updates than
-its 400,000 (see "seeds × steps").
+networks, Adam 1e-4 with β1 0.8, batches of 100 packs, the raw generator) for fewer
+updates than its 400,000 (see "seeds × steps").
 "High quality by BatchNorm" samples the same trained generators with each of
 `config.sampling.batch_norm`'s modes (standing statistics, training's running averages,
 each batch's own statistics); runs from before those modes existed sampled with running

@@ -10,6 +10,7 @@ tests, and anything else is an error rather than a silent default. Configs impor
 nothing that imports TensorFlow.
 """
 from collections.abc import Sequence
+import dataclasses
 from typing import NamedTuple
 
 import ml_collections
@@ -17,6 +18,7 @@ import ml_collections
 from ganjax.data import datasets
 from ganjax.evaluation import eval_config
 from ganjax.train import objectives
+from ganjax.train import setup as setup_lib
 
 SMOKE = 'smoke'
 
@@ -72,10 +74,10 @@ def adam(learning_rate: float, b1: float = 0.5, b2: float = 0.999) -> ml_collect
 
 
 def sampling() -> ml_collections.ConfigDict:
-    """The BatchNorm statistics a generator samples with (``ganjax.train.setup``):
-    standing statistics of the sampled parameters, over 8 passes of 512 latents."""
-    return ml_collections.ConfigDict(dict(batch_norm='standing', standing_batches=8,
-                                          standing_batch_size=512))
+    """The BatchNorm statistics a generator samples with: ``setup.SamplingConfig``'s
+    defaults, standing statistics of the sampled parameters, over 8 passes of 512
+    latents."""
+    return ml_collections.ConfigDict(dataclasses.asdict(setup_lib.SamplingConfig()))
 
 
 def gan_config(*, dataset: str, model: str, total_steps: int) -> ml_collections.ConfigDict:

@@ -84,7 +84,8 @@ def _runtime(results: dict, note: str = '') -> str:
     and vector extensions that ``machine.cpu_description`` adds): runtimes compare
     only on one machine."""
     cpu = results.get('cpu')
-    return f"{results['runtime_s'] / 60:.1f} min{note}" + (f", {cpu.split(',')[0]}" if cpu else '')
+    return (f"{results['runtime_s'] / 60:.1f} min{note}"
+            + (f", {cpu.split(',')[0]}" if cpu else ''))
 
 
 def _kl_text(value) -> str:

@@ -8,6 +8,7 @@ Each section is checked by the layer that reads it (``data.datasets``, ``train.s
 from ganjax import errors
 from ganjax.data import datasets
 from ganjax.evaluation import eval_config
+from ganjax.train import code_prior
 from ganjax.train import setup as setup_lib
 
 CADENCE_KEYS = ('total_steps', 'log_every_steps', 'ckpt_every_steps', 'sample_every_steps')
@@ -43,10 +44,11 @@ def validate(config, num_devices: int, process_count: int = 1) -> None:
         raise
     except (ValueError, KeyError, AttributeError) as e:
         raise errors.ConfigError(str(e).strip('"')) from e
+    setup_lib.validate(config, data_shape, num_classes)
     # The image evaluations cycle G's codes (``evaluation.evaluators``): samples of a
     # learned prior's G would misstate its distribution.
-    rule = (config.get('code_prior') or {}).get('rule', 'uniform')
-    errors.require(rule == 'uniform', 'code_prior.rule', rule, "be 'uniform' in image experiments (a learned prior is for the 2-D "
+    prior = code_prior.CodePrior.from_config(config)
+    errors.require(not prior.learned, 'code_prior.rule', prior.rule,
+                   "be 'uniform' in image experiments (a learned prior is for the 2-D "
                    'benchmarks, experiments.toy2d, whose samples draw codes from it)')
-    setup_lib.validate(config, data_shape, num_classes)
     eval_config.validate(config)

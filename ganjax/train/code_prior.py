@@ -34,11 +34,6 @@ from ganjax import errors
 RULES = ('uniform', 'em')
 
 
-def default() -> ml_collections.ConfigDict:
-    """``config.code_prior``: the uniform prior (InfoGAN's)."""
-    return ml_collections.ConfigDict(dict(rule='uniform', rate=0.001, start=0.75))
-
-
 @dataclasses.dataclass(frozen=True)
 class CodePrior:
     """``rule`` (one of ``RULES``), the EM rate r and the share of training ``start``
@@ -66,6 +61,11 @@ class CodePrior:
         p(c | x) over the real batch, from step ``start`` · total_steps on."""
         rate = jnp.where(step >= self.start * total_steps, self.rate, 0.0)
         return (1.0 - rate) * prior + rate * real_posterior
+
+
+def default() -> ml_collections.ConfigDict:
+    """``config.code_prior``: ``CodePrior``'s defaults, the uniform prior (InfoGAN's)."""
+    return ml_collections.ConfigDict(dataclasses.asdict(CodePrior()))
 
 
 def sample(key: jax.Array, prior: jax.Array | None, shape: tuple[int, ...],
