@@ -155,6 +155,7 @@ MODULE_CASES = [
     pytest.param(4, 4, 2, 'SAME', False, (4, 4), id='dcgan_upsample'),
     pytest.param(2, 5, 2, 'SAME', True, (7, 7), id='dcgan28_upsample'),
     pytest.param(3, 5, 1, 'SAME', False, (7, 7), id='dcgan28_stride1'),
+    pytest.param(1, 5, 2, 'SAME', True, (7, 7), id='dcgan28_to_grey'),  # XLA's own
     pytest.param(3, (5, 3), (2, 1), ((1, 3), (2, 0)), True, (3, 6), id='nonsquare_explicit'),
     pytest.param(2, 2, 3, 'VALID', True, (2, 5), id='kernel_below_stride'),
 ]
@@ -394,28 +395,29 @@ def test_maxout_is_max_over_pieces_of_affine_maps(features, pieces, input_shape)
 # ----------------------------------------------------------------------------------
 
 CONV_CASES = [
-    # features, kernel_size, strides, padding, use_bias, input_size
-    (64, 5, 2, 'SAME', True, (28, 28)),        # DCGAN-28's first D layer, 1 channel in
-    (8, 5, 2, 'SAME', True, (14, 14)),
-    (6, 4, 2, 'SAME', False, (16, 16)),        # DCGAN 32/64's D layers
-    (5, 3, 3, 'VALID', True, (13, 11)),
-    (4, (4, 3), (2, 3), ((1, 2), (0, 3)), True, (9, 10)),
-    (3, 2, 2, 'SAME', True, (7, 7)),           # kernel no larger than the stride
-    (5, 3, 1, 'SAME', True, (8, 8)),           # unstrided: XLA's own throughout
+    # features, kernel_size, strides, padding, use_bias, input (H, W, C)
+    (64, 5, 2, 'SAME', True, (28, 28, 1)),     # DCGAN-28's first D layer: XLA's own
+    (64, 5, 2, 'SAME', True, (28, 28, 3)),     # the same on RGB (Stacked MNIST)
+    (8, 5, 2, 'SAME', True, (14, 14, 3)),
+    (6, 4, 2, 'SAME', False, (16, 16, 3)),     # DCGAN 32/64's D layers
+    (5, 3, 3, 'VALID', True, (13, 11, 3)),
+    (4, (4, 3), (2, 3), ((1, 2), (0, 3)), True, (9, 10, 3)),
+    (3, 2, 2, 'SAME', True, (7, 7, 3)),        # kernel no larger than the stride
+    (5, 3, 1, 'SAME', True, (8, 8, 3)),        # unstrided: XLA's own throughout
 ]
 
 
-@pytest.mark.parametrize('features, kernel_size, strides, padding, use_bias, input_size',
+@pytest.mark.parametrize('features, kernel_size, strides, padding, use_bias, input_shape',
                          CONV_CASES)
 def test_conv_module_is_flax_function_gradient_and_second_gradient(
-        x64, features, kernel_size, strides, padding, use_bias, input_size):
+        x64, features, kernel_size, strides, padding, use_bias, input_shape):
     ours = layers.Conv(features, kernel_size, strides, padding, use_bias)
     # Flax reads an int kernel size as a 1-D convolution; ours as the same on both axes.
     as_pair = lambda v: (v, v) if isinstance(v, int) else v  # noqa: E731
     flax_layer = nn.Conv(features, as_pair(kernel_size), as_pair(strides), padding,
                          use_bias=use_bias)
     rng = np.random.default_rng(4)
-    x = rng.standard_normal((2, *input_size, 3))
+    x = rng.standard_normal((2, *input_shape))
     key = jax.random.key(0)
     chex.assert_trees_all_equal(ours.init(key, x), flax_layer.init(key, x))
     params = jax.tree.map(lambda p: rng.standard_normal(p.shape),
