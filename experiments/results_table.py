@@ -111,14 +111,9 @@ IMAGE_ABLATION_HEADER = """
 How the recipe above was chosen: a row per run, labelled by what its command changes
 from the config file (the `--config.` overrides); one seed (0) each, the protocol
 above. Runtimes are the whole command's, and upper bounds: some of these runs shared
-the 2-core CPU with test runs.{note}
+the 2-core CPU with test runs.
 
 """
-# The MNIST probes' rows, but the last, predate a change of rounding in the recipe.
-MNIST_ABLATION_NOTE = """ The rows but `augment.policy=translation` ran before G's last
-and D's first layer used XLA's own convolutions (the same functions, rounded
-differently: the recipe's own row moved from MNIST score 9.71 / FID 10.9 to 9.36 / 11.0
-with that change alone), so read differences below about 0.4 of MNIST score as noise."""
 
 
 SPEED_HEADER = """
@@ -153,15 +148,15 @@ def main(argv):
     for mixture in sorted({r['mixture'] for r in ablations if 'mixture' in r}):
         text += ABLATION_HEADER.format(mixture=mixture) + tables.ablation_table(
             [r for r in ablations if r.get('mixture') == mixture])
-    for benchmark, header, table, note in (
-            ('mnist', MNIST_HEADER, tables.mnist_table, MNIST_ABLATION_NOTE),
-            ('stacked_mnist', STACKED_HEADER, tables.stacked_mnist_table, '')):
+    for benchmark, header, table in (('mnist', MNIST_HEADER, tables.mnist_table),
+                                     ('stacked_mnist', STACKED_HEADER,
+                                      tables.stacked_mnist_table)):
         runs = [r for r in results if r.get('benchmark') == benchmark]
         if runs:
             text += header + table(runs)
         probes = [r for r in ablations if r.get('benchmark') == benchmark]
         if probes:
-            text += IMAGE_ABLATION_HEADER.format(note=note) + table(probes, ablation=True)
+            text += IMAGE_ABLATION_HEADER + table(probes, ablation=True)
     speed = _load(epath.Path(_RESULTS.value) / 'speed')
     if speed:
         text += SPEED_HEADER + tables.speed_table(speed)

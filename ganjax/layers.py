@@ -22,9 +22,7 @@ The same pathology, mirrored, slows the *input* gradient of a strided convolutio
 convolution over the output gradient dilated with zeros. ``strided_conv`` keeps XLA's
 forward pass and kernel gradient (both fast) and computes the input gradient, which is
 exactly a transposed convolution, with ``conv_transpose``. (Rewriting the strided
-convolution itself by space-to-depth was slower than XLA's own on CPU.) Layers with a
-single image channel, G's last layer to a grey image and D's first layer of one, keep
-XLA's own convolution, which is faster there (docs/performance.md).
+convolution itself by space-to-depth was slower than XLA's own on CPU.)
 """
 from collections.abc import Sequence
 import functools
@@ -233,9 +231,7 @@ class Conv(_Convolution):
         pads = (jax.lax.padtype_to_pads(x.shape[1:3], kernel.shape[:2], strides, padding)
                 if isinstance(padding, str) else padding)
         pads = tuple(tuple(p) for p in pads)
-        # One input channel (an image layer's first convolution): XLA's own input
-        # gradient is faster than the sub-pixel one (docs/performance.md).
-        if strides == (1, 1) or x.shape[-1] == 1:
+        if strides == (1, 1):
             return _conv(x, kernel, strides, pads)
         return strided_conv(x, kernel, strides, pads)
 
@@ -248,11 +244,6 @@ class ConvTranspose(_Convolution):
     """
 
     def _apply(self, x, kernel, strides):
-        # One output channel (a grey image): XLA's own transposed convolution runs its
-        # three passes faster than the s² thin sub-pixel convolutions (docs/performance.md).
-        if kernel.shape[-1] == 1:
-            return jax.lax.conv_transpose(x, kernel, strides, _padding_pairs(self.padding),
-                                          dimension_numbers=_DIMENSION_NUMBERS)
         return conv_transpose(x, kernel, strides, self.padding)
 
 

@@ -155,7 +155,7 @@ MODULE_CASES = [
     pytest.param(4, 4, 2, 'SAME', False, (4, 4), id='dcgan_upsample'),
     pytest.param(2, 5, 2, 'SAME', True, (7, 7), id='dcgan28_upsample'),
     pytest.param(3, 5, 1, 'SAME', False, (7, 7), id='dcgan28_stride1'),
-    pytest.param(1, 5, 2, 'SAME', True, (7, 7), id='dcgan28_to_grey'),  # XLA's own
+    pytest.param(1, 5, 2, 'SAME', True, (7, 7), id='dcgan28_to_grey'),
     pytest.param(3, (5, 3), (2, 1), ((1, 3), (2, 0)), True, (3, 6), id='nonsquare_explicit'),
     pytest.param(2, 2, 3, 'VALID', True, (2, 5), id='kernel_below_stride'),
 ]
@@ -396,7 +396,7 @@ def test_maxout_is_max_over_pieces_of_affine_maps(features, pieces, input_shape)
 
 CONV_CASES = [
     # features, kernel_size, strides, padding, use_bias, input (H, W, C)
-    (64, 5, 2, 'SAME', True, (28, 28, 1)),     # DCGAN-28's first D layer: XLA's own
+    (64, 5, 2, 'SAME', True, (28, 28, 1)),     # DCGAN-28's first D layer
     (64, 5, 2, 'SAME', True, (28, 28, 3)),     # the same on RGB (Stacked MNIST)
     (8, 5, 2, 'SAME', True, (14, 14, 3)),
     (6, 4, 2, 'SAME', False, (16, 16, 3)),     # DCGAN 32/64's D layers

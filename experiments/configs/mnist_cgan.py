@@ -9,15 +9,15 @@ recipe. Sample grids have one row per digit 0–9. The evaluation asks for the l
 0–9 cycled and adds, besides every MNIST metric, how often ganjax's network reads each
 asked digit as that digit (``label_accuracy_by_class``).
 
-Measured: the command above with a fresh --workdir on a 2-core AMD EPYC Zen 5 (family
-26 model 2; ``lscpu``), 5,000 embedded digits: 4.7 min in all (7,000 steps at about
-2,000 images/s and the final evaluation; 8 min 51 s on Zen 4). EMA generator: MNIST
-score 9.88 (the real digits score 9.54: a conditional generator's digits are read more
-confidently than real ones), FID 7.8, label accuracy 98.8–100 % per class (99.6 %
-overall), coverage of each class 0.73–0.90; raw generator 9.76, FID 5.6, label accuracy
-97.0–99.8 %. Row i of the sample grids shows clean, varied digits i from 3,000 steps
-on. Targets we set: label accuracy ≥ 98 % for every class and MNIST score ≥ 9.3 in
-≤ 10 minutes: both reached (``docs/benchmarks.md``, MNIST).
+Measured: the command above with a fresh --workdir on a 2-core AMD EPYC (Zen 4;
+``lscpu``), 5,000 embedded digits: 8 min 51 s in all (7,000 steps at 1,000 images/s and
+the final evaluation). EMA generator: MNIST score 9.88 (the real digits score 9.54: a
+conditional generator's digits are read more confidently than real ones), FID 7.7,
+label accuracy 99.0–100 % per class (99.7 % overall), coverage of each class 0.73–0.91;
+raw generator 9.73, FID 7.9, label accuracy 97.8–99.9 %. Row i of the sample grids
+shows clean, varied digits i from 3,000 steps on. Targets we set: label accuracy
+≥ 98 % for every class and MNIST score ≥ 9.3 in ≤ 10 minutes: both reached
+(``docs/benchmarks.md``, MNIST).
 
 Arg ``smoke`` shrinks everything for tests.
 """

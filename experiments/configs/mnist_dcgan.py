@@ -20,23 +20,22 @@ tutorial has it) made faster, trained harder and given InfoGAN's categorical cod
 Non-saturating loss, batch 64, 7,000 steps; every MNIST metric of both generators
 (10,000 samples each, the codes cycled) once, at the end.
 
-Measured: the command above with a fresh --workdir on a 2-core AMD EPYC Zen 5 (family
-26 model 2, AVX-512; ``lscpu``), 5,000 embedded digits: 4.7 min (``results.json``:
-``runtime_s`` 280; about 2,000 images/s). EMA generator at 7,000 steps: MNIST score
-9.36 (real digits 9.54), FID 11.0, every class 9.0–11.5 % of the samples, coverage of
-each class 0.65–0.82 (precision 0.87, recall 0.61); raw generator 9.36, FID 16.7.
-Before G's last layer and D's first used XLA's own convolutions (the same functions,
-rounded differently), the same command gave EMA 9.71 / FID 10.9 / coverage 0.61–0.84
-(Zen 4: 8.5 min; Zen 5: the same numbers in 5.5 min): 0.35 of MNIST score from rounding
-alone, the noise of one seed's result, against which the single-seed probes below
-must be read. The tutorial setup, the default before, ended at 6.84 and FID 59.6 in
-15 minutes. Targets we set: score ≥ 9.0 and FID ≤ 16.4 (a quarter of 65.5) in ≤ 10
-minutes are reached; every class's coverage ≥ 0.9 is not (lowest 0.65, class 2): the
-digits are clean but less varied within a class than the data (a perfect generator
-would score 0.963 in expectation under this protocol: see ``docs/benchmarks.md``).
+Measured: the README's first command in a fresh clone and venv on a 2-core AMD EPYC
+(Zen 4; ``lscpu``), 5,000 embedded digits: 9 min 32 s including the install, 8.5 min
+for the command itself (``results.json``: ``runtime_s``; 950–1,040 images/s). EMA
+generator at 7,000 steps: MNIST score 9.71 (real digits 9.54), FID 10.9, every class
+9.5–10.3 % of the samples, coverage of each class 0.61–0.84 (precision 0.90, recall
+0.52); raw generator 9.66, FID 10.0. On a 2-core AMD EPYC Zen 5 (family 26 model 2)
+the same command gives the same numbers in 6 min 18 s including the install, 5.5 min
+for the command (about 2,000 images/s). The tutorial setup, the default before, ended
+at 6.84 and FID 59.6 in 15 minutes. Targets we set: score ≥ 9.0 and FID ≤ 16.4 (a
+quarter of 65.5) in ≤ 10 minutes are reached; every class's coverage ≥ 0.9 is not
+(lowest 0.61, class 7): the digits are clean but less varied within a class than the
+data (a perfect generator would score 0.963 in expectation under this protocol: see
+``docs/benchmarks.md``).
 
-How it was chosen (seed 0, one run each, all before that change; EMA generator, MNIST
-score / FID; 2,000-step runs take about 3.2 min). NOCODE stands for ``--config.model.conditional=False
+How it was chosen (seed 0, one run each; EMA generator, MNIST score / FID; 2,000-step
+runs take about 3.2 min). NOCODE stands for ``--config.model.conditional=False
 --config.model.discriminator.conditioning=none --config.loss.auxiliary_on_real=True``
 (this config without the code), TUTORIAL_D for
 ``--config.model.discriminator.batch_norm=False
@@ -63,10 +62,9 @@ this file at 7,000 steps (``docs/benchmarks.md``'s MNIST ablation table, from th
 shares 5.0–15.9 %; the code's weight λ = 0.25
 (``--config.loss.auxiliary_weight=0.25``): 9.15 / 12.1, coverage 0.59–0.84, so λ stays 1;
 batch 32 for 12,000 steps (``--config.batch_size=32 --config.total_steps=12000``, 9.5
-min): 9.83 / 13.5, coverage 0.59–0.85, so the batch stays 64. After the change of
-rounding, DiffAugment translation with the code (``--config.augment.policy=translation``):
-7.06 / 162.8, coverage 0.00–0.05: G collapses to nearly one digit per code, so no
-augmentation.
+min): 9.83 / 13.5, coverage 0.59–0.85, so the batch stays 64; DiffAugment translation
+with the code (``--config.augment.policy=translation``; 5.2 min on Zen 5): 7.04 /
+154.7, coverage 0.00–0.03: G collapses to nearly one digit per code, so no augmentation.
 
 Arg ``smoke`` shrinks everything for tests.
 """
