@@ -606,6 +606,7 @@ TRANSFORMATION_CASES = [
                  (_normal(4, 3), _key), id='dragan'),
     pytest.param(functools.partial(losses.r1_penalty, _tanh_critic), (_normal(4, 3),), id='r1'),
     pytest.param(functools.partial(losses.r2_penalty, _tanh_critic), (_normal(4, 3),), id='r2'),
+    pytest.param(losses.mode_seeking_loss, (_normal(4, 2, 3), _normal(4, 5)), id='mode_seeking'),
 ]
 
 
@@ -632,6 +633,35 @@ def test_jit_vmap_and_grad(loss, arg_makers):
         chex.assert_rank(grad, np.ndim(args[argnum]))
     chex.assert_tree_all_finite(grads)
     assert any(np.any(grad != 0) for grad in grads)
+
+
+# ----------------------------------------------------------------------------------------------
+# Mode seeking
+# ----------------------------------------------------------------------------------------------
+
+
+def test_mode_seeking_is_the_mean_inverse_ratio_over_adjacent_pairs():
+    rng = np.random.default_rng(3)
+    images, latents = rng.normal(size=(6, 2, 3, 1)), rng.normal(size=(6, 4))
+    expected = np.mean([
+        1.0 / (np.mean(np.abs(images[i] - images[i + 1]))
+               / np.mean(np.abs(latents[i] - latents[i + 1])) + 1e-5)
+        for i in (0, 2, 4)])
+    got = jax.jit(losses.mode_seeking_loss)(_f32(images), _f32(latents))
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_mode_seeking_costs_a_collapsed_pair_most_and_pushes_it_apart():
+    # Pair 0 is two copies of one image, pair 1 two different images.
+    images = _f32([[0.2, 0.2], [0.2, 0.2], [1.0, -1.0], [-1.0, 1.0]])
+    latents = _f32([[0.0], [1.0], [0.0], [1.0]])
+    np.testing.assert_allclose(jax.jit(losses.mode_seeking_loss)(images, latents),
+                               (1 / 1e-5 + 1 / (2.0 + 1e-5)) / 2, rtol=1e-6)
+    perturbed = jnp.asarray(images).at[0, 0].add(1e-3)
+    grad = jax.grad(losses.mode_seeking_loss)(perturbed, latents)
+    # Gradient descent moves the collapsed pair's images away from each other.
+    assert grad[0, 0] < 0 < grad[1, 0]
+    assert np.abs(grad[0, 0]) > 1e3 * np.abs(grad[2, 0])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -688,6 +718,10 @@ _KEY = jax.random.key(0)
     (losses.gaussian_reconstruction_loss, (_OK, _OK), 'x_hat', (4,)),
     (losses.beta_vae_loss, (_OK, np.float32(1.0)), 'recon_loss', (4,)),
     (losses.beta_vae_loss, (np.float32(1.0), _OK), 'kl', (4,)),
+    (losses.mode_seeking_loss, (np.zeros((3, 2)), np.zeros((3, 2))), 'images', (3, 2)),
+    (losses.mode_seeking_loss, (_OK, np.zeros((4, 2))), 'images', (4,)),
+    (losses.mode_seeking_loss, (_BATCH, np.zeros((2, 2))), 'latents', (2, 2)),
+    (losses.mode_seeking_loss, (_BATCH, _OK), 'latents', (4,)),
 ])
 def test_bad_shapes_raise_at_trace_time(loss, args, name, shape):
     with pytest.raises(ValueError, match=re.escape(name)) as error:
@@ -711,6 +745,7 @@ def test_float_labels_are_rejected():
      'perturbation_scale'),
     (lambda: losses.clip_weights({'w': _OK}, clip_value=0.0), 'clip_value'),
     (lambda: losses.beta_vae_loss(1.0, 1.0, beta=-1.0), 'beta'),
+    (lambda: losses.mode_seeking_loss(_BATCH, _BATCH, eps=0.0), 'eps'),
 ])
 def test_bad_hyperparameters_raise(call, name):
     with pytest.raises(ValueError, match=re.escape(name)):

@@ -101,7 +101,7 @@ def gan_config(*, dataset: str, model: str, total_steps: int) -> ml_collections.
     config.loss = ml_collections.ConfigDict(dict(
         name='non_saturating', label_smoothing=0.0, penalty='none', penalty_weight=0.0,
         penalties=objectives.default_penalties(), n_critic=1, unroll_steps=0,
-        auxiliary_weight=1.0, auxiliary_on_real=True))
+        auxiliary_weight=1.0, auxiliary_on_real=True, mode_seeking_weight=0.0))
     config.augment = ml_collections.ConfigDict(dict(policy=''))  # DiffAugment, ganjax.augment
     # An EMA over ~100 steps suits the few-thousand-step MNIST runs; long runs raise it.
     config.ema_decay = 0.99

@@ -68,6 +68,19 @@ with the code (``--config.augment.policy=translation``; 5.2 min on Zen 5): 7.04 
 batch 128 for 3,500 steps (``--config.batch_size=128 --config.total_steps=3500``, 5.5
 min on Zen 5): 8.59 / 18.5, coverage 0.44–0.84, class shares 5.9–18.8 %.
 
+Probes for coverage (Zen 5, rows in the same table). This config with ``--config.seed=1``:
+9.36 / 13.3, coverage 0.60–0.81, recall 0.54: the lowest class's 0.6 is not seed 0's
+luck. MSGAN's mode-seeking term in G's loss (``--config.loss.mode_seeking_weight=0.1``,
+``ganjax.losses.mode_seeking_loss``; G's batch in pairs that share a code): recall
+rises to 0.65 (seed 0) and 0.63 (seed 1), but the codes align less well with the
+digits (class 2 makes 5.6 % and 7.2 % of the samples), and the lowest class falls:
+8.78 / 16.1, coverage 0.33–0.87 (seed 0); 9.20 / 10.3, 0.55–0.84 (seed 1). So λ stays
+0. D without BatchNorm (``--config.model.discriminator.batch_norm=False``) collapses
+(4.05 / 510.2); with R1 and R2 at γ/2 = 0.05 on every 4th D update besides
+(``--config.loss.penalties.r1.weight=0.05 --config.loss.penalties.r1.every=4``, the
+same for ``r2``) it trains: 8.69 / 14.7, recall 0.74, coverage 0.57–0.90, class shares
+7.1–15.8 % (6.6 min): more recall, no better lowest class.
+
 Arg ``smoke`` shrinks everything for tests.
 """
 from experiments.configs import defaults

@@ -33,6 +33,11 @@ def validate(config, num_devices: int, process_count: int = 1) -> None:
                    f'be divisible by the number of devices ({num_devices})')
     errors.require(config.batch_size % process_count == 0, 'batch_size', config.batch_size,
                    f'be divisible by the number of processes ({process_count})')
+    # pmap's devices each form G's pairs from their own slice of the batch.
+    errors.require(config.parallel != 'pmap' or not config.loss.get('mode_seeking_weight')
+                   or config.batch_size // num_devices % 2 == 0, 'batch_size',
+                   config.batch_size, f'give each of the {num_devices} devices an even '
+                   'batch under pmap with loss.mode_seeking_weight > 0')
     # pmap's outputs are per-process arrays, which orbax cannot checkpoint across hosts.
     errors.require(config.parallel != 'pmap' or process_count == 1, 'parallel',
                    config.parallel, "be 'jit' in a multi-process run")

@@ -67,6 +67,20 @@ def _global_sample(sample: Callable[[jax.Array, int], jax.Array], key: jax.Array
     return jax.lax.dynamic_slice_in_dim(full, index * local_batch, local_batch)
 
 
+def lazy_value(due: jax.Array, value: Callable[[], jax.Array], on_cpu: bool) -> jax.Array:
+    """``value()`` where ``due``, else 0, in value and gradient.
+
+    A ``lax.cond`` runs ``value`` only when due, except on CPU: XLA:CPU runs a
+    convolution's kernel gradient inside a conditional's branch about 80× slower than
+    outside it, which made DCGAN-28's due updates with R1 and R2 take 300 ms against 44
+    ms with both on every update (docs/performance.md). On CPU the value is computed on
+    every update and kept on the due ones, so there laziness saves nothing.
+    """
+    if on_cpu:
+        return jnp.where(due, value(), 0.0)
+    return jax.lax.cond(due, value, lambda: jnp.zeros(()))
+
+
 def ema_decay_at(step: jax.Array, decay: float) -> jax.Array:
     """β_t = min(β, (1 + t)/(10 + t)): the EMA decay after warm-up at step t."""
     return jnp.minimum(decay, (1.0 + step) / (10.0 + step))
@@ -108,9 +122,11 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         ``ganjax.losses`` returns it: λ for the gradient penalty, γ/2 for R1),
         ``penalties`` (scheduled and lazy penalties, ``objectives.make_penalties``),
         ``n_critic``, ``unroll_steps``, ``auxiliary_weight`` (ACGAN class loss; 0
-        disables it) and ``auxiliary_on_real`` (False: D's class head learns only the
+        disables it), ``auxiliary_on_real`` (False: D's class head learns only the
         labels G was given, never the data's: InfoGAN's categorical code, Chen et al.
-        2016, with λ = ``auxiliary_weight``). A D whose class head reads the label's
+        2016, with λ = ``auxiliary_weight``) and ``mode_seeking_weight`` (λ of MSGAN's
+        term in G's loss, ``losses.mode_seeking_loss``, on G's batch in adjacent pairs
+        that share their label; 0 disables it). A D whose class head reads the label's
         factors (``class_factors``) is scored on each factor
         (``losses.factorized_auxiliary_classifier_loss``).
       latent_dim: size of z ~ N(0, I).
@@ -135,13 +151,14 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
       iteration's real and fake batch), ``penalty`` (and ``penalty_<name>`` for each
       section of ``loss.penalties`` that is on; un-weighted values, 0 on updates a lazy
       penalty skips), ``d_grad_norm``, ``g_grad_norm`` (and ``d_aux_loss``/``g_aux_loss``
-      for an auxiliary classifier).
+      for an auxiliary classifier, ``g_mode_seeking`` for MSGAN's term).
     """
     objective = objectives.make_objective(loss_config)
     penalties = objectives.make_penalties(loss_config)
     unroll_steps = loss_config.get('unroll_steps', 0)
     auxiliary = getattr(discriminator, 'conditioning', 'none') == 'auxiliary'
     auxiliary_on_real = loss_config.get('auxiliary_on_real', True)
+    mode_seeking_weight = loss_config.get('mode_seeking_weight', 0.0)
     class_factors = tuple(getattr(discriminator, 'class_factors', ()))
     score_classes = (functools.partial(losses.factorized_auxiliary_classifier_loss,
                                        factors=class_factors)
@@ -153,16 +170,21 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         batch_size = local_batch * (1 if axis_name is None else jax.lax.axis_size(axis_name))
         return half_life_ema_decay_at(step, batch_size, ema_half_life_kimg, ema_rampup)
 
-    def sample_fakes(key, local_batch, prior):
+    def sample_fakes(key, local_batch, prior, paired=False):
+        """z and labels for a batch; ``paired``: examples 2i and 2i + 1 share a label
+        (G's batch under MSGAN's term; the local batch is even, so pairs never straddle
+        pmap's devices)."""
         z_key, label_key = jax.random.split(key)
         z = _global_sample(lambda k, n: jax.random.normal(k, (n, latent_dim)), z_key,
                            local_batch, axis_name)
         if not num_classes:
             return z, None
-        labels = _global_sample(
-            lambda k, n: code_prior_lib.sample(k, prior, (n,), num_classes),
-            label_key, local_batch, axis_name)
-        return z, labels
+
+        def draw(k, n):
+            if paired:
+                return jnp.repeat(code_prior_lib.sample(k, prior, (n // 2,), num_classes), 2)
+            return code_prior_lib.sample(k, prior, (n,), num_classes)
+        return z, _global_sample(draw, label_key, local_batch, axis_name)
 
     def generate(g_params, g_state, z, labels):
         """G in train mode; returns fakes and G's updated collections."""
@@ -213,9 +235,9 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
                 return scheduled.penalty(critic, real, fake, mix_key)
             if scheduled.every == 1:
                 values[scheduled.metric] = value()
-            else:  # lazy: computed (and weighted ×k) on every k-th D update only
-                values[scheduled.metric] = jax.lax.cond(
-                    scheduled.is_due(update), value, lambda: jnp.zeros(()))
+            else:  # lazy: kept (and weighted ×k) on every k-th D update only
+                values[scheduled.metric] = lazy_value(
+                    scheduled.is_due(update), value, jax.default_backend() == 'cpu')
             total += (scheduled.weight_at(step, total_steps) * scheduled.every
                       * values[scheduled.metric])
         return total, values
@@ -251,7 +273,7 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         metrics['d_grad_norm'] = optax.tree.norm(grads)
         return (optax.apply_updates(d_params, updates), d_state, d_opt_state), metrics
 
-    def g_loss_fn(fakes, labels, d_carry, real, real_labels, key, step, update):
+    def g_loss_fn(fakes, labels, z, d_carry, real, real_labels, key, step, update):
         """G's loss as a function of its fakes; G's VJP carries the gradient on.
 
         With ``unroll_steps`` = k (Metz et al. 2017, "Unrolled Generative Adversarial
@@ -274,7 +296,11 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         metrics = dict(g_loss=adversarial)
         if auxiliary:
             metrics['g_aux_loss'] = aux
-        return adversarial + aux, metrics
+        total = adversarial + aux
+        if mode_seeking_weight:
+            metrics['g_mode_seeking'] = losses.mode_seeking_loss(fakes, z)
+            total += mode_seeking_weight * metrics['g_mode_seeking']
+        return total, metrics
 
     def train_step(state: state_lib.GANState, batch) -> tuple[state_lib.GANState, Metrics]:
         real_images = batch['image']
@@ -288,7 +314,8 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
         sample_keys, d_keys, g_key = keys[:n_critic], keys[n_critic:-1], keys[-1]
 
         # The last critic update and G's update share their fakes (module docstring).
-        z, g_labels = sample_fakes(sample_keys[-1], local_batch, state.code_prior)
+        z, g_labels = sample_fakes(sample_keys[-1], local_batch, state.code_prior,
+                                   paired=bool(mode_seeking_weight))
         g_fakes, g_vjp, g_state = jax.vjp(
             lambda g_params: generate(g_params, state.g_state, z, g_labels),
             state.g_params, has_aux=True)
@@ -317,7 +344,7 @@ def make_gan_train_step(generator: nn.Module, discriminator: nn.Module,
 
         last_labels = None if real_labels is None else real_labels[-1]
         fake_grads, g_metrics = jax.grad(g_loss_fn, has_aux=True)(
-            g_fakes, g_labels, carry, real_images[-1], last_labels, g_key, state.step,
+            g_fakes, g_labels, z, carry, real_images[-1], last_labels, g_key, state.step,
             (state.step + 1) * n_critic)
         d_params, d_state, d_opt_state = carry
         (grads,) = g_vjp(fake_grads)

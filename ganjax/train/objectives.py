@@ -192,6 +192,13 @@ def validate(config) -> None:
     errors.require(0 <= loss.label_smoothing < 1, 'loss.label_smoothing',
                    loss.label_smoothing, 'be in [0, 1)')
     errors.positive_int(config, 'loss.n_critic')
+    mode_seeking = loss.get('mode_seeking_weight', 0.0)
+    errors.require(math.isfinite(mode_seeking) and mode_seeking >= 0,
+                   'loss.mode_seeking_weight', mode_seeking, 'be finite and >= 0')
+    if mode_seeking:
+        errors.require(config.batch_size % 2 == 0, 'batch_size', config.batch_size,
+                       "be even with loss.mode_seeking_weight > 0 (G's batch is made of "
+                       'pairs)')
     unroll = loss.get('unroll_steps', 0)
     errors.require(isinstance(unroll, int) and not isinstance(unroll, bool) and unroll >= 0,
                    'loss.unroll_steps', unroll, 'be an integer >= 0')

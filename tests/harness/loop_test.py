@@ -334,6 +334,17 @@ def test_pmap_is_rejected_in_a_multi_process_run(embedded_data_dir):
         validation.validate(config, num_devices=2, process_count=2)
 
 
+def test_mode_seeking_under_pmap_needs_an_even_batch_per_device(embedded_data_dir):
+    config = run_helpers.smoke_config(embedded_data_dir, parallel='pmap')  # batch 8
+    config.loss.mode_seeking_weight = 0.1
+    validation.validate(config, num_devices=4)
+    with pytest.raises(errors.ConfigError, match='batch_size must give each of the 8 devices '
+                       'an even batch under pmap with loss.mode_seeking_weight > 0, got 8'):
+        validation.validate(config, num_devices=8)
+    config.parallel = 'jit'  # jit pairs examples of the global batch
+    validation.validate(config, num_devices=8)
+
+
 # The entry point with files over 1 MiB failing to grow (EFBIG), as on a full disk; set
 # in the child itself, since a preexec_fn would fork a multithreaded (JAX) process.
 _WITH_FILE_SIZE_LIMIT = """

@@ -374,6 +374,22 @@ def test_lazy_penalty_is_weighted_by_its_interval_on_the_updates_it_runs():
     assert float(metrics['penalty']) == 0.0  # the classic loss.penalty is off
 
 
+@pytest.mark.parametrize('due', [True, False])
+def test_lazy_value_is_the_same_under_cond_and_on_cpu(due):
+    # On CPU the lazy penalty is computed and masked, elsewhere a lax.cond skips it; both
+    # give value() and its gradient when due, and exact zeros otherwise.
+    w = jnp.asarray([0.3, -1.2, 2.0])
+
+    def lazy(w, on_cpu):
+        return gan_step.lazy_value(jnp.asarray(due), lambda: jnp.sum(jnp.sin(w) ** 2), on_cpu)
+    expected = jnp.sum(jnp.sin(w) ** 2) if due else 0.0
+    expected_grad = jnp.sin(2 * w) if due else jnp.zeros(3)
+    for on_cpu in (True, False):
+        value, grad = jax.jit(jax.value_and_grad(lazy), static_argnums=1)(w, on_cpu)
+        np.testing.assert_allclose(value, expected, rtol=1e-6)
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-6, atol=0)
+
+
 def test_pmap_equals_jit_with_every_objective_option():
     config = sgd_config(model='dcgan28', loss='relativistic_pairing', n_critic=2)
     config.augment.policy = 'color,translation,cutout'
@@ -382,6 +398,43 @@ def test_pmap_equals_jit_with_every_objective_option():
     config.loss.penalties.r2.update(weight=1.0, every=2)
     jit_metrics = assert_pmap_equals_jit(config, num_steps=2)
     assert float(jit_metrics['penalty_r1']) > 0
+
+
+def mode_seeking_config(weight=0.5, **overrides):
+    config = sgd_config(model='mlp', conditional=True, conditioning='projection', **overrides)
+    config.loss.mode_seeking_weight = weight
+    return config
+
+
+def test_mode_seeking_pairs_share_a_label():
+    # With z's rows of G's first kernel zeroed, G's image depends on its label alone: every
+    # pair of G's batch is then one image twice, and MSGAN's term is 1/ε for each pair.
+    config = mode_seeking_config()
+    setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
+    state = setup.init_state(jax.random.key(0))
+    kernel = state.g_params['Dense_0']['kernel']
+    state = state.replace(g_params={**state.g_params, 'Dense_0': {
+        **state.g_params['Dense_0'], 'kernel': kernel.at[:config.model.latent_dim].set(0.0)}})
+    for seed in range(3):  # three batches of labels
+        _, metrics = jax.jit(setup.train_step)(state.replace(step=seed),
+                                               make_batch(config, seed=seed))
+        np.testing.assert_allclose(metrics['g_mode_seeking'], 1e5, rtol=1e-2)
+
+
+def test_mode_seeking_changes_only_the_generator_update():
+    # Same labels (paired in both), same D update; G's update gains w·∇L_ms.
+    (_, plain), plain_metrics = run_steps(mode_seeking_config(weight=1e-12))
+    (_, seeking), metrics = run_steps(mode_seeking_config(weight=1.0))
+    chex.assert_trees_all_close(seeking.d_params, plain.d_params, rtol=1e-6, atol=1e-7)
+    assert not tree_equal(seeking.g_params, plain.g_params)
+    np.testing.assert_allclose(metrics['g_mode_seeking'], plain_metrics['g_mode_seeking'],
+                               rtol=1e-6)
+    assert float(metrics['g_mode_seeking']) > 0
+
+
+def test_pmap_equals_jit_with_mode_seeking_pairs():
+    # Batch 8 on 4 devices: each device forms one pair from its 2 examples.
+    assert_pmap_equals_jit(mode_seeking_config(), num_steps=2)
 
 
 def test_half_life_ema_decay_halves_in_its_half_life():

@@ -139,6 +139,8 @@ def test_lazy_penalty_is_due_every_kth_update():
     (dict(label_smoothing=1.0), 'loss.label_smoothing'),
     (dict(n_critic=0), 'loss.n_critic'),
     (dict(unroll_steps=-1), 'loss.unroll_steps'),
+    (dict(mode_seeking_weight=-0.1), 'loss.mode_seeking_weight'),
+    (dict(mode_seeking_weight=float('nan')), 'loss.mode_seeking_weight'),
     (dict(penalties=dict(r3=dict(weight=1.0, schedule='constant', final_fraction=1.0,
                                  every=1))), 'loss.penalties.r3'),
     (dict(penalties=dict(r1=dict(weight=float('inf'), schedule='constant',
@@ -154,6 +156,16 @@ def test_validate_names_the_bad_key(overrides, key):
     config = ml_collections.ConfigDict(dict(loss=loss_config(**overrides)))
     with pytest.raises(errors.ConfigError, match=f'config.{key} must'):
         objectives.validate(config)
+
+
+def test_mode_seeking_needs_an_even_batch():
+    config = ml_collections.ConfigDict(dict(loss=loss_config(mode_seeking_weight=0.1),
+                                            batch_size=63))
+    with pytest.raises(errors.ConfigError, match="config.batch_size must be even with "
+                       "loss.mode_seeking_weight > 0 .G's batch is made of pairs., got 63"):
+        objectives.validate(config)
+    config.batch_size = 64
+    objectives.validate(config)
 
 
 def test_unknown_names_are_errors_when_built():
