@@ -28,11 +28,35 @@ def test_report_fields():
     config = mnist_mlp_gan.get_config('smoke')
     result = timing.time_ganjax_step(config, (28, 28, 1), 10, num_steps=2, warmup=1)
     assert set(result) == {'step_ms', 'images_per_sec', 'batch_size', 'devices', 'backend',
-                           'compiler_options', 'first_step_s'}
+                           'compiler_options', 'first_step_s', 'steps_per_call'}
+    assert result['steps_per_call'] == 1
     assert result['first_step_s'] > result['step_ms'] / 1e3  # it compiles
     assert result['compiler_options'] == parallel.compiler_options()
     assert result['step_ms'] > 0 and result['batch_size'] == 8
     assert result['images_per_sec'] == pytest.approx(8 / (result['step_ms'] / 1e3), rel=1e-2)
+
+
+def test_a_timed_call_is_a_cycle_of_lazy_penalties(monkeypatch):
+    # R1 on every 3rd and R2 on every 2nd D update: 6 steps a call hold each schedule's
+    # due updates in proportion, so the step time is their mean, not a skipping step's.
+    config = mnist_mlp_gan.get_config('smoke')
+    config.loss.penalties.r1.update(weight=0.1, every=3)
+    config.loss.penalties.r2.update(weight=0.1, every=2)
+    steps_run = []
+    compile_jit = parallel.compile_jit
+
+    def counting_compile_jit(fn, **kwargs):
+        compiled = compile_jit(fn, **kwargs)
+
+        def step(*args):
+            steps_run.append(1)
+            return compiled(*args)
+        return step
+    monkeypatch.setattr(parallel, 'compile_jit', counting_compile_jit)
+    run_once, info = timing.ganjax_step_runner(config, (28, 28, 1), 10)
+    assert info['steps_per_call'] == 6 and len(steps_run) == 1  # the compiling step
+    run_once()
+    assert len(steps_run) == 7
 
 
 @pytest.mark.parametrize('get_config', [mnist_dcgan_tutorial.get_config,
