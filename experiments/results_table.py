@@ -111,7 +111,9 @@ IMAGE_ABLATION_HEADER = """
 How the recipe above was chosen: a row per run, labelled by what its command changes
 from the config file (the `--config.` overrides); one seed (0) each, the protocol
 above. Runtimes are the whole command's, and upper bounds: some of these runs shared
-the 2-core CPU with test runs.
+the 2-core CPU with test runs. `mnist_dcgan` trained 7,000 steps until 2026-11-28 and
+12,000 since: its rows of 7,000 steps (the steps column) ran before, and
+`--config.total_steps=7000` added to their commands reproduces them.
 
 """
 
@@ -120,10 +122,11 @@ SPEED_HEADER = """
 ## Speed against PyTorch eager
 
 `python -m experiments.benchmark` (`experiments/support/timing.py`): the compiled train
-step (median of the timed steps after warm-up; images/s counts generated images per G
-update) against an eager PyTorch twin of the same architecture and step, timed in
-alternating blocks in one process, 2 threads each; a 2-D mixture config's vmapped
-training of all its seeds (10 steps of every seed a timed call) against PyTorch
+step (median of the timed steps after warm-up, or of whole cycles of lazy penalties;
+images/s counts generated images per G update) against an eager PyTorch twin of the
+same architecture and step, timed in alternating blocks in one process, 2 threads each;
+a 2-D mixture config's vmapped training of all its seeds (10 steps of every seed a
+timed call, or whole cycles of lazy penalties) against PyTorch
 stepping the same seeds' models in turn. "No twin": no PyTorch reference exists for
 that model or loss (`experiments/support/torch_twin.py`). First step: the wait before
 training starts (tracing and compiling included; a 2-D config's compile time). Compare

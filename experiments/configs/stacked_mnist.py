@@ -46,8 +46,13 @@ this recipe 0.200 / 0.160 (999 / 1000 modes); without the code
 0.227 / 0.200; with one 1,000-way softmax in place of the three 10-way ones
 (``"--config.model.discriminator.class_factors=()"``, run before that key existed)
 0.222 / 0.232, in 922 s against the recipe's 656 s (a 3,136 × 1,000 class head; both
-runs shared the CPU with short test runs). ``docs/benchmarks.md`` holds the first two
-runs' rows.
+runs shared the CPU with short test runs); the code read back three times as hard
+(``--config.loss.auxiliary_weight=3``; 5.4 min on Zen 5 beside short test runs)
+0.308 / 0.292 (996 / 994 modes): each code digit shares 0.22–0.29 nats with the digit
+of the blue channel and ≤ 0.01 with the other two channels' digits, so G writes the
+whole code into the blue channel's strokes, and the channels' digits grow less even
+(their KLs 0.145, 0.081, 0.049). ``docs/benchmarks.md``
+holds the rows of all but the 1,000-way head.
 
 Arg ``smoke`` shrinks everything for tests.
 """
