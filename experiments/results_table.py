@@ -111,11 +111,16 @@ IMAGE_ABLATION_HEADER = """
 How the recipe above was chosen: a row per run, labelled by what its command changes
 from the config file (the `--config.` overrides); one seed (0) each, the protocol
 above. Runtimes are the whole command's, and upper bounds: some of these runs shared
-the 2-core CPU with test runs. `mnist_dcgan` trained 7,000 steps until 2026-11-28 and
-12,000 since: its rows of 7,000 steps (the steps column) ran before, and
-`--config.total_steps=7000` added to their commands reproduces them.
-
+the 2-core CPU with test runs.
+{note}
 """
+# What a benchmark's ablation rows need said beyond the shared header.
+IMAGE_ABLATION_NOTES = {
+    'mnist': """`mnist_dcgan` trained 7,000 steps until 2026-11-28 and 12,000 since: its rows of
+7,000 steps (the steps column) ran before, and `--config.total_steps=7000` added to
+their commands reproduces them.
+""",
+}
 
 
 SPEED_HEADER = """
@@ -159,7 +164,9 @@ def main(argv):
             text += header + table(runs)
         probes = [r for r in ablations if r.get('benchmark') == benchmark]
         if probes:
-            text += IMAGE_ABLATION_HEADER + table(probes, ablation=True)
+            note = IMAGE_ABLATION_NOTES.get(benchmark, '')
+            text += (IMAGE_ABLATION_HEADER.format(note=note and '\n' + note)
+                     + table(probes, ablation=True))
     speed = _load(epath.Path(_RESULTS.value) / 'speed')
     if speed:
         text += SPEED_HEADER + tables.speed_table(speed)

@@ -20,20 +20,21 @@ tutorial has it) made faster, trained harder and given InfoGAN's categorical cod
 Non-saturating loss, batch 64, 12,000 steps; every MNIST metric of both generators
 (10,000 samples each, the codes cycled) once, at the end.
 
-Measured on a 2-core AMD EPYC Zen 5 (family 26 model 2; ``lscpu``), 5,000 embedded
-digits: 7.7–8.5 min for the command (``results.json``: ``runtime_s`` 463 and 508 s
-in two runs, about 1,600 images/s). EMA generator at 12,000 steps: MNIST score 9.77
-(real digits 9.54), FID 8.1, every class 9.6–10.5 % of the samples, coverage of each
-class 0.70–0.88, mean 0.79 (precision 0.90, recall 0.61); raw generator 9.65, FID 5.6.
-Seed 1 (``--config.seed=1``): 9.78 / 8.6, coverage 0.68–0.88, mean 0.76. On a 2-core
-AMD EPYC Zen 4, where this config trained 7,000 steps in 8.5 minutes, 12,000 take about
-14.5: there ``--config.total_steps=7000`` is the 10-minute run (9.71 / 10.9, coverage
-0.61–0.84). The tutorial setup, the default before, ended at 6.84 and FID 59.6 in 15
-minutes. Targets we set: score ≥ 9.0 and FID ≤ 16.4 (a quarter of 65.5) in ≤ 10
-minutes are reached; every class's coverage ≥ 0.9 is not (lowest 0.70, class 4; 0.68
-at seed 1): the digits are clean but less varied within a class than the data (a
-perfect generator would score 0.963 in expectation under this protocol: see
-``docs/benchmarks.md``).
+Measured: the README's first command in a fresh clone and venv on a 2-core AMD EPYC
+Zen 5 (family 26 model 2; ``lscpu``), 5,000 embedded digits: 8 min 26 s including the
+install, 7.6 min for the command itself (``results.json``: ``runtime_s`` 458; 508 in a
+run beside light work; about 1,600 images/s). EMA generator at 12,000 steps: MNIST
+score 9.77 (real digits 9.54), FID 8.1, every class 9.6–10.5 % of the samples,
+coverage of each class 0.70–0.88, mean 0.79 (precision 0.90, recall 0.61); raw
+generator 9.65, FID 5.6. Seed 1 (``--config.seed=1``): 9.78 / 8.6, coverage 0.68–0.88,
+mean 0.76. On a 2-core AMD EPYC Zen 4, where this config trained 7,000 steps in 8.5
+minutes, 12,000 take about 14.5: there ``--config.total_steps=7000`` is the 10-minute
+run (9.71 / 10.9, coverage 0.61–0.84). The tutorial setup, the default before, ended
+at 6.84 and FID 59.6 in 15 minutes. Targets we set: score ≥ 9.0 and FID ≤ 16.4 (a
+quarter of 65.5) in ≤ 10 minutes are reached; every class's coverage ≥ 0.9 is not
+(lowest 0.70, class 4; 0.68 at seed 1): the digits are clean but less varied within a
+class than the data (a perfect generator would score 0.963 in expectation under this
+protocol: see ``docs/benchmarks.md``).
 
 How it was chosen (seed 0, one run each; EMA generator, MNIST score / FID; 2,000-step
 runs take about 3.2 min). NOCODE stands for ``--config.model.conditional=False
@@ -58,35 +59,37 @@ runs take about 3.2 min). NOCODE stands for ``--config.model.conditional=False
 
 Training longer is what raised coverage most (Zen 5, EMA; seed 0, then seed 1):
 
-- 7,000 steps (``--config.total_steps=7000``, 5.5 min): 9.71 / 10.9, coverage
+- 7,000 steps (``--config.total_steps=7000``, 4.7–5.5 min): 9.71 / 10.9, coverage
   0.61–0.84, mean 0.73; seed 1 9.36 / 13.3, 0.60–0.81, mean 0.69.
-- 12,000 (this config, 7.7–8.5 min): 9.77 / 8.1, 0.70–0.88, mean 0.79; seed 1 9.78 /
+- 12,000 (this config, 7.6–8.5 min): 9.77 / 8.1, 0.70–0.88, mean 0.79; seed 1 9.78 /
   8.6, 0.68–0.88, mean 0.76.
 - 14,000 (``--config.total_steps=14000``, 9.5 min): 9.77 / 6.4, 0.74–0.90, mean 0.82:
   too close to 10 minutes for a machine whose step time drifts by a fifth.
 
 The rest ran at 7,000 steps, the config's length until 2026-11-28; the probes through a
 config file equal to this one with the overrides above (their EMA numbers do not depend
-on whether the raw generator was evaluated too). Rerun with this file at 7,000 steps (``docs/benchmarks.md``'s MNIST ablation table, from their
-``results.json``): NOCODE 7.34 / 26.7 again, every class's coverage 0.40–0.80 and class
-shares 5.0–15.9 %; the code's weight λ = 0.25
-(``--config.loss.auxiliary_weight=0.25``): 9.15 / 12.1, coverage 0.59–0.84, so λ stays 1;
-batch 32 for 12,000 steps (``--config.batch_size=32 --config.total_steps=12000``, 9.5
-min): 9.83 / 13.5, coverage 0.59–0.85, so the batch stays 64; DiffAugment translation
-with the code (``--config.augment.policy=translation``; 5.2 min on Zen 5): 7.04 /
-154.7, coverage 0.00–0.03: G collapses to nearly one digit per code, so no augmentation;
-batch 128 for 3,500 steps (``--config.batch_size=128 --config.total_steps=3500``, 5.5
-min on Zen 5): 8.59 / 18.5, coverage 0.44–0.84, class shares 5.9–18.8 %.
+on whether the raw generator was evaluated too). Rerun with this file at 7,000 steps
+(``docs/benchmarks.md``'s MNIST ablation table, from their ``results.json``): NOCODE
+7.34 / 26.7 again, every class's coverage 0.40–0.80 and class shares 5.0–15.9 %; the
+code's weight λ = 0.25 (``--config.loss.auxiliary_weight=0.25``): 9.15 / 12.1, coverage
+0.59–0.84, so λ stays 1; batch 32 for 12,000 steps (``--config.batch_size=32
+--config.total_steps=12000``, 9.5 min): 9.83 / 13.5, coverage 0.59–0.85, so the batch
+stays 64; DiffAugment translation with the code
+(``--config.augment.policy=translation``; 5.2 min on Zen 5): 7.04 / 154.7, coverage
+0.00–0.03: G collapses to nearly one digit per code, so no augmentation; batch 128 for
+3,500 steps (``--config.batch_size=128 --config.total_steps=3500``, 5.5 min on Zen 5):
+8.59 / 18.5, coverage 0.44–0.84, class shares 5.9–18.8 %.
 
-Probes for coverage at 7,000 steps (Zen 5, rows in the same table). MSGAN's mode-seeking term in G's loss (``--config.loss.mode_seeking_weight=0.1``,
-``ganjax.losses.mode_seeking_loss``; G's batch in pairs that share a code): recall
-rises to 0.65 (seed 0) and 0.63 (seed 1), but the codes align less well with the
-digits (class 2 makes 5.6 % and 7.2 % of the samples), and the lowest class falls:
-8.78 / 16.1, coverage 0.33–0.87 (seed 0); 9.20 / 10.3, 0.55–0.84 (seed 1). So λ stays
-0. D without BatchNorm (``--config.model.discriminator.batch_norm=False``) collapses
-(4.05 / 510.2); with R1 and R2 at γ/2 = 0.05 on every 4th D update besides
-(``--config.loss.penalties.r1.weight=0.05 --config.loss.penalties.r1.every=4``, the
-same for ``r2``) it trains: 8.69 / 14.7, recall 0.74, coverage 0.57–0.90, class shares
+Probes for coverage at 7,000 steps (Zen 5, rows in the same table). MSGAN's mode-seeking
+term in G's loss (``--config.loss.mode_seeking_weight=0.1``,
+``ganjax.losses.mode_seeking_loss``; G's batch in pairs that share a code): recall rises
+to 0.65 (seed 0) and 0.63 (seed 1), but the codes align less well with the digits (class
+2 makes 5.6 % and 7.2 % of the samples), and the lowest class falls: 8.78 / 16.1,
+coverage 0.33–0.87 (seed 0); 9.20 / 10.3, 0.55–0.84 (seed 1). So λ stays 0. D without
+BatchNorm (``--config.model.discriminator.batch_norm=False``) collapses (4.05 / 510.2);
+with R1 and R2 at γ/2 = 0.05 on every 4th D update besides
+(``--config.loss.penalties.r1.weight=0.05 --config.loss.penalties.r1.every=4``, the same
+for ``r2``) it trains: 8.69 / 14.7, recall 0.74, coverage 0.57–0.90, class shares
 7.1–15.8 % (6.6 min): more recall, no better lowest class.
 
 Arg ``smoke`` shrinks everything for tests.
