@@ -1,13 +1,13 @@
 """Timing the compiled train step (and, where PyTorch is installed, its eager twin).
 
-Protocol: build the step exactly as training does (``ganjax.train.setup``), compile it and run
-a few warm-up steps, then time ``num_steps`` steps one by one (whole cycles of lazy
-penalties, ``lazy_cycle``) with ``jax.block_until_ready`` and report the median. Steps compared with each other (ganjax
-against PyTorch, against XLA's default options) are timed in alternating blocks of five
-steps, so that a change in the machine's load weighs on both sides of the ratio. The
-same batch is fed every step, so input loading is not timed. ``images_per_sec`` counts generated images per G update,
-``batch_size / step time``; with ``n_critic > 1`` a step also reads ``n_critic`` real
-batches.
+Protocol: build the step exactly as training does (``ganjax.train.setup``), compile it
+and run a few warm-up steps, then time ``num_steps`` steps one by one (whole cycles of
+lazy penalties, ``lazy_cycle``) with ``jax.block_until_ready`` and report the median.
+Steps compared with each other (ganjax against PyTorch, against XLA's default options)
+are timed in alternating blocks of five steps, so that a change in the machine's load
+weighs on both sides of the ratio. The same batch is fed every step, so input loading is
+not timed. ``images_per_sec`` counts generated images per G update, ``batch_size / step
+time``; with ``n_critic > 1`` a step also reads ``n_critic`` real batches.
 """
 from collections.abc import Callable
 import math
@@ -112,10 +112,10 @@ def ganjax_step_runner(config, data_shape, num_classes: int,
     run_steps(1)  # compiles
     return lambda: run_steps(steps_per_call), {
         'batch_size': config.batch_size, 'devices': 1, 'steps_per_call': steps_per_call,
-                      'first_step_s': round(time.perf_counter() - start, 2),
-                      'backend': jax.default_backend(),
-                      'compiler_options': parallel.compiler_options()
-                      if compiler_options is None else compiler_options}
+        'first_step_s': round(time.perf_counter() - start, 2),
+        'backend': jax.default_backend(),
+        'compiler_options': parallel.compiler_options()
+        if compiler_options is None else compiler_options}
 
 
 def mixture_training_runner(config, steps_per_call: int) -> tuple[Callable, dict]:
