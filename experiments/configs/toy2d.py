@@ -113,12 +113,15 @@ command then gives other numbers within the seeds' spread.
   (``--config.total_steps=30000``, 32.5 min beside short tests): 8.0 / 82.6 ± 1.8 % / 0.040 ± 0.009,
   against the paper's 7.9 / 95.6 % / 0.07 (at 3,000 updates: 27.1 % / 0.22; at 9,000,
   9.4 min: 55.4 ± 4.2 % / 0.16): the high-quality share still climbing, the KL already
-  below the paper's; grid ``paper_pacgan4`` for 6,000 updates
-  (``--config.total_steps=6000``, 9.1 min): 13.8 ± 0.8 / 1.8 % / 0.84 (at 3,000: 14.7 /
-  1.6 % / 0.76), against 24.8 / 93.6 % / 0.04; grid ``pacgan2`` (6,000 steps, 6.1
+  below the paper's; grid ``paper_pacgan4`` for 30,000 updates
+  (``--config.total_steps=30000``, 50.7 min): 17.3 ± 0.7 / 1.9 ± 0.2 % / 0.58 ± 0.05,
+  against 24.8 / 93.6 % / 0.04 (at 3,000: 14.7 / 1.6 % / 0.76; at 6,000, 9.1 min: 13.8
+  / 1.8 % / 0.84): G spreads its samples over the grid's square but has not yet drawn
+  them into the 25 clusters (``samples.png``); grid ``pacgan2`` (6,000 steps, 6.1
   min): 23.7 / 17.9 ± 1.2 % / 0.39. The ring's paper run approaches Table 1 with
   updates, the grid's does not yet; all 400,000 updates would take about 7 hours per
-  variant for 10 seeds here (ring PacGAN2: 150–160 seed-steps/s).
+  variant for 10 seeds here (ring PacGAN2: 150–160 seed-steps/s; grid PacGAN4: about
+  100).
 
 G's BatchNorm samples with standing statistics (``config.sampling``): on the ring
 (``toy2d.py:ring,gan``, 10 seeds, 5.6 min on Zen 5: 7.9 / 29.8 ± 3.5 % / 0.32) they
