@@ -1,4 +1,5 @@
-"""Building blocks for GAN models: a fast transposed convolution, spectral norm, maxout.
+"""Building blocks for GAN models: a fast transposed convolution, spectral norm, packing,
+minibatch standard deviation, maxout.
 
 Why the transposed convolution is rewritten here
 ------------------------------------------------
@@ -282,6 +283,37 @@ def pack(x: jax.Array, packing: int, reads_labels: bool = False) -> jax.Array:
     packs = x.reshape(x.shape[0] // packing, packing, *x.shape[1:])
     return jnp.moveaxis(packs, 1, -2).reshape(*packs.shape[:1], *x.shape[1:-1],
                                                 packing * x.shape[-1])
+
+
+def minibatch_stddev(x: jax.Array, group_size: int, epsilon: float = 1e-8) -> jax.Array:
+    """Minibatch standard deviation (Karras et al. 2018, "Progressive Growing of GANs",
+    §3): appends one feature map that tells D how varied its batch is.
+
+    The batch (B, H, W, C) splits into groups of g = min(``group_size``, B) consecutive
+    examples. In each group, each feature at each location has the standard deviation
+    s = sqrt(mean_g (x − mean_g x)² + ε) over the group's members (the biased
+    estimate, as in the paper); s averaged over all features and locations is one number
+    per group, appended as a constant channel to each member: (B, H, W, C + 1).
+
+    Groups are consecutive examples, where the paper's code strides through the batch
+    (member j of group i is example i + j·B/g): the same statistic for a batch in random
+    order, and a group then never spans two devices' shares of a batch, so pmap and
+    a sharded jit compute the same function.
+
+    Raises:
+      ValueError: ``group_size`` < 1, or a batch that does not split into groups.
+    """
+    if group_size < 1:
+        raise ValueError(f'group_size must be >= 1, got {group_size}')
+    group = min(group_size, x.shape[0])
+    if x.shape[0] % group:
+        raise ValueError(f'a batch of {x.shape[0]} does not split into groups of {group}')
+    groups = x.reshape(x.shape[0] // group, group, *x.shape[1:])
+    variance = jnp.mean(jnp.square(groups - jnp.mean(groups, axis=1, keepdims=True)), axis=1)
+    stddev = jnp.mean(jnp.sqrt(variance + epsilon), axis=tuple(range(1, x.ndim)))
+    per_example = jnp.repeat(stddev, group).reshape(-1, *([1] * (x.ndim - 1)))
+    feature = jnp.broadcast_to(per_example, (*x.shape[:-1], 1)).astype(x.dtype)
+    return jnp.concatenate([x, feature], axis=-1)
 
 
 def symmetric_uniform(bound: float) -> nn.initializers.Initializer:

@@ -1,4 +1,5 @@
-"""Tests for ganjax.layers: the sub-pixel transposed convolution, spectral norm, maxout.
+"""Tests for ganjax.layers: the sub-pixel transposed convolution, spectral norm, packing,
+minibatch standard deviation, maxout.
 
 ``conv_transpose`` must be the *same function* as ``jax.lax.conv_transpose`` (and the
 ``ConvTranspose`` module the same as ``flax.linen.ConvTranspose``), only computed
@@ -462,3 +463,36 @@ def test_pack_concatenates_consecutive_samples_along_the_last_axis():
 def test_pack_rejects_what_cannot_be_packed(packing, reads_labels, batch, match):
     with pytest.raises(ValueError, match=match):
         layers.pack(jnp.zeros((batch, 2)), packing, reads_labels)
+
+
+def test_minibatch_stddev_appends_each_groups_mean_standard_deviation():
+    x = np.random.default_rng(0).normal(size=(6, 3, 2, 4)).astype(np.float32)
+    out = layers.minibatch_stddev(jnp.asarray(x), group_size=3)
+    assert out.shape == (6, 3, 2, 5)
+    np.testing.assert_array_equal(out[..., :4], x)
+    for group in range(2):
+        members = x[3 * group:3 * group + 3].astype(np.float64)
+        # Karras et al. 2018, §3: the biased standard deviation of each feature at each
+        # location over the group, averaged over features and locations.
+        expected = np.mean(np.sqrt(np.mean((members - members.mean(0)) ** 2, 0) + 1e-8))
+        for member in range(3 * group, 3 * group + 3):
+            np.testing.assert_allclose(out[member, ..., 4], expected, rtol=1e-6)
+
+
+def test_minibatch_stddev_of_a_batch_smaller_than_a_group_uses_the_whole_batch():
+    x = np.random.default_rng(1).normal(size=(2, 4)).astype(np.float32)
+    out = layers.minibatch_stddev(jnp.asarray(x), group_size=4)
+    np.testing.assert_allclose(out[:, 4], np.mean(np.std(x.astype(np.float64), axis=0)),
+                               rtol=1e-5)
+    # One example has no spread: sqrt(ε).
+    np.testing.assert_allclose(layers.minibatch_stddev(jnp.asarray(x[:1]), 4)[0, 4], 1e-4,
+                               rtol=1e-3)
+
+
+@pytest.mark.parametrize('group_size, batch, match', [
+    (0, 4, 'group_size must be >= 1'),
+    (3, 4, 'a batch of 4 does not split into groups of 3'),
+])
+def test_minibatch_stddev_rejects_what_cannot_be_grouped(group_size, batch, match):
+    with pytest.raises(ValueError, match=match):
+        layers.minibatch_stddev(jnp.zeros((batch, 2)), group_size)

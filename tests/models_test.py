@@ -373,6 +373,33 @@ def test_stacked_mnist_recipe_discriminator_reads_each_digit_and_packs():
         assert (None if class_logits is None else class_logits.shape) == class_shape
 
 
+
+@pytest.mark.parametrize('name, data_shape, head_inputs', [
+    ('dcgan28', MNIST, 7 * 7 * (16 + 1)),
+    ('dcgan', (32, 32, 3), 4 * 4 * (32 + 1)),
+])
+def test_a_minibatch_stddev_discriminator_reads_its_group_and_only_its_group(
+        name, data_shape, head_inputs):
+    """ProGAN's minibatch standard deviation (``minibatch_std_group``): one more feature
+    map before D's head, and an example's logit depends on the other members of its
+    group, not on other groups."""
+    x = np.random.default_rng(0).normal(size=(8, *data_shape)).astype(np.float32)
+    config = _model_config(name, minibatch_std_group=4, base_features=8)
+    _, discriminator = models.make_gan(config, data_shape)
+    variables = _random_variables(discriminator, x)
+    head = variables['params']['DiscriminatorHead_0']['logit']['kernel']
+    assert head.shape == (head_inputs, 1)
+
+    def logits_of(images):  # in eval mode, where BatchNorm does not mix the batch
+        return discriminator.apply(variables, images, None, train=False)[0]
+
+    other_member, other_group = x.copy(), x.copy()
+    other_member[1] *= 3.0
+    other_group[4] *= 3.0
+    np.testing.assert_array_equal(logits_of(other_group)[:4], logits_of(x)[:4])
+    assert not np.allclose(logits_of(other_member)[0], logits_of(x)[0])
+
+
 @pytest.mark.parametrize('case_id', DROPOUT_CASE_IDS)
 def test_discriminator_dropout_only_in_train(case_id):
     _, discriminator, _, d_vars, _, x, _ = _setup(case_id)

@@ -50,6 +50,15 @@ def validate(config, num_devices: int, process_count: int = 1) -> None:
     except (ValueError, KeyError, AttributeError) as e:
         raise errors.ConfigError(str(e).strip('"')) from e
     setup_lib.validate(config, data_shape, num_classes)
+    # A group never spans two devices' shares of D's batch, so that pmap and jit compute
+    # the same function (``ganjax.layers.minibatch_stddev``).
+    discriminator = (config.get('model') or {}).get('discriminator') or {}
+    group = discriminator.get('minibatch_std_group', 0)
+    d_batch = config.batch_size // num_devices // discriminator.get('packing', 1)
+    errors.require(not group or d_batch % group == 0,
+                   'model.discriminator.minibatch_std_group', group,
+                   f"divide each device's share of D's batch ({d_batch}: batch_size / "
+                   'devices / model.discriminator.packing)')
     # The image evaluations cycle G's codes (``evaluation.evaluators``): samples of a
     # learned prior's G would misstate its distribution.
     prior = code_prior.CodePrior.from_config(config)

@@ -14,6 +14,9 @@
   more layer on each side (Radford et al.'s 64×64 architecture); that tutorial's code, which
   resizes to 64 but builds the 32×32 stack, is not followed there.
 
+Both discriminators take ProGAN's minibatch standard deviation before their head
+(``minibatch_std_group`` > 0; Karras et al. 2018, §3; ``ganjax.layers.minibatch_stddev``).
+
 Upsampling uses ``ganjax.layers.ConvTranspose`` and the discriminators' strided
 convolutions ``ganjax.layers.Conv``: the same functions as Flax's layers, faster to
 differentiate on XLA:CPU.
@@ -68,6 +71,8 @@ class Discriminator28(nn.Module):
     # BatchNorm after the second convolution, as Radford et al.'s discriminators have it
     # (not in the tutorial): faster early training, but no per-example gradient penalty.
     batch_norm: bool = False
+    # > 0: ProGAN's minibatch standard deviation over groups of this many, before the head.
+    minibatch_std_group: int = 0
     bn_axis_name: str | None = None
 
     @nn.compact
@@ -82,6 +87,8 @@ class Discriminator28(nn.Module):
                 h = nn.BatchNorm(use_running_average=not train, axis_name=self.bn_axis_name)(h)
             h = nn.leaky_relu(h, self.negative_slope)
             h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
+        if self.minibatch_std_group:
+            h = layers.minibatch_stddev(h, self.minibatch_std_group)
         return conditioning.DiscriminatorHead(
             self.num_classes, self.conditioning, self.spectral_norm, _INIT,
             class_factors=self.class_factors, packing=self.packing)(
@@ -131,6 +138,8 @@ class Discriminator(nn.Module):
     conditioning: str = 'none'
     class_factors: tuple[int, ...] = ()  # see conditioning.DiscriminatorHead
     spectral_norm: bool = False
+    # > 0: ProGAN's minibatch standard deviation over groups of this many, before the head.
+    minibatch_std_group: int = 0
     bn_axis_name: str | None = None
 
     @nn.compact
@@ -144,6 +153,8 @@ class Discriminator(nn.Module):
             if self.batch_norm and i > 0:
                 h = nn.BatchNorm(use_running_average=not train, axis_name=self.bn_axis_name)(h)
             h = nn.leaky_relu(h, self.negative_slope)
+        if self.minibatch_std_group:
+            h = layers.minibatch_stddev(h, self.minibatch_std_group)
         return conditioning.DiscriminatorHead(
             self.num_classes, self.conditioning, self.spectral_norm, _INIT,
             class_factors=self.class_factors)(

@@ -298,3 +298,7 @@ def _discriminator_fits_loss(config, discriminator) -> None:
                    f'be 1 with the penalties {penalties} (loss.penalty, loss.penalties)')
     errors.require(config.batch_size % packing == 0, 'batch_size', config.batch_size,
                    f'be divisible by model.discriminator.packing={packing}')
+    group = getattr(discriminator, 'minibatch_std_group', 0)
+    errors.require(isinstance(group, int) and group >= 0,
+                   'model.discriminator.minibatch_std_group', group,
+                   'be a non-negative integer (0: no minibatch standard deviation)')

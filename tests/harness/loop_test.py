@@ -345,6 +345,21 @@ def test_mode_seeking_under_pmap_needs_an_even_batch_per_device(embedded_data_di
     validation.validate(config, num_devices=8)
 
 
+
+def test_a_minibatch_stddev_group_must_divide_each_devices_share_of_ds_batch(
+        embedded_data_dir):
+    config = mnist_dcgan.get_config('smoke')
+    config.data.source, config.data.data_dir = 'embedded', embedded_data_dir
+    config.batch_size = 8
+    config.model.discriminator.minibatch_std_group = 4
+    validation.validate(config, num_devices=2)
+    with pytest.raises(errors.ConfigError, match=r"minibatch_std_group must divide each "
+                       r"device's share of D's batch \(2: batch_size / devices"):
+        validation.validate(config, num_devices=4)
+    config.model.discriminator.minibatch_std_group = -1
+    with pytest.raises(errors.ConfigError, match='minibatch_std_group must be a non-negative'):
+        validation.validate(config, num_devices=1)
+
 # The entry point with files over 1 MiB failing to grow (EFBIG), as on a full disk; set
 # in the child itself, since a preexec_fn would fork a multithreaded (JAX) process.
 _WITH_FILE_SIZE_LIMIT = """
