@@ -345,7 +345,6 @@ def test_mode_seeking_under_pmap_needs_an_even_batch_per_device(embedded_data_di
     validation.validate(config, num_devices=8)
 
 
-
 def test_a_minibatch_stddev_group_must_divide_each_devices_share_of_ds_batch(
         embedded_data_dir):
     config = mnist_dcgan.get_config('smoke')
@@ -359,6 +358,7 @@ def test_a_minibatch_stddev_group_must_divide_each_devices_share_of_ds_batch(
     config.model.discriminator.minibatch_std_group = -1
     with pytest.raises(errors.ConfigError, match='minibatch_std_group must be a non-negative'):
         validation.validate(config, num_devices=1)
+
 
 # The entry point with files over 1 MiB failing to grow (EFBIG), as on a full disk; set
 # in the child itself, since a preexec_fn would fork a multithreaded (JAX) process.
