@@ -63,8 +63,8 @@ channels stay even (0.008, 0.006, 0.014) but G stops drawing some codes' digit t
 work). So even codes aligned with the digits leave this half-width network above the
 0.03 target in this budget, and training longer does not close the gap. (The recipe's
 EMA generator: ``channel_kl`` 0.056, 0.034, 0.072, summing to 0.162 of its 0.189.
-``python -m experiments.evaluate --workdir=DIR`` adds ``channel_kl`` to a run's
-``eval.json``; runs record it since it exists.)
+``results.json`` holds ``channel_kl`` beside the modes and KL; for a run from before it
+existed, ``python -m experiments.evaluate --workdir=DIR`` writes it to ``eval.json``.)
 
 Arg ``smoke`` shrinks everything for tests.
 """
@@ -79,7 +79,8 @@ def get_config(arg: str | None = None):
     config.variant = variant
     config.model.generator.base_features = 32
     config.model.discriminator.update(base_features=32, batch_norm=False, dropout_rate=0.3,
-                                      packing=VARIANTS[variant], class_factors=())
+                                      packing=VARIANTS[variant], class_factors=(),
+                                      minibatch_std_group=0)
     config.sample_every_steps = 1000
     config.eval.metrics = ('stacked_modes',)
     config.eval.num_samples = 26_000

@@ -111,8 +111,8 @@ def stacked_mnist_table(all_results: list[dict], ablation: bool = False) -> str:
     """A Markdown table of Stacked MNIST ``results.json`` contents beside the paper's;
     ``ablation`` adds a column of what each command changed from its variant."""
     lines = _head(['variant', 'modes of 1000, EMA / raw (ours)', 'modes (paper)',
-                   'KL, EMA / raw (ours)', 'KL (paper)', 'real data: modes, KL',
-                   'steps × batch', 'runtime', 'command'], ablation)
+                   'KL, EMA / raw (ours)', 'KL (paper)', "each channel's KL, R / G / B (EMA)",
+                   'real data: modes, KL', 'steps × batch', 'runtime', 'command'], ablation)
     for r in sorted(all_results, key=lambda r: (r['variant'], r['command'] or '')):
         ema, raw = r['final'].get('ema', {}), r['final'].get('raw', {})
         # The anchors are the benchmark's, not the run's: a run recorded before its
@@ -123,10 +123,15 @@ def stacked_mnist_table(all_results: list[dict], ablation: bool = False) -> str:
             f"| {r['variant']} |{change} {ema.get('modes', '–')} / {raw.get('modes', '–')} "
             f"| {_anchor(paper, 'modes')} | {ema.get('kl', float('nan')):.3f} / "
             f"{raw.get('kl', float('nan')):.3f} | {_anchor(paper, 'kl')} "
-            f"| {r['real_data']['modes']}, {r['real_data']['kl']:.3f} "
+            f"| {_channel_kls(ema)} | {r['real_data']['modes']}, {r['real_data']['kl']:.3f} "
             f"| {r['protocol']['total_steps']} × {r['protocol']['batch_size']} "
             f"| {_runtime(r)} | `{r['command']}` |")
     return '\n'.join(lines) + '\n'
+
+
+def _channel_kls(metrics: dict) -> str:
+    """'0.056 / 0.034 / 0.072', or '–' for a run from before ``channel_kl``."""
+    return ' / '.join(f'{kl:.3f}' for kl in metrics.get('channel_kl', ())) or '–'
 
 
 def _anchor(paper: dict | None, key: str) -> str:

@@ -299,6 +299,7 @@ def test_stacked_mnist_entry_point_writes_results_table_row_and_samples(embedded
     row = tables.stacked_mnist_table([results]).splitlines()[-1]
     assert row.startswith('| recipe | ') and '| 1000 |' in row and '| 0.029 |' in row
     assert f"{results['final']['ema']['kl']:.3f}" in row
+    assert ' / '.join(f'{kl:.3f}' for kl in ema['channel_kl']) in row
     assert f"| {results['real_data']['modes']}, {results['real_data']['kl']:.3f} |" in row
     ablation_row = tables.stacked_mnist_table([results], ablation=True).splitlines()[-1]
     assert ablation_row.startswith(
