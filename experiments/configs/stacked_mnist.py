@@ -51,8 +51,12 @@ runs shared the CPU with short test runs); the code read back three times as har
 0.308 / 0.292 (996 / 994 modes): each code digit shares 0.22–0.29 nats with the digit
 of the blue channel and ≤ 0.01 with the other two channels' digits, so G writes the
 whole code into the blue channel's strokes, and the channels' digits grow less even
-(their KLs 0.145, 0.081, 0.049). ``docs/benchmarks.md``
-holds the rows of all but the 1,000-way head.
+(their KLs 0.145, 0.081, 0.049). Two more on Zen 5 (4.9 and 4.3 min; the EMA
+generator's channel KLs R / G / B in brackets): ProGAN's minibatch standard deviation in
+D (``--config.model.discriminator.minibatch_std_group=4``) 0.243 / 0.207 (0.034 / 0.055
+/ 0.126); MSGAN's mode-seeking term (``--config.loss.mode_seeking_weight=1.0``) 0.244 /
+0.208 (0.078 / 0.070 / 0.066). Neither lowers the KL; neither was kept.
+``docs/benchmarks.md`` holds the rows of all but the 1,000-way head.
 
 What codes that stood for the digits would give (a diagnostic that reads the data's labels,
 so no candidate: ``--config.loss.auxiliary_on_real=True``, D's class head also learns each
