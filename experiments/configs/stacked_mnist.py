@@ -30,7 +30,8 @@ Measured on a 2-core AMD EPYC (Zen 4; ``lscpu``), the first command in a fresh w
 21.9 minutes of wall time (``results.json``'s runtime: 1,286 s, without the counting of
 the real modes after it). EMA generator: 1000 modes, KL 0.189; raw: 1000, KL 0.188. On
 a 2-core AMD EPYC Zen 5 (family 26 model 2) the same command gives the same KLs to the
-last digit in 11 min 16 s (runtime 664 s; ``docs/benchmarks.md``'s row). The
+last digit in about 11.5 minutes (runtime 664 s, and 687 s in a rerun at a later commit,
+now ``docs/benchmarks.md``'s row, which adds each channel's KL). The
 issue's target, 1000 modes and KL ≤ 0.03 (R3GAN's 0.029) in ≤ 30 minutes, is reached
 for the modes and missed by 6× for the KL. Most of the KL is each channel's own
 imbalance: digit 4 makes 4.9–6.1 % of a channel and 9 makes 14–19 %; the three channels'
