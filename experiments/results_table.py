@@ -91,7 +91,9 @@ independently drawn MNIST digits as R, G, B (1,000 modes); 26,000 generated samp
 each channel is classified by ganjax's MNIST network
 (`ganjax/evaluation/weights/mnist_classifier.json` records its held-out accuracy and
 hash); a mode is reached by at least one sample; KL (nats) of the
-mode histogram to the uniform one. Ours: one seed, the last evaluation of the run, EMA
+mode histogram to the uniform one. Each channel's KL is that of its digit histogram to
+the uniform one over 10: the mode KL is their sum plus how far the channels' digits are
+from independent ('–': a run from before it was recorded). Ours: one seed, the last evaluation of the run, EMA
 and raw generator; trained on the 5,000 embedded MNIST digits unless the row's
 protocol says otherwise. "Real data" counts 26,000 real Stacked MNIST examples the same
 way: what a perfect generator would score (its KL is the finite-sample floor,
