@@ -90,20 +90,20 @@ Protocol (`ganjax.evaluation.mnist_metrics`, 'stacked_modes'): each example stac
 independently drawn MNIST digits as R, G, B (1,000 modes); 26,000 generated samples;
 each channel is classified by ganjax's MNIST network
 (`ganjax/evaluation/weights/mnist_classifier.json` records its held-out accuracy and
-hash); a mode is reached by at least one sample; KL (nats) of the
-mode histogram to the uniform one. Each channel's KL is that of its digit histogram to
-the uniform one over 10: the mode KL is their sum plus how far the channels' digits are
-from independent ('–': a run from before it was recorded). Ours: one seed, the last evaluation of the run, EMA
-and raw generator; trained on the 5,000 embedded MNIST digits unless the row's
+hash); a mode is reached by at least one sample; KL (nats) of the mode histogram to the
+uniform one. Each channel's KL is that of its digit histogram to the uniform one over
+10: the mode KL is their sum plus how far the channels' digits are from independent
+('–': a run from before it was recorded). Ours: one seed, the last evaluation of the
+run, EMA and raw generator; trained on the 5,000 embedded MNIST digits unless the row's
 protocol says otherwise. "Real data" counts 26,000 real Stacked MNIST examples the same
-way: what a perfect generator would score (its KL is the finite-sample floor,
-≈ (K − 1) / 2N = 0.019, plus the network's misreadings). Paper: PacGAN Table 2 (DCGAN
-and PacDCGAN2 rows), whose networks differ from ours (the 28×28 DCGAN of TensorFlow's
-DCGAN tutorial at half width here), so the DCGAN rows are not like for like; beside
-`recipe` (ganjax's recipe, the default variant), the best published row: R3GAN (Huang
-et al. 2024), 1000 modes, KL 0.029. The issue's target for `recipe`: 1000 modes and
-KL ≤ 0.03 in ≤ 30 minutes. Runtimes include the evaluations; the `dcgan` and
-`pacdcgan2` runs shared their 2-core CPU with other jobs.
+way: what a perfect generator would score (its KL is the finite-sample floor, ≈ (K − 1)
+/ 2N = 0.019, plus the network's misreadings). Paper: PacGAN Table 2 (DCGAN and
+PacDCGAN2 rows), whose networks differ from ours (the 28×28 DCGAN of TensorFlow's DCGAN
+tutorial at half width here), so the DCGAN rows are not like for like; beside `recipe`
+(ganjax's recipe, the default variant), the best published row: R3GAN (Huang et al.
+2024), 1000 modes, KL 0.029. The issue's target for `recipe`: 1000 modes and KL ≤ 0.03
+in ≤ 30 minutes. Runtimes include the evaluations; the `dcgan` and `pacdcgan2` runs
+shared their 2-core CPU with other jobs.
 
 """
 
@@ -122,11 +122,12 @@ IMAGE_ABLATION_NOTES = {
 7,000 steps (the steps column) ran before, and `--config.total_steps=7000` added to
 their commands reproduces them.
 """,
-    'stacked_mnist': """Where `loss.auxiliary_on_real=True` comes with the recipe's code kept, D's class head
-also learns the data's labels (an ACGAN given each real example's three digits): those
-rows break Stacked MNIST's unsupervised protocol and are no candidate recipe; they show
-what codes that stand exactly for the digits give this network in this time. (Without
-the code, D has no class head, and the key only satisfies the config's validation.)
+    'stacked_mnist': """Where `loss.auxiliary_on_real=True` comes with the recipe's code
+kept, D's class head also learns the data's labels (an ACGAN given each real example's
+three digits): those rows break Stacked MNIST's unsupervised protocol and are no
+candidate recipe; they show what codes that stand exactly for the digits give this
+network in this time. (Without the code, D has no class head, and the key only
+satisfies the config's validation.)
 """,
 }
 

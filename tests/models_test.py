@@ -373,7 +373,6 @@ def test_stacked_mnist_recipe_discriminator_reads_each_digit_and_packs():
         assert (None if class_logits is None else class_logits.shape) == class_shape
 
 
-
 @pytest.mark.parametrize('name, data_shape, head_inputs', [
     ('dcgan28', MNIST, 7 * 7 * (16 + 1)),
     ('dcgan', (32, 32, 3), 4 * 4 * (32 + 1)),

@@ -160,7 +160,8 @@ def test_stacked_modes_count_the_classified_channel_triples(embedded_data_dir, n
     expected_modes = (100 * predicted[triples[:, 0]] + 10 * predicted[triples[:, 1]]
                       + predicted[triples[:, 2]])
     counts = np.bincount(expected_modes, minlength=1000)
-    def kl_to_uniform(counts):
+
+    def kl_to_uniform(counts):  # the formula in NumPy, not ganjax.metrics' own
         share = counts[counts > 0] / counts.sum()
         return np.sum(share * np.log(len(counts) * share))
 

@@ -437,12 +437,12 @@ def test_pmap_equals_jit_with_mode_seeking_pairs():
     assert_pmap_equals_jit(mode_seeking_config(), num_steps=2)
 
 
-
 def test_pmap_equals_jit_with_a_minibatch_stddev_discriminator():
     # Batch 8 on 4 devices: each device's 2 examples are one group, as in the global batch.
     config = sgd_config(model='dcgan28')
     config.model.discriminator.update(minibatch_std_group=2, batch_norm=True)
     assert_pmap_equals_jit(config, num_steps=2)
+
 
 def test_half_life_ema_decay_halves_in_its_half_life():
     batch, kimg = 64, 0.64  # a half-life of 640 images = 10 steps of 64
