@@ -30,12 +30,14 @@ std 0.01; grid = 25 Gaussians at {−4, −2, 0, 2, 4}², std 0.05; 100,000 trai
 per seed; 2,500 samples per seed; a sample is high quality within 3 standard deviations
 of its nearest mode; a mode is captured by at least one high-quality sample; KL of the
 high-quality samples' mode histogram to the uniform one. Ours: mean ± standard error
-over seeds, one compiled program for all seeds, on a 2-core CPU. Paper: PacGAN's best
-rows of Table 1 (ring PacGAN2, grid PacGAN4). `recipe` is ganjax's recommended recipe
-(the default variant; the ablation tables below show how it was chosen); `best` was
-chosen on the ring with seeds 0–4; `paper_*` follow PacGAN's own protocol (its
-networks, Adam 1e-4 with β1 0.8, batches of 100 packs, the raw generator) for fewer
-updates than its 400,000 (see "seeds × steps").
+over seeds, one compiled program for all seeds, on a 2-core CPU. Paper: the row of
+PacGAN's Table 1 named in the cell (mean ± standard error over 10 trials): GAN beside
+`gan` and `paper_gan`, PacGANm beside `pacganm` and `paper_pacganm`, and each mixture's
+best row (ring PacGAN2, grid PacGAN4) beside every other variant. `recipe` is
+ganjax's recommended recipe (the default variant; the ablation tables below show how it
+was chosen); `best` was chosen on the ring with seeds 0–4; `paper_*` follow PacGAN's own
+protocol (its networks, Adam 1e-4 with β1 0.8, batches of 100 packs, the raw generator)
+for fewer updates than its 400,000 (see "seeds × steps").
 "High quality by BatchNorm" samples the same trained generators with each of
 `config.sampling.batch_norm`'s modes (standing statistics, training's running averages,
 each batch's own statistics); runs from before those modes existed sampled with running

@@ -18,13 +18,17 @@ def results_table(all_results: list[dict]) -> str:
              '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for r in sorted(all_results, key=lambda r: (r['mixture'], r['variant'])):
         mean, err, protocol = r['mean'], r['stderr'], r['protocol']
-        paper = mode_collapse.PAPER[r['mixture']]
+        # The anchors are the benchmark's, not the run's (runs before 2026-11-28 recorded
+        # the best row for every variant).
+        paper = mode_collapse.paper_row(r['mixture'], r['variant'])
         lines.append(
             f"| {r['mixture']} ({protocol['num_modes']} modes) | {r['variant']} "
-            f"| {mean['modes']:.1f} ± {err['modes']:.1f} | {paper['modes']} "
+            f"| {mean['modes']:.1f} ± {err['modes']:.1f} "
+            f"| {paper['modes']:.1f} ± {paper['stderr']['modes']:.1f} ({paper['row']}) "
             f"| {100 * mean['high_quality']:.1f} ± {100 * err['high_quality']:.1f} % "
-            f"| {100 * paper['high_quality']:.1f} % "
-            f"| {_kl_text(mean['kl'])} ± {_kl_text(err['kl'])} | {paper['kl']} "
+            f"| {100 * paper['high_quality']:.1f} ± {100 * paper['stderr']['high_quality']:.1f} % "
+            f"| {_kl_text(mean['kl'])} ± {_kl_text(err['kl'])} "
+            f"| {paper['kl']:.2f} ± {paper['stderr']['kl']:.2f} "
             f"| {len(protocol['seeds'])} ({protocol['seeds'][0]}–{protocol['seeds'][-1]}) "
             f"× {protocol['total_steps']} "
             f"| {protocol['sampled_from']}, {protocol.get('batch_norm', 'running')} "

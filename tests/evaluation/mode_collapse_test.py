@@ -156,7 +156,12 @@ def test_benchmark_run_writes_samples_results_and_plot(tmp_path, variant):
     assert os.path.getsize(tmp_path / 'samples.png') > 0
     row = tables.results_table([results]).splitlines()[-1]
     assert row.startswith(f'| ring (8 modes) | {variant} | {results["mean"]["modes"]:.1f} ± ')
-    assert '| 7.9 |' in row and '| 95.6 % |' in row and '| 0.07 | 2 (0–1) × 20 |' in row
+    # Beside Table 1's row of the same name, or its best one (PacGAN2 on the ring).
+    paper = ('| 6.3 ± 0.5 (GAN) |', '| 98.2 ± 0.2 % |', '| 0.45 ± 0.09 | 2 (0–1) × 20 |')
+    if variant != 'gan':
+        paper = ('| 7.9 ± 0.1 (PacGAN2) |', '| 95.6 ± 2.0 % |', '| 0.07 ± 0.03 | 2 (0–1) × 20 |')
+    assert all(cell in row for cell in paper), row
+    assert results['paper'] == mode_collapse.paper_row('ring', variant)
     assert ('| ema, standing |' if variant in ('best', 'recipe')
             else '| raw generator, standing |') in row
     by_mode = results['by_batch_norm']
@@ -234,6 +239,16 @@ def test_paper_variants_follow_pacgans_protocol(packing):
     assert (config.batch_size, config.num_train, config.total_steps) == (
         100 * packing, 100_000, 400_000)
     assert config.model.latent_dim == 2 and not config.sample_from_ema
+    # Its results stand beside the Table 1 row of its packing (grid: GAN 17.3 modes).
+    row = mode_collapse.paper_row('grid', variant)
+    assert row['row'] == ('GAN' if packing == 1 else f'PacGAN{packing}')
+    assert row['modes'] == {1: 17.3, 2: 23.8, 3: 24.6, 4: 24.8}[packing]
+
+
+def test_variants_outside_table_1_stand_beside_its_best_row():
+    for variant in ('recipe', 'best', 'wgan_gp'):
+        assert mode_collapse.paper_row('grid', variant)['row'] == 'PacGAN4'
+        assert mode_collapse.paper_row('ring', variant)['row'] == 'PacGAN2'
 
 
 @pytest.mark.parametrize('key,value', [('mixture', 'spiral'), ('chunk_steps', 3),
