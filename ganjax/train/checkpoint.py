@@ -283,10 +283,14 @@ class Checkpointer:
         self._manager.reload()
 
 
+_TENSORSTORE_SPEC = re.compile(r" \[tensorstore_spec='.*?'\]", re.DOTALL)
+
+
 def _cause(error: Exception) -> str:
-    """The root of a save error: TensorStore's messages end in the OS error (e.g. 'No
-    space left on device [os_error_code=28]') followed by a long spec."""
-    text = str(error).split(' [tensorstore_spec=', 1)[0]
+    """The root of a save error: TensorStore's messages end in the OS error and its code
+    (e.g. "No space left on device [os_error_code='28']"), with a long JSON spec either
+    after the code or, where a driver failed to open, between the error and its code."""
+    text = _TENSORSTORE_SPEC.sub('', str(error))
     found = re.search(r'([^:]+) \[os_error_code=.?(\d+)', text)
     return f'{found[1].strip()}, errno {found[2]}' if found else _first_line(error)
 

@@ -342,6 +342,27 @@ def test_a_failed_save_keeps_the_previous_checkpoint_and_says_why_without_traceb
     assert 'Traceback' not in child.stderr and 'Error' not in child.stderr
 
 
+# TensorStore's two shapes of a failed write (from real runs, paths and spec shortened):
+# the spec after the OS error's code, or between the error and its code (a failed open).
+_SPEC = r"""[tensorstore_spec='{\"driver\":\"zarr\",\"metadata\":{\"chunks\":[]}}']"""
+
+
+@pytest.mark.parametrize('message', [
+    'OUT_OF_RANGE: Error writing "w/0" in OCDBT database at local file "/c/": Failed '
+    'writing: "/c/d/4a": Failed to write 35078144 bytes to file 7: File too large '
+    f"[os_error_code='27'] {_SPEC}",
+    'OUT_OF_RANGE: Error opening "zarr" driver: Error writing "w/.zarray" in OCDBT '
+    'database at local file "/c/": Failed writing: "/c/d/f9": Failed to write 9895936 '
+    f"bytes to file 7: File too large {_SPEC} [os_error_code='27']",
+])
+def test_the_cause_of_a_failed_save_is_the_os_error_wherever_the_spec_stands(message):
+    assert checkpoint._cause(ValueError(message)) == 'File too large, errno 27'
+
+
+def test_a_failure_without_an_os_error_gives_its_first_line():
+    assert checkpoint._cause(RuntimeError('quota exceeded\ndetails')) == 'quota exceeded'
+
+
 _DAMAGED_NEWEST = '''
 import pathlib, sys
 from absl import app
