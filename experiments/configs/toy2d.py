@@ -118,8 +118,11 @@ command then gives other numbers within the seeds' spread.
   against 24.8 / 93.6 % / 0.04 (at 3,000: 14.7 / 1.6 % / 0.76; at 6,000, 9.1 min: 13.8
   / 1.8 % / 0.84): G spreads its samples over the grid's square but has not yet drawn
   them into the 25 clusters (``samples.png``); grid ``pacgan2`` (6,000 steps, 6.1
-  min): 23.7 / 17.9 ± 1.2 % / 0.39. The ring's paper run approaches Table 1 with
-  updates, the grid's does not yet; all 400,000 updates would take about 7 hours per
+  min): 23.7 / 17.9 ± 1.2 % / 0.39. Ring ``paper_gan`` for 30,000 updates (30 min
+  beside a light job): 7.4 ± 0.2 / 68.9 ± 3.9 % / 0.26 ± 0.04 against Table 1's GAN,
+  6.3 / 98.2 % / 0.45: more modes and a lower KL than the paper's GAN, far fewer samples
+  on them (``samples.png``: G still strings points between the modes). The ring's paper
+  runs approach Table 1 with updates, the grid's do not yet; all 400,000 updates would take about 7 hours per
   variant for 10 seeds here (ring PacGAN2: 150–160 seed-steps/s; grid PacGAN4: about
   100).
 
