@@ -109,22 +109,26 @@ command then gives other numbers within the seeds' spread.
 * ``paper_*`` train PacGAN's batch of 100 packs (m × 100 samples a step, as its code
   does; before 2026-11-27 these variants and ``pacgan*`` drew 100 samples, 100 / m
   packs, and ``pacgan3`` could not run). On a 2-core AMD EPYC (Zen 5, family 26 model
-  2, AVX-512), 10 seeds: ring ``paper_pacgan2`` for 30,000 of its 400,000 updates
-  (``--config.total_steps=30000``, 32.5 min beside short tests): 8.0 / 82.6 ± 1.8 % / 0.040 ± 0.009,
-  against the paper's 7.9 / 95.6 % / 0.07 (at 3,000 updates: 27.1 % / 0.22; at 9,000,
-  9.4 min: 55.4 ± 4.2 % / 0.16): the high-quality share still climbing, the KL already
-  below the paper's; grid ``paper_pacgan4`` for 30,000 updates
-  (``--config.total_steps=30000``, 50.7 min): 17.3 ± 0.7 / 1.9 ± 0.2 % / 0.58 ± 0.05,
-  against 24.8 / 93.6 % / 0.04 (at 3,000: 14.7 / 1.6 % / 0.76; at 6,000, 9.1 min: 13.8
-  / 1.8 % / 0.84): G spreads its samples over the grid's square but has not yet drawn
-  them into the 25 clusters (``samples.png``); grid ``pacgan2`` (6,000 steps, 6.1
-  min): 23.7 / 17.9 ± 1.2 % / 0.39. Ring ``paper_gan`` for 30,000 updates (30 min
-  beside a light job): 7.4 ± 0.2 / 68.9 ± 3.9 % / 0.26 ± 0.04 against Table 1's GAN,
-  6.3 / 98.2 % / 0.45: more modes and a lower KL than the paper's GAN, far fewer samples
-  on them (``samples.png``: G still strings points between the modes). The ring's paper
-  runs approach Table 1 with updates, the grid's do not yet; all 400,000 updates would take about 7 hours per
-  variant for 10 seeds here (ring PacGAN2: 150–160 seed-steps/s; grid PacGAN4: about
-  100).
+  2, AVX-512), 10 seeds, ``--config.total_steps=30000`` (30,000 of PacGAN's 400,000
+  updates), against the Table 1 row of the same name:
+  - ring ``paper_pacgan2`` (32.5 min beside short tests): 8.0 / 82.6 ± 1.8 % / 0.040 ±
+    0.009 against 7.9 / 95.6 % / 0.07 (at 3,000 updates: 27.1 % / 0.22; at 9,000, 9.4
+    min: 55.4 ± 4.2 % / 0.16): the high-quality share still climbing, the KL already
+    below the paper's;
+  - ring ``paper_gan`` (30 min beside a light job): 7.4 ± 0.2 / 68.9 ± 3.9 % / 0.26 ±
+    0.04 against GAN's 6.3 / 98.2 % / 0.45: more modes and a lower KL than the paper's
+    GAN, far fewer samples on them (``samples.png``: G strings points between modes);
+  - grid ``paper_pacgan4`` (50.7 min): 17.3 ± 0.7 / 1.9 ± 0.2 % / 0.58 ± 0.05 against
+    24.8 / 93.6 % / 0.04 (at 3,000: 14.7 / 1.6 % / 0.76; at 6,000, 9.1 min: 13.8 / 1.8
+    % / 0.84): G spreads its samples over the grid's square but has not yet drawn them
+    into the 25 clusters;
+  - grid ``paper_gan`` (28.5 min): 20.7 ± 0.6 / 19.1 ± 1.9 % / 0.60 ± 0.04 against GAN's
+    17.3 / 94.8 % / 0.70: G lays its samples along rays through the modes.
+
+  Grid ``pacgan2`` (ganjax's protocol, 6,000 steps, 6.1 min): 23.7 / 17.9 ± 1.2 % /
+  0.39. The paper runs reach Table 1's modes and KLs (the grid's PacGAN4 apart) but not
+  yet its high-quality shares; all 400,000 updates would take about 7 hours per variant
+  for 10 seeds here (ring PacGAN2: 150–160 seed-steps/s; grid PacGAN4: about 100).
 
 G's BatchNorm samples with standing statistics (``config.sampling``): on the ring
 (``toy2d.py:ring,gan``, 10 seeds, 5.6 min on Zen 5: 7.9 / 29.8 ± 3.5 % / 0.32) they
