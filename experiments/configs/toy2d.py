@@ -122,8 +122,9 @@ command then gives other numbers within the seeds' spread.
     24.8 / 93.6 % / 0.04 (at 3,000: 14.7 / 1.6 % / 0.76; at 6,000, 9.1 min: 13.8 / 1.8
     % / 0.84): G spreads its samples over the grid's square but has not yet drawn them
     into the 25 clusters;
-  - grid ``paper_gan`` (28.5 min): 20.7 ± 0.6 / 19.1 ± 1.9 % / 0.60 ± 0.04 against GAN's
-    17.3 / 94.8 % / 0.70: G lays its samples along rays through the modes.
+  - grid ``paper_gan`` (28.5 min, its last four beside a short run): 20.7 ± 0.6 / 19.1
+    ± 1.9 % / 0.60 ± 0.04 against GAN's 17.3 / 94.8 % / 0.70: G lays its samples along
+    rays through the modes.
 
   Grid ``pacgan2`` (ganjax's protocol, 6,000 steps, 6.1 min): 23.7 / 17.9 ± 1.2 % /
   0.39. The paper runs reach Table 1's modes and KLs (the grid's PacGAN4 apart) but not
