@@ -157,10 +157,9 @@ def test_benchmark_run_writes_samples_results_and_plot(tmp_path, variant):
     row = tables.results_table([results]).splitlines()[-1]
     assert row.startswith(f'| ring (8 modes) | {variant} | {results["mean"]["modes"]:.1f} ± ')
     # Beside Table 1's row of the same name, or its best one (PacGAN2 on the ring).
-    paper = ('| 6.3 ± 0.5 (GAN) |', '| 98.2 ± 0.2 % |', '| 0.45 ± 0.09 | 2 (0–1) × 20 |')
-    if variant != 'gan':
-        paper = ('| 7.9 ± 0.1 (PacGAN2) |', '| 95.6 ± 2.0 % |', '| 0.07 ± 0.03 | 2 (0–1) × 20 |')
-    assert all(cell in row for cell in paper), row
+    paper = (('| 6.3 ± 0.5 (GAN) |', '| 98.2 ± 0.2 % |', '| 0.45 ± 0.09 |') if variant == 'gan'
+             else ('| 7.9 ± 0.1 (PacGAN2) |', '| 95.6 ± 2.0 % |', '| 0.07 ± 0.03 |'))
+    assert all(cell in row for cell in paper) and '| 2 (0–1) × 20 |' in row, row
     assert results['paper'] == mode_collapse.paper_row('ring', variant)
     assert ('| ema, standing |' if variant in ('best', 'recipe')
             else '| raw generator, standing |') in row
