@@ -118,6 +118,8 @@ command then gives other numbers within the seeds' spread.
   - ring ``paper_gan`` (30 min beside a light job): 7.4 ± 0.2 / 68.9 ± 3.9 % / 0.26 ±
     0.04 against GAN's 6.3 / 98.2 % / 0.45: more modes and a lower KL than the paper's
     GAN, far fewer samples on them (``samples.png``: G strings points between modes);
+  - ring ``paper_pacgan3`` for 20,000 updates (``--config.total_steps=20000``, 27.1
+    min): 8.0 / 73.0 ± 3.9 % / 0.065 ± 0.022 against PacGAN3's 7.8 / 97.7 % / 0.10;
   - grid ``paper_pacgan4`` (50.7 min): 17.3 ± 0.7 / 1.9 ± 0.2 % / 0.58 ± 0.05 against
     24.8 / 93.6 % / 0.04 (at 3,000: 14.7 / 1.6 % / 0.76; at 6,000, 9.1 min: 13.8 / 1.8
     % / 0.84): G spreads its samples over the grid's square but has not yet drawn them
