@@ -41,9 +41,9 @@ from ganjax.train import sweep
 
 def _row(name, modes, high_quality, kl):
     """A row of PacGAN's Table 1: each column's (mean, standard error over 10 trials)."""
-    return dict(row=name, **{key: mean for key, (mean, _) in
-                             dict(modes=modes, high_quality=high_quality, kl=kl).items()},
-                stderr=dict(modes=modes[1], high_quality=high_quality[1], kl=kl[1]))
+    columns = dict(modes=modes, high_quality=high_quality, kl=kl)
+    return dict(row=name, **{key: mean for key, (mean, _) in columns.items()},
+                stderr={key: stderr for key, (_, stderr) in columns.items()})
 
 
 # Anchors: Lin et al. 2018, PacGAN, Table 1 (its repository's
