@@ -126,12 +126,21 @@ command then gives other numbers within the seeds' spread.
     into the 25 clusters;
   - grid ``paper_gan`` (28.5 min, its last four beside a short run): 20.7 ± 0.6 / 19.1
     ± 1.9 % / 0.60 ± 0.04 against GAN's 17.3 / 94.8 % / 0.70: G lays its samples along
-    rays through the modes.
+    rays through the modes;
+  - grid ``paper_pacgan2`` for 20,000 updates (``--config.total_steps=20000``, 20.0
+    min): 22.9 ± 0.7 / 29.4 ± 3.8 % / 0.42 ± 0.05 against PacGAN2's 23.8 / 91.3 % /
+    0.13: G draws the grid's lines, its samples strung along them between the modes;
+  - grid ``paper_pacgan3`` for 20,000 updates (26.5 min, its first minutes beside short
+    test and evaluation runs): 17.0 ± 0.9 / 2.0 ± 0.2 % / 0.64 ± 0.07 against PacGAN3's
+    24.6 / 94.2 % / 0.06: as PacGAN4's, spread over the square, not yet clustered.
 
   Grid ``pacgan2`` (ganjax's protocol, 6,000 steps, 6.1 min): 23.7 / 17.9 ± 1.2 % /
-  0.39. The paper runs reach Table 1's modes and KLs (the grid's PacGAN4 apart) but not
-  yet its high-quality shares; all 400,000 updates would take about 7 hours per variant
-  for 10 seeds here (ring PacGAN2: 150–160 seed-steps/s; grid PacGAN4: about 100).
+  0.39. On the ring the paper runs reach Table 1's modes and KLs but not yet its
+  high-quality shares; on the grid only ``paper_gan`` does (PacGAN2 comes within a
+  mode, at three times the KL), and PacGAN3 and PacGAN4 have not yet drawn clusters at
+  all. All 400,000 updates would take about 7 hours per variant for 10 seeds here (ring
+  PacGAN2: 150–160 seed-steps/s; grid PacGAN2: 167, PacGAN3: about 120, PacGAN4: about
+  100).
 
 G's BatchNorm samples with standing statistics (``config.sampling``): on the ring
 (``toy2d.py:ring,gan``, 10 seeds, 5.6 min on Zen 5: 7.9 / 29.8 ± 3.5 % / 0.32) they
