@@ -2,6 +2,7 @@
 ``results.json`` files (``ganjax.evaluation.mode_collapse``)."""
 import re
 
+from ganjax.evaluation import mnist_metrics
 from ganjax.evaluation import mode_collapse
 from ganjax.train import sweep
 
@@ -116,6 +117,7 @@ def stacked_mnist_table(all_results: list[dict], ablation: bool = False) -> str:
     ``ablation`` adds a column of what each command changed from its variant."""
     lines = _head(['variant', 'modes of 1000, EMA / raw (ours)', 'modes (paper)',
                    'KL, EMA / raw (ours)', 'KL (paper)', "each channel's KL, R / G / B (EMA)",
+                   f"digits drawn clearly (p ≥ {mnist_metrics.CONFIDENT}), R / G / B (EMA; real)",
                    'real data: modes, KL', 'steps × batch', 'runtime', 'command'], ablation)
     for r in sorted(all_results, key=lambda r: (r['variant'], r['command'] or '')):
         ema, raw = r['final'].get('ema', {}), r['final'].get('raw', {})
@@ -127,7 +129,8 @@ def stacked_mnist_table(all_results: list[dict], ablation: bool = False) -> str:
             f"| {r['variant']} |{change} {ema.get('modes', '–')} / {raw.get('modes', '–')} "
             f"| {_anchor(paper, 'modes')} | {ema.get('kl', float('nan')):.3f} / "
             f"{raw.get('kl', float('nan')):.3f} | {_anchor(paper, 'kl')} "
-            f"| {_channel_kls(ema)} | {r['real_data']['modes']}, {r['real_data']['kl']:.3f} "
+            f"| {_channel_kls(ema)} | {_clear_digits(ema, r['real_data'])} "
+            f"| {r['real_data']['modes']}, {r['real_data']['kl']:.3f} "
             f"| {r['protocol']['total_steps']} × {r['protocol']['batch_size']} "
             f"| {_runtime(r)} | `{r['command']}` |")
     return '\n'.join(lines) + '\n'
@@ -136,6 +139,17 @@ def stacked_mnist_table(all_results: list[dict], ablation: bool = False) -> str:
 def _channel_kls(metrics: dict) -> str:
     """'0.056 / 0.034 / 0.072', or '–' for a run from before ``channel_kl``."""
     return ' / '.join(f'{kl:.3f}' for kl in metrics.get('channel_kl', ())) or '–'
+
+
+def _clear_digits(generated: dict, real: dict) -> str:
+    """The generator's and the real digits' ``channel_confident`` in whole percent,
+    'R / G / B % (real: R / G / B %)', or '–' for a run from before it."""
+    if 'channel_confident' not in generated:
+        return '–'
+    generated_shares, real_shares = (' / '.join(f'{100 * share:.0f}' for share in
+                                                m['channel_confident']) + ' %'
+                                     for m in (generated, real))
+    return f'{generated_shares} (real: {real_shares})'
 
 
 def _anchor(paper: dict | None, key: str) -> str:

@@ -153,7 +153,10 @@ def test_conditional_generators_get_cycled_labels_and_label_accuracies(
 def test_stacked_modes_count_the_classified_channel_triples(embedded_data_dir, network):
     examples, _ = pipeline.load_examples(config_for(embedded_data_dir).data, 'train[:60]')
     digits = examples['image']
-    predicted = network.logits_and_features(digits)[0].argmax(axis=1)
+    logits = network.logits_and_features(digits)[0]
+    predicted = logits.argmax(axis=1)
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    clear = probabilities.max(axis=1) >= 0.9
     rng = np.random.default_rng(0)
     triples = rng.integers(0, len(digits), size=(200, 3))
     samples = np.concatenate([digits[triples[:, c]] for c in range(3)], axis=-1)
@@ -170,7 +173,9 @@ def test_stacked_modes_count_the_classified_channel_triples(embedded_data_dir, n
     result = mnist_metrics.stacked_modes(network, samples)
     assert result == dict(modes=int(np.sum(counts > 0)), num_modes=1000,
                           kl=pytest.approx(kl_to_uniform(counts)),
-                          channel_kl=pytest.approx(channel_kl))
+                          channel_kl=pytest.approx(channel_kl),
+                          channel_confident=[np.mean(clear[triples[:, c]]) for c in range(3)])
+    assert 0 < min(result['channel_confident']) < 1  # real digits, some of them unclear
     assert result['kl'] >= sum(result['channel_kl'])
     one_mode = mnist_metrics.stacked_modes(network, np.repeat(samples[:1], 50, axis=0))
     assert one_mode['modes'] == 1 and one_mode['kl'] == pytest.approx(math.log(1000))
@@ -301,6 +306,14 @@ def test_stacked_mnist_entry_point_writes_results_table_row_and_samples(embedded
     assert row.startswith('| recipe | ') and '| 1000 |' in row and '| 0.029 |' in row
     assert f"{results['final']['ema']['kl']:.3f}" in row
     assert ' / '.join(f'{kl:.3f}' for kl in ema['channel_kl']) in row
+    assert len(ema['channel_confident']) == len(results['real_data']['channel_confident']) == 3
+    shares = [' / '.join(f'{100 * share:.0f}' for share in m['channel_confident']) + ' %'
+              for m in (ema, results['real_data'])]
+    assert f'| {shares[0]} (real: {shares[1]}) |' in row
+    older = dict(results, final={'ema': {k: v for k, v in ema.items()
+                                         if k != 'channel_confident'}})
+    assert ' / '.join(f'{kl:.3f}' for kl in ema['channel_kl']) + ' | – |' in (
+        tables.stacked_mnist_table([older]).splitlines()[-1])
     assert f"| {results['real_data']['modes']}, {results['real_data']['kl']:.3f} |" in row
     ablation_row = tables.stacked_mnist_table([results], ablation=True).splitlines()[-1]
     assert ablation_row.startswith(
