@@ -146,10 +146,11 @@ def _clear_digits(generated: dict, real: dict) -> str:
     'R / G / B % (real: R / G / B %)', or '–' for a run from before it."""
     if 'channel_confident' not in generated:
         return '–'
-    generated_shares, real_shares = (' / '.join(f'{100 * share:.0f}' for share in
-                                                m['channel_confident']) + ' %'
-                                     for m in (generated, real))
-    return f'{generated_shares} (real: {real_shares})'
+
+    def percents(metrics: dict) -> str:
+        return ' / '.join(f'{100 * share:.0f}' for share in metrics['channel_confident']) + ' %'
+
+    return f'{percents(generated)} (real: {percents(real)})'
 
 
 def _anchor(paper: dict | None, key: str) -> str:
