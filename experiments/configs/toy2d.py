@@ -120,6 +120,11 @@ command then gives other numbers within the seeds' spread.
     GAN, far fewer samples on them (``samples.png``: G strings points between modes);
   - ring ``paper_pacgan3`` for 20,000 updates (``--config.total_steps=20000``, 27.1
     min): 8.0 / 73.0 ± 3.9 % / 0.065 ± 0.022 against PacGAN3's 7.8 / 97.7 % / 0.10;
+  - ring ``paper_pacgan4`` for 20,000 updates (50.5 min, nearly all of it beside MNIST
+    probes; about 35 min alone at its first 1,000 updates' 95 seed-steps/s): 7.7 ± 0.2 / 23.1 ± 2.1 % / 0.43 ± 0.05 against
+    PacGAN4's 7.8 / 95.9 % / 0.07: G's samples gather near the modes but off their
+    centres and strung along the ring between them, as the grid's PacGAN3 and PacGAN4
+    are at this length;
   - grid ``paper_pacgan4`` (50.7 min): 17.3 ± 0.7 / 1.9 ± 0.2 % / 0.58 ± 0.05 against
     24.8 / 93.6 % / 0.04 (at 3,000: 14.7 / 1.6 % / 0.76; at 6,000, 9.1 min: 13.8 / 1.8
     % / 0.84): G spreads its samples over the grid's square but has not yet drawn them
@@ -135,12 +140,12 @@ command then gives other numbers within the seeds' spread.
     24.6 / 94.2 % / 0.06: as PacGAN4's, spread over the square, not yet clustered.
 
   Grid ``pacgan2`` (ganjax's protocol, 6,000 steps, 6.1 min): 23.7 / 17.9 ± 1.2 % /
-  0.39. On the ring the paper runs reach Table 1's modes and KLs but not yet its
-  high-quality shares; on the grid only ``paper_gan`` does (PacGAN2 comes within a
-  mode, at three times the KL), and PacGAN3 and PacGAN4 have not yet drawn clusters at
-  all. All 400,000 updates would take about 7 hours per variant for 10 seeds here (ring
-  PacGAN2: 150–160 seed-steps/s; grid PacGAN2: 167, PacGAN3: about 120, PacGAN4: about
-  100).
+  0.39. On the ring PacGAN2 and PacGAN3 reach Table 1's modes and KLs but not yet its
+  high-quality shares, and PacGAN4 (20,000 updates) neither; on the grid only
+  ``paper_gan`` does (PacGAN2 comes within a mode, at three times the KL), and PacGAN3
+  and PacGAN4 have not yet drawn clusters at all. All 400,000 updates would take 7–12
+  hours per variant for 10 seeds here (ring PacGAN2: 150–160 seed-steps/s, PacGAN4:
+  about 95; grid PacGAN2: 167, PacGAN3: about 120, PacGAN4: about 100).
 
 G's BatchNorm samples with standing statistics (``config.sampling``): on the ring
 (``toy2d.py:ring,gan``, 10 seeds, 5.6 min on Zen 5: 7.9 / 29.8 ± 3.5 % / 0.32) they
