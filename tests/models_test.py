@@ -358,6 +358,29 @@ def test_mnist_recipe_networks_count_their_layers_and_d_batchnorm_works():
     _assert_batchnorm_uses_running_averages_in_eval(discriminator, d_vars, x)
 
 
+@pytest.mark.parametrize('kernel_size', [3, 4])
+def test_dcgan28_kernel_size_sets_every_convolutions_kernel(kernel_size):
+    """G's three transposed convolutions and D's two convolutions take ``kernel_size``;
+    the images stay 28×28 (even kernels too) and D still gives one logit per image."""
+    config = ml_collections.ConfigDict(dict(
+        name='dcgan28', generator=dict(base_features=8, kernel_size=kernel_size),
+        discriminator=dict(base_features=8, kernel_size=kernel_size)))
+    generator, discriminator = models.make_gan(config, MNIST)
+    z, x, _ = _inputs('dcgan28', conditional=False)
+    g_vars = _random_variables(generator, z)
+    d_vars = _random_variables(discriminator, x)
+    k = kernel_size
+    assert _count(g_vars['params']) == (
+        _dense(100, 7 * 7 * 32, bias=False) + _bn(7 * 7 * 32) + _conv(k, 32, 16, bias=False)
+        + _bn(16) + _conv(k, 16, 8, bias=False) + _bn(8) + _conv(k, 8, 1))
+    assert _count(d_vars['params']) == (_conv(k, 1, 8) + _conv(k, 8, 16)
+                                        + _dense(7 * 7 * 16, 1))
+    images, _ = _apply(generator, g_vars, z, train=False)
+    chex.assert_shape(images, (BATCH, *MNIST))
+    (logits, _), _ = _apply(discriminator, d_vars, images, train=False)
+    chex.assert_shape(logits, (BATCH,))
+
+
 def test_stacked_mnist_recipe_discriminator_reads_each_digit_and_packs():
     """stacked_mnist.py's D: three channels, a class head of 10 + 10 + 10 logits (one
     softmax per channel's code) and, for PacDCGAN2, one logit per pack of two samples."""

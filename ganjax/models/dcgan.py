@@ -40,6 +40,7 @@ class Generator28(nn.Module):
     num_classes: int = 0
     bn_axis_name: str | None = None
     base_features: int = 64  # layer widths 4b, 2b, b: 256, 128, 64 as in the tutorial
+    kernel_size: int = 5  # of every transposed convolution, 5 as in the tutorial
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, *,
@@ -51,9 +52,11 @@ class Generator28(nn.Module):
         h = nn.Dense(7 * 7 * 4 * b, use_bias=False, kernel_init=_INIT)(h)
         h = nn.leaky_relu(batch_norm()(h), self.negative_slope).reshape(-1, 7, 7, 4 * b)
         for features, stride in ((2 * b, 1), (b, 2)):
-            h = layers.ConvTranspose(features, 5, stride, use_bias=False, kernel_init=_INIT)(h)
+            h = layers.ConvTranspose(features, self.kernel_size, stride, use_bias=False,
+                                     kernel_init=_INIT)(h)
             h = nn.leaky_relu(batch_norm()(h), self.negative_slope)
-        return nn.tanh(layers.ConvTranspose(self.channels, 5, 2, kernel_init=_INIT)(h))
+        return nn.tanh(layers.ConvTranspose(self.channels, self.kernel_size, 2,
+                                            kernel_init=_INIT)(h))
 
 
 class Discriminator28(nn.Module):
@@ -68,6 +71,7 @@ class Discriminator28(nn.Module):
     spectral_norm: bool = False
     packing: int = 1
     base_features: int = 64  # layer widths b, 2b: 64, 128 as in the tutorial
+    kernel_size: int = 5  # of both convolutions, 5 as in the tutorial
     # BatchNorm after the second convolution, as Radford et al.'s discriminators have it
     # (not in the tutorial): faster early training, but no per-example gradient penalty.
     batch_norm: bool = False
@@ -81,8 +85,8 @@ class Discriminator28(nn.Module):
                                   spectral_norm=self.spectral_norm, train=train)
         h = layers.pack(x, self.packing, reads_labels=self.conditioning == 'projection')
         for i, features in enumerate((self.base_features, 2 * self.base_features)):
-            h = apply(layers.Conv(features, (5, 5), (2, 2), use_bias=not (self.batch_norm and i),
-                                  kernel_init=_INIT), h)
+            h = apply(layers.Conv(features, (self.kernel_size,) * 2, (2, 2),
+                                  use_bias=not (self.batch_norm and i), kernel_init=_INIT), h)
             if self.batch_norm and i:
                 h = nn.BatchNorm(use_running_average=not train, axis_name=self.bn_axis_name)(h)
             h = nn.leaky_relu(h, self.negative_slope)
