@@ -121,10 +121,9 @@ command then gives other numbers within the seeds' spread.
   - ring ``paper_pacgan3`` for 20,000 updates (``--config.total_steps=20000``, 27.1
     min): 8.0 / 73.0 ± 3.9 % / 0.065 ± 0.022 against PacGAN3's 7.8 / 97.7 % / 0.10;
   - ring ``paper_pacgan4`` for 20,000 updates (50.5 min, nearly all of it beside MNIST
-    probes; about 35 min alone at its first 1,000 updates' 95 seed-steps/s): 7.7 ± 0.2 / 23.1 ± 2.1 % / 0.43 ± 0.05 against
-    PacGAN4's 7.8 / 95.9 % / 0.07: G's samples gather near the modes but off their
-    centres and strung along the ring between them, as the grid's PacGAN3 and PacGAN4
-    are at this length;
+    probes; about 35 min alone at its first 1,000 updates' 95 seed-steps/s): 7.7 ± 0.2
+    / 23.1 ± 2.1 % / 0.43 ± 0.05 against PacGAN4's 7.8 / 95.9 % / 0.07: G's samples
+    gather near the modes but off their centres, strung along the ring between them;
   - grid ``paper_pacgan4`` (50.7 min): 17.3 ± 0.7 / 1.9 ± 0.2 % / 0.58 ± 0.05 against
     24.8 / 93.6 % / 0.04 (at 3,000: 14.7 / 1.6 % / 0.76; at 6,000, 9.1 min: 13.8 / 1.8
     % / 0.84): G spreads its samples over the grid's square but has not yet drawn them
