@@ -7,7 +7,9 @@
 
 Writes DIR/samples.npy, DIR/results.json and DIR/samples.png (``ganjax.evaluation.mode_collapse``)
 and prints the mean ± standard error over seeds (per value of a sweep,
-``ganjax.train.sweep``: every value × seed trained in the same program).
+``ganjax.train.sweep``: every value × seed trained in the same program). DIR/checkpoints
+holds every seed's state every ``ckpt_every_steps`` steps: the same command, run again
+on DIR, resumes a stopped run exactly (``ganjax.harness.mixture_run``).
 """
 import json
 import sys
@@ -16,12 +18,12 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
-from ganjax.evaluation import mode_collapse
 from ganjax.harness import cli
+from ganjax.harness import mixture_run
 
 config_flags.DEFINE_config_file('config', None, 'A toy2d config file.', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Output directory; a fresh one under runs/ '
-                               'if omitted.')
+                               'if omitted. An existing one with checkpoints is resumed.')
 flags.mark_flags_as_required(['config'])
 
 
@@ -33,7 +35,7 @@ def main(argv):
         config = cli.loaded_config()
         workdir = _WORKDIR.value or cli.default_workdir(flags.FLAGS['config'].config_filename)
         command = ' '.join(['python -m experiments.toy2d', *sys.argv[1:]])
-        results = mode_collapse.run(config, workdir, command)
+        results = mixture_run.run(config, workdir, command)
         if 'sweep' in results:
             means = {**results['sweep'], 'by_value': [
                 {k: group[k] for k in ('value', 'mean', 'stderr')}

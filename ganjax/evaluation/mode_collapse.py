@@ -2,7 +2,7 @@
 
 2-D mixtures.
 
-``run(config, workdir)`` writes
+``run(config, workdir)`` trains the seeds of a validated config (``validate``) and writes
 
 * ``samples.npy``: (S, num_samples, 2) generated points, seed by seed;
 * ``results.json``: the protocol, per-seed numbers (``ganjax.data.mixtures.mode_coverage``),
@@ -19,9 +19,9 @@ evaluations a training run wrote (``ganjax.evaluation.mnist_metrics``, 'stacked_
 ``results.json``: the last one per generator, the modes over training, the protocol
 and PacGAN's anchor.
 """
+from collections.abc import Callable
 import dataclasses
 import os
-import time
 
 import numpy as np
 
@@ -34,6 +34,7 @@ from ganjax.evaluation import run_results
 from ganjax.reporting import files
 from ganjax.reporting import images
 from ganjax.reporting import machine
+from ganjax.train import checkpoint
 from ganjax.train import multiseed
 from ganjax.train import setup as setup_lib
 from ganjax.train import sweep
@@ -88,11 +89,12 @@ def validate(config) -> None:
     """Raises ``errors.ConfigError`` naming the first bad key of a toy2d config."""
     errors.require(config.mixture in mixtures.MIXTURES, 'mixture', config.mixture,
                        f'be one of {sorted(mixtures.MIXTURES)}')
-    for key in ('num_seeds', 'batch_size', 'total_steps', 'chunk_steps', 'num_train',
-                'num_samples'):
+    for key in ('num_seeds', 'batch_size', 'total_steps', 'chunk_steps', 'ckpt_every_steps',
+                'num_train', 'num_samples', 'checkpoint.max_to_keep'):
         errors.positive_int(config, key)
-    errors.require(config.total_steps % config.chunk_steps == 0, 'chunk_steps',
-                       config.chunk_steps, f'divide total_steps={config.total_steps}')
+    for key in ('total_steps', 'ckpt_every_steps'):  # host round trips end chunks only
+        errors.require(config[key] % config.chunk_steps == 0, 'chunk_steps',
+                       config.chunk_steps, f'divide {key}={config[key]}')
     num_codes = config.model.get('num_codes', 0)
     if config.model.conditional:
         errors.require(isinstance(num_codes, int) and num_codes >= 2, 'model.num_codes',
@@ -154,17 +156,23 @@ def _summary(coverage_by_mode: dict, seeds, batch_norm: str) -> dict:
                        for mode, coverage in coverage_by_mode.items()})
 
 
-def run(config, workdir: str, command: str | None = None) -> dict:
-    """Trains ``config.num_seeds`` seeds of ``config`` (of each value of a sweep) and
-    writes the results; returns the contents of ``results.json``, which records
-    ``command`` as the way to reproduce them.
+def run(config, workdir: str, command: str | None = None, *,
+        checkpoints: checkpoint.Checkpointer | None = None,
+        after_save: Callable[[], None] = lambda: None) -> dict:
+    """Trains ``config.num_seeds`` seeds of ``config`` (of each value of a sweep; the
+    config passed ``validate``) and writes the results; returns the contents of
+    ``results.json``, which records ``command`` as the way to reproduce them and the
+    seconds trained, summed over resumptions.
+
+    With ``checkpoints``, the training resumes from their newest checkpoint and saves
+    every ``ckpt_every_steps`` steps and at the end (``ganjax.train.multiseed.train``);
+    ``ganjax.harness.mixture_run`` gives a workdir's.
 
     Without a sweep, ``results.json`` holds ``per_seed``, ``mean``, ``stderr`` and
     ``by_batch_norm`` and ``samples.npy`` is (S, num_samples, 2). With one, ``sweep``
     names the key and values, ``by_value`` holds those four entries per value, and
     ``samples.npy`` is (V, S, num_samples, 2).
     """
-    validate(config)
     mixture = mixtures.MIXTURES[config.mixture]()
     setup_of = _setup_of(config)
     batch_norm = setup_lib.SamplingConfig.from_config(config).batch_norm
@@ -172,13 +180,12 @@ def run(config, workdir: str, command: str | None = None) -> dict:
     swept = sweep.values(config)
     run_seeds = seeds * len(swept) if swept else seeds
     run_values = [value for value in swept for _ in seeds] if swept else None
-    start = time.perf_counter()
-    states, _ = multiseed.train(
+    states, _, runtime = multiseed.train(
         setup_of, mixture, run_seeds, batch_size=config.batch_size,
         total_steps=config.total_steps, num_train=config.num_train,
         chunk_steps=config.chunk_steps, log_every_steps=config.log_every_steps,
-        values=run_values)
-    runtime = time.perf_counter() - start
+        values=run_values, checkpoints=checkpoints,
+        ckpt_every_steps=config.ckpt_every_steps, after_save=after_save)
     coverage_by_mode = {}
     for mode in setup_lib.BATCH_NORM_MODES:
         def mode_setup_of(value, mode=mode):

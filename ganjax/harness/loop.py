@@ -65,8 +65,7 @@ def fixed_latents(setup, key: jax.Array):
 
 
 def _save_config(config, workdir: str, info: pipeline.DatasetInfo) -> None:
-    files.write_text(os.path.join(workdir, 'config.json'),
-                     config.to_json_best_effort(indent=2, sort_keys=True))
+    workdir_lib.write_config(config, workdir)
     files.write_json(os.path.join(workdir, 'data.json'), dict(
         name=info.name, source=info.source, num_examples=info.num_examples,
         image_shape=list(info.image_shape), num_classes=info.num_classes), indent=2)

@@ -177,6 +177,13 @@ def _resumable(key: str) -> bool:
     return any(key == k or (k.endswith('.') and key.startswith(k)) for k in RESUMABLE_KEYS)
 
 
+def write_config(config, workdir: str) -> None:
+    """Records ``config`` as ``workdir/config.json``: what ``check_resumable`` compares a
+    resuming config with, and what readers of the run rebuild it from."""
+    files.write_text(os.path.join(workdir, 'config.json'),
+                     config.to_json_best_effort(indent=2, sort_keys=True))
+
+
 def check_resumable(config, workdir: str, checkpoint_step: int | None) -> None:
     """Raises ``errors.ConfigError`` if ``config`` may not resume the workdir's run.
 

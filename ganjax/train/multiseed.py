@@ -13,6 +13,11 @@ it over the seeds. Every program compiles with ganjax's options (``parallel.jit`
 the train steps do: YNNPACK's matrix products ran the vmapped training 1.36× faster on
 a 2-core CPU (docs/performance.md).
 
+``train`` can save every run in one checkpoint (``ganjax.train.checkpoint``) and resume from
+it: since a run's batches and randomness are functions of its seed and the step, and
+its state holds everything else, a run stopped and resumed computes what one uninterrupted
+run computes, bit for bit.
+
 A sweep (``ganjax.train.sweep``) adds a value to each run: ``train`` and ``samples``
 take ``setup_of(value)``, the setup of the config at that value, and the runs' values
 beside their seeds, and vmap over both, so run i is seed ``seeds[i]`` at
@@ -27,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ganjax.data import mixtures
+from ganjax.train import checkpoint
 from ganjax.train import code_prior
 from ganjax.train import parallel
 from ganjax.train import setup as setup_lib
@@ -103,22 +109,39 @@ def chunk_runner(setup_of: SetupOf, batch_size: int, chunk_steps: int, axes):
 
 def train(setup_of: SetupOf, mixture: mixtures.Mixture, seeds, *, batch_size: int,
           total_steps: int, num_train: int, chunk_steps: int, log_every_steps: int = 0,
-          values=None):
+          values=None, checkpoints: checkpoint.Checkpointer | None = None,
+          ckpt_every_steps: int = 0, after_save: Callable[[], None] = lambda: None):
     """Trains one run per seed (per seed and value: ``values[i]`` beside ``seeds[i]``),
     all in one vmapped program; returns the final states (a leading run axis on every
-    leaf but the shared step: ``state_axes``) and the last chunk's per-run metrics.
+    leaf but the shared step: ``state_axes``), the last chunk's per-run metrics (None
+    if no step was left to train) and the seconds spent training (the checkpoints saved
+    before the last step included), summed over every resumption.
 
     ``chunk_steps`` steps run inside one compiled ``lax.scan`` between host round trips;
     it must divide ``total_steps``. Progress (step, losses averaged over seeds,
     seed-steps per second, ETA) is logged every ``log_every_steps`` steps (0: never).
+    With ``checkpoints``, training resumes from their newest checkpoint, if any, and
+    saves one (every run's state and the seconds so far) every ``ckpt_every_steps``
+    steps (a multiple of ``chunk_steps``; 0: only after the last step), calling
+    ``after_save`` after each.
     """
-    if total_steps % chunk_steps:
-        raise ValueError(f'chunk_steps={chunk_steps} must divide total_steps={total_steps}')
+    for name, steps in (('total_steps', total_steps), ('ckpt_every_steps', ckpt_every_steps)):
+        if steps % chunk_steps:
+            raise ValueError(f'chunk_steps={chunk_steps} must divide {name}={steps}')
     keys, values = seed_keys(seeds), _as_array(values)
     states, train_sets = init_runs(setup_of, mixture, num_train, keys, values)
+    saved = dict(states=states, train_seconds=np.zeros((), np.float32))
+    if checkpoints is not None:
+        restored, step = checkpoints.restore_latest(saved)
+        if restored is not None:
+            saved = restored
+            logging.info('Resuming the %d runs from their checkpoint at step %d.',
+                         len(seeds), step)
+    states, seconds_before = saved['states'], float(saved['train_seconds'])
     run_chunk = chunk_runner(setup_of, batch_size, chunk_steps, state_axes(states))
-    start, metrics = time.perf_counter(), None
-    for first in range(0, total_steps, chunk_steps):
+    first_step = int(states.step)
+    start, metrics, seconds = time.perf_counter(), None, seconds_before
+    for first in range(first_step, total_steps, chunk_steps):
         states, metrics = run_chunk(states, train_sets, keys, values, first)
         done = first + chunk_steps
         if log_every_steps and (done % log_every_steps == 0 or done == total_steps):
@@ -126,8 +149,17 @@ def train(setup_of: SetupOf, mixture: mixtures.Mixture, seeds, *, batch_size: in
             elapsed = time.perf_counter() - start
             logging.info('step %d/%d | d_loss %.4g g_loss %.4g | %.0f seed-steps/s | ETA %.0fs',
                          done, total_steps, mean['d_loss'], mean['g_loss'],
-                         done * len(seeds) / elapsed, elapsed * (total_steps / done - 1))
-    return states, jax.tree.map(lambda v: v[:, -1], metrics)
+                         (done - first_step) * len(seeds) / elapsed,
+                         elapsed * (total_steps - done) / (done - first_step))
+        jax.block_until_ready(states)
+        seconds = seconds_before + time.perf_counter() - start
+        due = done == total_steps or (ckpt_every_steps and done % ckpt_every_steps == 0)
+        if checkpoints is not None and due:
+            checkpoints.save(done, dict(states=states,
+                                        train_seconds=np.asarray(seconds, np.float32)))
+            after_save()
+    return (states, None if metrics is None else jax.tree.map(lambda v: v[:, -1], metrics),
+            seconds)
 
 
 def samples(setup_of: SetupOf, states, seeds, num: int, *, use_ema: bool,

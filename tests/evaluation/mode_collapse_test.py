@@ -104,7 +104,7 @@ def test_vmapped_seeds_equal_separate_single_seed_runs(option):
     setup = setup_lib.make_setup(config, (2,), config.model.num_codes)
     mixture = mixtures.ring()
     seeds = [3, 7]
-    together, _ = multiseed.train(
+    together, _, _ = multiseed.train(
         multiseed.fixed(setup), mixture, seeds, batch_size=config.batch_size,
         total_steps=config.total_steps, num_train=config.num_train,
         chunk_steps=config.chunk_steps)

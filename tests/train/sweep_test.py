@@ -38,11 +38,11 @@ def test_each_swept_run_is_the_run_of_the_config_at_its_value(key, values):
     mixture, seeds = mixtures.ring(), [3, 7]
     train = dict(batch_size=config.batch_size, total_steps=2, num_train=config.num_train,
                  chunk_steps=2)
-    together, _ = multiseed.train(
+    together, _, _ = multiseed.train(
         lambda value: setup_lib.make_setup(sweep.with_value(config, value), (2,), 0),
         mixture, seeds * 2, values=[v for v in values for _ in seeds], **train)
     for index, value in enumerate(values):
-        alone, _ = multiseed.train(
+        alone, _, _ = multiseed.train(
             multiseed.fixed(setup_lib.make_setup(sweep.with_value(config, value), (2,), 0)),
             mixture, seeds, **train)
         for name in ('g_params', 'd_params', 'g_state'):
