@@ -139,6 +139,10 @@ class _QuietLibraries(std_logging.Filter):
         # asyncio logs each at exit; the error that stopped the run says what happened.
         if record.name == 'asyncio' and 'exception was never retrieved' in str(record.msg):
             return False
+        # Orbax warns of every read-only checkpoint manager, which ganjax opens on purpose
+        # (a run checking the workdir's checkpoints before it trains, sampling, evaluation).
+        if str(record.msg).startswith('Given directory is read only'):
+            return False
         return record.levelno > std_logging.INFO or not any(
             part in record.pathname for part in self.NOISY)
 

@@ -139,7 +139,9 @@ class Checkpointer:
             raise ValueError(f'max_to_keep must be >= 1, got {max_to_keep}.')
         self.read_only = read_only
         options = ocp.CheckpointManagerOptions(
-            max_to_keep=max_to_keep,
+            # A reader's manager keeps and saves nothing (orbax warns if told otherwise).
+            max_to_keep=None if read_only else max_to_keep,
+            save_interval_steps=0 if read_only else 1,
             create=not read_only,
             # Removes `<step>.orbax-checkpoint-tmp` left by a save that was killed: only
             # the run itself may, as a reader would delete a save in progress.

@@ -393,3 +393,30 @@ def test_an_entry_point_falling_back_over_a_damaged_checkpoint_prints_no_traceba
     assert child.returncode == 0 and child.stdout == '1\n', child.stderr[-3000:]
     assert 'Checkpoint step 2' in child.stderr and 'is unreadable' in child.stderr
     assert 'Traceback' not in child.stderr and 'Event loop is closed' not in child.stderr
+
+
+_READ_ONLY = '''
+import sys
+from absl import app
+import jax.numpy as jnp
+from ganjax.harness import cli
+from ganjax.train import checkpoint
+def main(argv):  # as every entry point does
+    cli.quiet_library_logs()
+    with checkpoint.Checkpointer(argv[1]) as ckpt:
+        ckpt.save(1, {'w': jnp.ones(3)})
+    with checkpoint.Checkpointer(argv[1], read_only=True) as reader:
+        print(reader.latest_step())
+app.run(main)
+'''
+
+
+def test_an_entry_point_reading_checkpoints_logs_no_warning_of_orbax(tmp_path):
+    # A run checks its workdir's checkpoints read-only before it trains, as sampling and
+    # evaluation read them: orbax's notices of that are noise in every run's log.
+    child = subprocess.run([sys.executable, '-c', _READ_ONLY, str(tmp_path)],
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert child.returncode == 0 and child.stdout == '1\n', child.stderr[-3000:]
+    orbax_warnings = [line for line in child.stderr.splitlines()
+                      if line.startswith('W') and 'checkpoint_manager.py' in line]
+    assert not orbax_warnings, orbax_warnings
