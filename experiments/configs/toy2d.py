@@ -144,7 +144,9 @@ command then gives other numbers within the seeds' spread.
   ``paper_gan`` does (PacGAN2 comes within a mode, at three times the KL), and PacGAN3
   and PacGAN4 have not yet drawn clusters at all. All 400,000 updates would take 7–12
   hours per variant for 10 seeds here (ring PacGAN2: 150–160 seed-steps/s, PacGAN4:
-  about 95; grid PacGAN2: 167, PacGAN3: about 120, PacGAN4: about 100).
+  about 95; grid PacGAN2: 167, PacGAN3: about 120, PacGAN4: about 100): the runs save
+  every seed every ``ckpt_every_steps`` (10,000) updates, and the same command resumes
+  a stopped one exactly (``ganjax.harness.mixture_run``), so they can span sessions.
 
 G's BatchNorm samples with standing statistics (``config.sampling``): on the ring
 (``toy2d.py:ring,gan``, 10 seeds, 5.6 min on Zen 5: 7.9 / 29.8 ± 3.5 % / 0.32) they
@@ -176,7 +178,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.total_steps = 6000
     config.chunk_steps = 500
     config.log_every_steps = 1000
-    # Every run in one checkpoint (all seeds; 126 MB for PacGAN's networks at 10 seeds)
+    # Every run in one checkpoint (all seeds; 104 MB for PacGAN2's networks at 10 seeds)
     # every 10,000 steps and at the end: the same command resumes a stopped run.
     config.ckpt_every_steps = 10_000
     config.checkpoint = ml_collections.ConfigDict(dict(max_to_keep=2))
