@@ -139,6 +139,14 @@ at 12,000 steps: G's learning rate halved (``--config.optimizer.g.learning_rate=
 7.1 min): 9.76 / 9.1, coverage 0.66–0.87 (mean 0.76); the EMA's decay 0.9995
 (``--config.ema_decay=0.9995``, 7.6 min; the raw generator bit-identical to this
 config's): 9.78 / 8.4, coverage 0.71–0.89 (mean 0.79), within a seed's spread of 0.999's.
+The other objectives of ``ganjax.train.objectives`` (``--config.loss.name=NAME``, 7,000
+steps, Zen 5, each 8.5–9.5 min beside a long 2-D run): R3GAN's relativistic pairing
+loss (``relativistic_pairing``; no R1/R2, D keeps its BatchNorm) collapses from its
+first 1,000 steps, one image per code and two codes to a digit (4.39 / 304.9, coverage
+≤ 0.02); the hinge loss (``hinge``): 9.69 / 11.6, recall 0.53, coverage 0.63–0.85
+(mean 0.73), the non-saturating loss's numbers within a seed's spread; least squares
+(``least_squares``): 9.35 / 13.5, coverage 0.60–0.85 (mean 0.71), class shares
+7.3–12.9 %. The non-saturating loss stays.
 
 Arg ``smoke`` shrinks everything for tests.
 """
