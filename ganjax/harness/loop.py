@@ -115,8 +115,7 @@ def _train(config, workdir: str, resources: contextlib.ExitStack,
     # Only the config that wrote the checkpoints may resume them (read before anything
     # is created), and only with its data: a user error here leaves the workdir as it was.
     checkpoint_dir = os.path.join(workdir, 'checkpoints')
-    with checkpoint.Checkpointer(checkpoint_dir, read_only=True) as existing:
-        workdir_lib.check_resumable(config, workdir, existing.latest_step())
+    workdir_lib.check_checkpoints_resumable(config, workdir)
     data_config = pipeline.prepare_once(config.data, distributed.all_processes_agree)
     checkpoints = resources.enter_context(checkpoint.Checkpointer(
         checkpoint_dir, max_to_keep=config.checkpoint.max_to_keep))

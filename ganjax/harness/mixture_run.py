@@ -28,8 +28,7 @@ def run(config, workdir: str, command: str | None = None) -> dict:
     workdir_lib.prepare(workdir, folders=('checkpoints',))
     checkpoint_dir = os.path.join(workdir, 'checkpoints')
     with workdir_lib.Lock(workdir) as lock:
-        with checkpoint.Checkpointer(checkpoint_dir, read_only=True) as existing:
-            workdir_lib.check_resumable(config, workdir, existing.latest_step())
+        workdir_lib.check_checkpoints_resumable(config, workdir)
         workdir_lib.write_config(config, workdir)
         with checkpoint.Checkpointer(checkpoint_dir,
                                      max_to_keep=config.checkpoint.max_to_keep) as checkpoints:

@@ -24,6 +24,7 @@ from etils import epath
 
 from ganjax import errors
 from ganjax.reporting import files
+from ganjax.train import checkpoint
 
 LOCK_FILE = 'run.lock'
 RUN_FOLDERS = ('checkpoints', 'samples', 'eval', 'tensorboard')  # what a run writes in
@@ -182,6 +183,14 @@ def write_config(config, workdir: str) -> None:
     resuming config with, and what readers of the run rebuild it from."""
     files.write_text(os.path.join(workdir, 'config.json'),
                      config.to_json_best_effort(indent=2, sort_keys=True))
+
+
+def check_checkpoints_resumable(config, workdir: str) -> None:
+    """``check_resumable`` against the newest of ``workdir/checkpoints``, read without
+    creating, cleaning up or moving anything there."""
+    with checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'),
+                                 read_only=True) as existing:
+        check_resumable(config, workdir, existing.latest_step())
 
 
 def check_resumable(config, workdir: str, checkpoint_step: int | None) -> None:
