@@ -2,7 +2,8 @@
 
 A user error (bad config value, unusable workdir, unavailable data) or a diverged run
 (a non-finite loss; its earlier checkpoints are kept) ends the program with one
-``error: ...`` line on stderr and exit status 2, without a traceback.
+``error: ...`` line on stderr and exit status 2, without a traceback; a run stopped by
+SIGTERM (a preemption) saves its step and ends with one line and exit status 143.
 """
 import datetime
 import functools
@@ -21,6 +22,7 @@ from ganjax.harness import loop
 from ganjax.harness import workdir as workdir_lib
 from ganjax.train import checkpoint
 from ganjax.train import distributed
+from ganjax.train import preemption
 
 
 def define_config_flags() -> None:
@@ -167,7 +169,8 @@ def _drop_closed_loop_callbacks(hook, unraisable) -> None:
 
 def exit_on_user_error(run, *args):
     """Calls ``run(*args)``; a ``errors.UserError`` prints one line and exits with status 2,
-    Ctrl-C one line and status 130."""
+    Ctrl-C one line and status 130, a SIGTERM that stopped a run after saving its step
+    (``ganjax.train.preemption``) one line and status 143."""
     try:
         return run(*args)
     except errors.UserError as e:
@@ -179,6 +182,9 @@ def exit_on_user_error(run, *args):
             sys.stderr.flush()
             os._exit(2)  # pylint: disable=protected-access
         sys.exit(2)
+    except preemption.Preempted as e:
+        print(e, file=sys.stderr)
+        sys.exit(preemption.EXIT_STATUS)
     except KeyboardInterrupt:
         print('interrupted (a training run keeps its last saved checkpoint: the same '
               'command resumes it)', file=sys.stderr)

@@ -13,7 +13,8 @@ Exact resume: the state holds everything that changes (parameters, optimizer sta
 EMA, step, base RNG key); step keys are ``fold_in(rng, step)`` and batch ``s`` depends
 only on (seed, s) (``ganjax.data.pipeline``). A run killed at any moment and started
 again with the same command restores the newest checkpoint and writes the same metrics
-after it as an uninterrupted run.
+after it as an uninterrupted run. A SIGTERM (a preemption's notice) saves the step it
+arrives at and stops the run (``ganjax.train.preemption``), so the rerun loses nothing.
 """
 import contextlib
 import functools
@@ -37,6 +38,7 @@ from ganjax.reporting import writers
 from ganjax.train import checkpoint
 from ganjax.train import distributed
 from ganjax.train import parallel
+from ganjax.train import preemption
 from ganjax.train import setup as setup_lib
 
 SAMPLE_GRID = 8  # an 8×8 grid of samples
@@ -184,32 +186,37 @@ def _train(config, workdir: str, resources: contextlib.ExitStack,
             logging.info('Evaluation at step %d: %s', step, evaluators.summary(results))
 
     # The loop. Device-to-host transfers happen only at log, sample and checkpoint steps.
+    # A SIGTERM (preemption) saves the step it arrives at and stops the run.
     progress = writers.ProgressReporter(config.total_steps, config.batch_size, start_step)
     metrics = {}
-    for step in range(start_step + 1, config.total_steps + 1):
-        state, device_metrics = train_step(state, place.batch(next(batches)))
+    with preemption.watch() as preempted:
+        for step in range(start_step + 1, config.total_steps + 1):
+            state, device_metrics = train_step(state, place.batch(next(batches)))
 
-        log = is_time(step, config.log_every_steps, config.total_steps)
-        ckpt = is_time(step, config.ckpt_every_steps, config.total_steps)
-        samples = is_time(step, config.sample_every_steps, config.total_steps)
-        if log or ckpt or samples:
-            # Checked before any checkpoint of this step, so none holds a NaN state.
-            metrics = {name: float(value) for name, value in
-                       jax.device_get(place.metrics(device_metrics)).items()}
-            writers.check_finite(step, metrics)
-        if log:
-            if lock:
-                lock.refresh()
-            report = progress.update(step, metrics)
-            writer.write_scalars(step, {**{f'train/{k}': v for k, v in metrics.items()},
-                                        'steps_per_sec': report.steps_per_sec})
-        if samples:
-            save_samples(step)
-        if evaluator and is_time(step, eval_config.every_steps or config.total_steps,
-                                 config.total_steps):
-            evaluate(step)
-        if ckpt:
-            checkpoints.save(step, place.host_state(state))
+            stop = preempted(step) and step < config.total_steps
+            log = is_time(step, config.log_every_steps, config.total_steps)
+            ckpt = stop or is_time(step, config.ckpt_every_steps, config.total_steps)
+            samples = is_time(step, config.sample_every_steps, config.total_steps)
+            if log or ckpt or samples:
+                # Checked before any checkpoint of this step, so none holds a NaN state.
+                metrics = {name: float(value) for name, value in
+                           jax.device_get(place.metrics(device_metrics)).items()}
+                writers.check_finite(step, metrics)
+            if log:
+                if lock:
+                    lock.refresh()
+                report = progress.update(step, metrics)
+                writer.write_scalars(step, {**{f'train/{k}': v for k, v in metrics.items()},
+                                            'steps_per_sec': report.steps_per_sec})
+            if samples:
+                save_samples(step)
+            if evaluator and is_time(step, eval_config.every_steps or config.total_steps,
+                                     config.total_steps):
+                evaluate(step)
+            if ckpt:
+                checkpoints.save(step, place.host_state(state))
+            if stop:
+                raise preemption.Preempted(step)
 
     # Final pictures: a latent interpolation, the loss and evaluation curves.
     if config.total_steps > start_step:

@@ -35,6 +35,7 @@ from ganjax.data import mixtures
 from ganjax.train import checkpoint
 from ganjax.train import code_prior
 from ganjax.train import parallel
+from ganjax.train import preemption
 from ganjax.train import setup as setup_lib
 from ganjax.train import state as state_lib
 
@@ -123,7 +124,8 @@ def train(setup_of: SetupOf, mixture: mixtures.Mixture, seeds, *, batch_size: in
     With ``checkpoints``, training resumes from their newest checkpoint, if any, and
     saves one (every run's state and the seconds so far) every ``ckpt_every_steps``
     steps (a multiple of ``chunk_steps``; 0: only after the last step), calling
-    ``after_save`` after each.
+    ``after_save`` after each; a SIGTERM then saves the chunk it arrives in and raises
+    ``preemption.Preempted``.
     """
     for name, steps in (('total_steps', total_steps), ('ckpt_every_steps', ckpt_every_steps)):
         if steps % chunk_steps:
@@ -141,23 +143,30 @@ def train(setup_of: SetupOf, mixture: mixtures.Mixture, seeds, *, batch_size: in
     run_chunk = chunk_runner(setup_of, batch_size, chunk_steps, state_axes(states))
     first_step = int(states.step)
     start, metrics, seconds = time.perf_counter(), None, seconds_before
-    for first in range(first_step, total_steps, chunk_steps):
-        states, metrics = run_chunk(states, train_sets, keys, values, first)
-        done = first + chunk_steps
-        if log_every_steps and (done % log_every_steps == 0 or done == total_steps):
-            mean = {k: float(np.mean(v[:, -1])) for k, v in jax.device_get(metrics).items()}
-            elapsed = time.perf_counter() - start
-            logging.info('step %d/%d | d_loss %.4g g_loss %.4g | %.0f seed-steps/s | ETA %.0fs',
-                         done, total_steps, mean['d_loss'], mean['g_loss'],
-                         (done - first_step) * len(seeds) / elapsed,
-                         elapsed * (total_steps - done) / (done - first_step))
-        jax.block_until_ready(states)
-        seconds = seconds_before + time.perf_counter() - start
-        due = done == total_steps or (ckpt_every_steps and done % ckpt_every_steps == 0)
-        if checkpoints is not None and due:
-            checkpoints.save(done, dict(states=states,
-                                        train_seconds=np.asarray(seconds, np.float32)))
-            after_save()
+    # Only a run that checkpoints can stop on SIGTERM without losing its work.
+    with preemption.watch(enabled=checkpoints is not None) as preempted:
+        for first in range(first_step, total_steps, chunk_steps):
+            states, metrics = run_chunk(states, train_sets, keys, values, first)
+            done = first + chunk_steps
+            # (The runs are one process: the step ids need not go up by one.)
+            stop = preempted(done) and done < total_steps
+            if log_every_steps and (done % log_every_steps == 0 or done == total_steps):
+                mean = {k: float(np.mean(v[:, -1])) for k, v in jax.device_get(metrics).items()}
+                elapsed = time.perf_counter() - start
+                logging.info('step %d/%d | d_loss %.4g g_loss %.4g | %.0f seed-steps/s | '
+                             'ETA %.0fs', done, total_steps, mean['d_loss'], mean['g_loss'],
+                             (done - first_step) * len(seeds) / elapsed,
+                             elapsed * (total_steps - done) / (done - first_step))
+            jax.block_until_ready(states)
+            seconds = seconds_before + time.perf_counter() - start
+            due = (done == total_steps or stop
+                   or (ckpt_every_steps and done % ckpt_every_steps == 0))
+            if checkpoints is not None and due:
+                checkpoints.save(done, dict(states=states,
+                                            train_seconds=np.asarray(seconds, np.float32)))
+                after_save()
+            if stop:
+                raise preemption.Preempted(done)
     return (states, None if metrics is None else jax.tree.map(lambda v: v[:, -1], metrics),
             seconds)
 

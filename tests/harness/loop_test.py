@@ -7,6 +7,7 @@ under pytest-xdist checkpoints then landed in its temporary directory.
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -212,6 +213,28 @@ def test_ctrl_c_is_one_line_and_releases_the_workdir(tmp_path, embedded_data_dir
     assert not os.path.exists(os.path.join(workdir, 'run.lock'))
 
 
+def test_sigterm_saves_the_step_it_arrives_at_and_the_rerun_continues_exactly(
+        tmp_path, embedded_data_dir):
+    stopped = str(tmp_path / 'stopped')
+    status, stderr = signalled_run(stopped, embedded_data_dir, 4, signal.SIGTERM,
+                                   '--config.total_steps=100000')
+    assert status == 143 and 'Traceback' not in stderr, stderr[-3000:]
+    step = int(re.search(r'stopped by SIGTERM at step (\d+), whose checkpoint is saved',
+                         stderr)[1])
+    # Saved although not a checkpoint step (every 4th) unless by chance.
+    assert step > 4 and str(step) in os.listdir(os.path.join(stopped, 'checkpoints'))
+    assert not os.path.exists(os.path.join(stopped, 'run.lock'))
+
+    total = f'--config.total_steps={step + 3}'
+    straight = str(tmp_path / 'straight')
+    resumed, whole = (run_helpers.run_module(
+        'experiments.mnist', *entry_point_args(workdir, embedded_data_dir, total))
+        for workdir in (stopped, straight))
+    assert resumed.returncode == whole.returncode == 0, resumed.stderr[-3000:]
+    assert f'Resuming from the checkpoint at step {step}.' in resumed.stderr
+    assert run_helpers.losses_by_step(stopped) == run_helpers.losses_by_step(straight)
+
+
 @pytest.mark.parametrize('args,env,expected', [
     (('--config.no_such_key=1',), {}, 'no_such_key'),
     (('--config.optimizer.g.learning_rate=0',), {}, 'optimizer.g.learning_rate'),
@@ -273,14 +296,18 @@ def test_the_default_config_runs_alike_under_pmap_and_jit_with_its_evaluations(
     # mnist_dcgan's cadence at smoke sizes (D's cross-replica BatchNorm, the InfoGAN code,
     # standing statistics for sampling, every MNIST metric of both generators), for 3
     # steps: logs at 2 and 3, an evaluation at 2 and the final one at 3, samples, a
-    # checkpoint and pictures. Longer, Adam at 1e-3 amplifies float32 reduction-order
-    # differences (1e-6 at step 2, 1e-3 by step 6); gan_step_test compares the step
-    # itself exactly, in float64.
+    # checkpoint and pictures. With SGD: Adam's first update, lr·g/|g| elementwise, turns
+    # the float32 reduction-order rounding of gradients that are zero but for rounding
+    # into steps of the full learning rate, so under Adam jit and pmap part by 1e-6 at
+    # step 1 and, on a 2-core AMD EPYC Zen 3, 1.5e-3 (g_grad_norm) at step 2; under SGD
+    # they stay within 3e-6 through step 3 and every evaluation. gan_step_test compares
+    # the step itself, Adam included, exactly in float64.
     records = {}
     for parallel in ('jit', 'pmap'):
         config = mnist_dcgan.get_config('smoke')
         config.data.source, config.data.data_dir = 'embedded', embedded_data_dir
         config.parallel, config.total_steps, config.eval.every_steps = parallel, 3, 2
+        config.optimizer.g.name = config.optimizer.d.name = 'sgd'
         loop.train_and_evaluate(config, str(tmp_path / parallel))
         records[parallel] = writers.read_metrics(
             os.path.join(tmp_path, parallel, 'metrics.jsonl'))
@@ -291,7 +318,7 @@ def test_the_default_config_runs_alike_under_pmap_and_jit_with_its_evaluations(
     for pmap_record, jit_record in zip(records['pmap'], records['jit']):
         assert pmap_record.keys() == jit_record.keys()
         for key in pmap_record.keys() - {'steps_per_sec'}:
-            np.testing.assert_allclose(pmap_record[key], jit_record[key], rtol=1e-4,
+            np.testing.assert_allclose(pmap_record[key], jit_record[key], rtol=1e-5,
                                        atol=1e-6, err_msg=key)
 
 

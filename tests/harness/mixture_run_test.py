@@ -1,6 +1,7 @@
 """A 2-D benchmark run in its workdir: checkpoints, exact resume, refusals."""
 import json
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from ganjax.harness import mixture_run
 from ganjax.harness import workdir as workdir_lib
 from ganjax.train import checkpoint
 from ganjax.train import multiseed
+from ganjax.train import preemption
 
 
 def recipe_config():
@@ -71,6 +73,31 @@ def test_a_stopped_run_resumes_to_what_an_uninterrupted_run_computes(tmp_path, m
     again = mixture_run.run(config, str(stopped), command='toy2d')
     assert again['per_seed'] == whole['per_seed']
     assert again['runtime_s'] == pytest.approx(resumed['runtime_s'], abs=0.1)
+
+
+def test_a_sigterm_saves_the_chunk_it_arrives_in_and_the_rerun_continues_exactly(
+        tmp_path, monkeypatch):
+    config = toy2d_config.get_config('ring,gan,smoke')  # a constant learning rate
+    config.total_steps, config.ckpt_every_steps = 40, 20  # chunks of 10 steps
+    mixture_run.run(config, str(tmp_path / 'whole'), command='toy2d')
+
+    stopped = tmp_path / 'stopped'
+
+    notices = [signal.SIGTERM]
+
+    def preempt(lock):  # the notice arrives right after the checkpoint of step 20, once
+        while notices:
+            os.kill(os.getpid(), notices.pop())
+    with monkeypatch.context() as patch:
+        patch.setattr(workdir_lib.Lock, 'refresh', preempt)
+        with pytest.raises(preemption.Preempted, match='at step 30'):
+            mixture_run.run(config, str(stopped), command='toy2d')
+    assert steps_saved(stopped) == [20, 30]
+    assert not (stopped / 'results.json').exists() and not (stopped / 'run.lock').exists()
+
+    mixture_run.run(config, str(stopped), command='toy2d')
+    np.testing.assert_array_equal(np.load(stopped / 'samples.npy'),
+                                  np.load(tmp_path / 'whole' / 'samples.npy'))
 
 
 def test_a_finished_run_extends_to_more_steps_from_its_last_checkpoint(tmp_path):

@@ -8,9 +8,12 @@ processes reads one shard, the single process reads both (``ganjax.data``).
 """
 import os
 import json
+import re
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -29,11 +32,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_two_processes(workdir: str, data_dir: str) -> list[subprocess.CompletedProcess]:
+def run_two_processes(workdir: str, data_dir: str, overrides=OVERRIDES,
+                      while_running=lambda processes: None
+                      ) -> list[subprocess.CompletedProcess]:
+    """Runs the MLP GAN's smoke config as a 2-process job with ``overrides``, calling
+    ``while_running(processes)`` once both have started."""
     port = free_port()
     args = ['--config=experiments/configs/mnist_mlp_gan.py:smoke', f'--workdir={workdir}',
             '--config.data.source=embedded', f'--config.data.data_dir={data_dir}',
-            *[f'--config.{override}' for override in OVERRIDES],
+            *[f'--config.{override}' for override in overrides],
             f'--coordinator_address=127.0.0.1:{port}', '--num_processes=2']
     env = {k: v for k, v in os.environ.items() if k != 'XLA_FLAGS'}  # one device each
     processes = [subprocess.Popen(
@@ -41,6 +48,7 @@ def run_two_processes(workdir: str, data_dir: str) -> list[subprocess.CompletedP
         cwd=run_helpers.REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for index in range(2)]
     try:
+        while_running(processes)
         outputs = [process.communicate(timeout=120) for process in processes]
     finally:  # a process whose peer died waits for it; never leave one behind
         for process in processes:
@@ -80,3 +88,24 @@ def test_two_processes_match_one_process_with_four_devices(embedded_data_dir, tm
         with open(os.path.join(run, 'eval.json'), encoding='utf-8') as f:
             fids.append([r['metrics']['fid'] for r in json.load(f)['results']])
     np.testing.assert_allclose(fids[0], fids[1], rtol=1e-3)
+
+
+def test_a_sigterm_to_one_process_stops_both_at_one_saved_step(embedded_data_dir, tmp_path):
+    workdir = str(tmp_path / 'run')
+
+    def preempt_process_1(processes):  # once the run has saved a checkpoint
+        deadline = time.time() + 240
+        while not os.path.exists(os.path.join(workdir, 'checkpoints', '4')):
+            assert all(p.poll() is None for p in processes) and time.time() < deadline
+            time.sleep(0.05)
+        processes[1].send_signal(signal.SIGTERM)
+
+    results = run_two_processes(workdir, embedded_data_dir,
+                                ('data.num_shards=2', 'total_steps=100000', 'ckpt_every_steps=4'),
+                                preempt_process_1)
+    steps = []
+    for index, result in enumerate(results):
+        assert result.returncode == 143, f'process {index}:\n{result.stderr[-3000:]}'
+        steps.append(int(re.search(r'stopped by SIGTERM at step (\d+)', result.stderr)[1]))
+    assert steps[0] == steps[1] > 4
+    assert str(steps[0]) in os.listdir(os.path.join(workdir, 'checkpoints'))
