@@ -84,6 +84,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         or whose checkpoints another config wrote, or unavailable data (raised before
         anything is compiled), or a diverged run (``writers.NonFiniteLossError``; the
         checkpoints written before it are kept).
+      preemption.Preempted: a SIGTERM arrived as it trained (``ganjax.train.preemption``);
+        the checkpoint of the step it arrived at is saved.
     """
     # Validation and workdir: every user error surfaces here, before any compilation.
     validation.validate(config, jax.device_count(), jax.process_count())

@@ -23,6 +23,8 @@ def run(config, workdir: str, command: str | None = None) -> dict:
       errors.UserError: a bad config, an unusable workdir, a workdir another run holds or
         whose checkpoints another config wrote (before anything is written), or a
         checkpoint that cannot be written (the older ones are kept).
+      preemption.Preempted: a SIGTERM arrived as it trained (``ganjax.train.preemption``);
+        the checkpoint at the end of the chunk it arrived in is saved.
     """
     mode_collapse.validate(config)
     workdir_lib.prepare(workdir, folders=('checkpoints',))
