@@ -29,7 +29,10 @@ coverage of each class 0.70–0.88, mean 0.79 (precision 0.90, recall 0.61); raw
 generator 9.65, FID 5.6. Seed 1 (``--config.seed=1``): 9.78 / 8.6, coverage 0.68–0.88,
 mean 0.76. On a 2-core AMD EPYC Zen 4, where this config trained 7,000 steps in 8.5
 minutes, 12,000 take about 14.5: there ``--config.total_steps=7000`` is the 10-minute
-run (9.71 / 10.9, coverage 0.61–0.84). The tutorial setup, the default before, ended
+run (9.71 / 10.9, coverage 0.61–0.84). On a 2-core AMD EPYC Zen 3 (family 25 model 1,
+AVX2) the same fresh-clone check took 23.6 minutes, 21.5 for the command (``runtime_s``
+1290, about 650 images/s), and ended at 9.72 / 8.7, coverage 0.74–0.90 (mean 0.80): the
+same recipe, rounded differently by another CPU. The tutorial setup, the default before, ended
 at 6.84 and FID 59.6 in 15 minutes. Targets we set: score ≥ 9.0 and FID ≤ 16.4 (a
 quarter of 65.5) in ≤ 10 minutes are reached; every class's coverage ≥ 0.9 is not
 (lowest 0.70, class 4; 0.68 at seed 1): the digits are clean but less varied within a
