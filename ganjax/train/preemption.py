@@ -2,14 +2,14 @@
 
 Cloud TPU VMs, SLURM and Kubernetes announce a preemption (or a cancelled job) with
 SIGTERM, some seconds before they kill the process. A training loop watches for it
-(``watch``) and asks ``reached(step)`` after every step (the 2-D benchmarks, after every
-compiled chunk of ``chunk_steps`` steps, about 30 s for a paper variant's 10 seeds on a
-2-core CPU: a notice shorter than a chunk kills the run before that save, and the rerun
-resumes from the checkpoint before); once that is true it saves a
+(``watch``) and asks ``reached(step)`` after every step; once that is true it saves a
 checkpoint of that step and raises ``Preempted``, which the entry points report in one
 line with exit status 143 (128 + SIGTERM). The same command then resumes from that
 step, so a preemption costs only the time to restart, not up to ``ckpt_every_steps``
-steps of training.
+steps of training. The 2-D benchmarks ask after every compiled chunk of ``chunk_steps``
+steps instead, about 30 s for a paper variant's 10 seeds on a 2-core CPU: a notice
+shorter than a chunk kills the run before that save, and the rerun resumes from the
+checkpoint before.
 
 One process: a SIGTERM handler, installed while the loop runs, records the signal
 (without it, Python dies at once); a second SIGTERM ends the process at once, the
