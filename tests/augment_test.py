@@ -21,10 +21,6 @@ SHAPES = [(4, 28, 28, 1), (3, 32, 32, 3), (2, 17, 9, 5)]
 POLICIES = ['', 'color', 'translation', 'cutout', 'color,translation,cutout',
             'cutout,translation,color,color']
 
-# XLA's optimisation passes cost more than they save on these small programs, each compiled
-# once or twice (conftest.py).
-pytestmark = pytest.mark.usefixtures('fast_compilation')
-
 # One compiled function per (shape, policy), shared by the tests: most of them use SHAPE.
 SHAPE = (3, 17, 9, 3)
 _augment = jax.jit(augment.diff_augment, static_argnames='policy')

@@ -13,8 +13,6 @@ from ganjax import downloads
 from ganjax import errors
 from ganjax import inception
 
-pytestmark = pytest.mark.usefixtures('fast_compilation')
-
 
 @pytest.fixture(scope='module')
 def variables(random_inception):

@@ -32,9 +32,6 @@ FLOAT32_UNIT_ROUNDOFF = 2.0**-24
 FLOAT64_TOLERANCE = 1e-10
 
 
-pytestmark = pytest.mark.usefixtures('fast_compilation')
-
-
 @pytest.fixture
 def x64():
     """Enables float64 for one test and restores the previous setting afterwards."""

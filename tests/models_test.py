@@ -30,9 +30,6 @@ LABEL_EMBED_DIM = 50  # ganjax.models.conditioning.ConditionalLatent's default
 MUTABLE = ('batch_stats', 'spectral')
 
 
-pytestmark = pytest.mark.usefixtures('fast_compilation')
-
-
 @dataclasses.dataclass(frozen=True)
 class ModelCase:
     """One registered model at one data shape, with its hand-counted parameters."""
