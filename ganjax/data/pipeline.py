@@ -27,8 +27,12 @@ therefore opens a TCP connection to each host the dataset downloads from (5 s ti
 skipped for schemes that go through a configured proxy) and treats an unreachable host
 as "cannot prepare", so 'auto' falls back within seconds.
 """
+# The annotations name TensorFlow's types, which must not import it (see below).
+from __future__ import annotations
+
 from collections.abc import Callable
 import dataclasses
+import functools
 import socket
 import urllib.parse
 import urllib.request
@@ -36,16 +40,19 @@ from typing import Iterator
 
 import jax
 import numpy as np
-import tensorflow as tf
 import tensorflow_datasets as tfds
 from absl import logging
+from etils import epy
 from ml_collections import config_dict
 
 from ganjax.data import datasets
 from ganjax.data import embedded_mnist
 
-# TF is only the input pipeline here: it must leave every accelerator to JAX.
-tf.config.set_visible_devices([], 'GPU')
+with epy.lazy_imports():
+    # Imported when a source is first opened: TensorFlow takes 4-9 s to import on a
+    # 2-core CPU, which programs that load no data (sampling, the 2-D mixtures, a bad
+    # config) need not wait for.
+    import tensorflow as tf
 
 _PROBE_TIMEOUT_S = 5.0
 
@@ -306,6 +313,7 @@ def _open_source(
 ) -> tuple[tfds.core.DatasetBuilder, str]:
     """Returns a prepared builder for the configured source and a description of it
     (without a split)."""
+    _leave_accelerators_to_jax()
     name, source = datasets.source_name(data_config), data_config.source
     data_dir = data_config.data_dir
     if source == 'embedded':
@@ -320,6 +328,13 @@ def _open_source(
             '%s Falling back to the embedded MNIST: 5,000 digits instead of 60,000.', error)
         return _open_embedded_mnist(data_dir)
     return builder, f'tfds:{builder.info.full_name}'
+
+
+@functools.cache
+def _leave_accelerators_to_jax() -> None:
+    """TF is only the input pipeline here: it must leave every accelerator to JAX (hidden
+    before TF's runtime starts, which the first source opened would start)."""
+    tf.config.set_visible_devices([], 'GPU')
 
 
 def _open_embedded_mnist(data_dir: str | None) -> tuple[tfds.core.DatasetBuilder, str]:
