@@ -21,8 +21,9 @@ if 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
 os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
 # Most of XLA's optimisation passes skipped: they cost more than they save on the tests'
 # small programs, run a few steps each. The pmap/jit comparison of every objective
-# option compiles in 36 s instead of 60 s. The arithmetic is the same IEEE operations
-# either way; the benchmark's timings are not tested.
+# option compiles in 36 s instead of 60 s (Zen 3). Tolerances were not widened for it: the
+# suite passed with these settings, and with optimisations on in all but four modules
+# before them. The benchmark's timings are not tested.
 # JAX_DISABLE_MOST_OPTIMIZATIONS=0 runs the suite on fully optimised programs.
 os.environ.setdefault('JAX_DISABLE_MOST_OPTIMIZATIONS', '1')
 # TensorFlow imports Keras 3 eagerly (~3 s) unless told to use the legacy tf_keras, which
