@@ -124,8 +124,8 @@ def run():
     result = run_mixture(config) if 'mixture' in config else run_step(config)
     result = {'config': flags.FLAGS['config'].config_filename, 'cpu': machine.cpu_description(),
               **result,
-              'command': ' '.join(['python -m experiments.benchmark',
-                                   *(a for a in sys.argv[1:] if not a.startswith('--out='))])}
+              'command': cli.typed_command('experiments.benchmark', [
+                  a for a in sys.argv[1:] if not a.startswith('--out=')])}
     if _OUT.value:
         files.write_json(_OUT.value, result, indent=1)
     print(json.dumps(result))

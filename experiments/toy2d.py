@@ -34,8 +34,8 @@ def main(argv):
     def run():
         config = cli.loaded_config()
         workdir = _WORKDIR.value or cli.default_workdir(flags.FLAGS['config'].config_filename)
-        command = ' '.join(['python -m experiments.toy2d', *sys.argv[1:]])
-        results = mixture_run.run(config, workdir, command)
+        results = mixture_run.run(config, workdir,
+                                  cli.typed_command('experiments.toy2d', sys.argv[1:]))
         if 'sweep' in results:
             means = {**results['sweep'], 'by_value': [
                 {k: group[k] for k in ('value', 'mean', 'stderr')}

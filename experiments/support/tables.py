@@ -1,13 +1,14 @@
 """The Markdown tables of docs/benchmarks.md, from the mode-collapse benchmarks'
 ``results.json`` files (``ganjax.evaluation.mode_collapse``)."""
 import re
+import shlex
 
 from ganjax.evaluation import mnist_metrics
 from ganjax.evaluation import mode_collapse
 from ganjax.train import sweep
 
-# A command's config overrides: what a run changed from its config file's variant.
-_OVERRIDE = re.compile(r'--config\.(\S+?)=(\S+)')
+# A command's config override: what a run changed from its config file's variant.
+_OVERRIDE = re.compile(r'--config\.([^=]+)=(.*)')
 
 
 def results_table(all_results: list[dict]) -> str:
@@ -34,7 +35,7 @@ def results_table(all_results: list[dict]) -> str:
             f"× {protocol['total_steps']} "
             f"| {protocol['sampled_from']}, {protocol.get('batch_norm', 'running')} "
             f"| {_high_quality_by_batch_norm(r)} "
-            f"| {_runtime(r)} | `{r['command']}` |")
+            f"| {_runtime(r)} | `{_shell(r['command'])}` |")
     return '\n'.join(lines) + '\n'
 
 
@@ -70,17 +71,24 @@ def ablation_table(all_results: list[dict]) -> str:
             f"| {_kl_text(mean['kl'])} ± {_kl_text(err['kl'])} "
             f"| {len(protocol['seeds'])} ({protocol['seeds'][0]}–{protocol['seeds'][-1]}) "
             f"× {protocol['total_steps']} | {runtime} "
-            f"| `{r['command']}` |")
+            f"| `{_shell(r['command'])}` |")
     return '\n'.join(lines) + '\n'
 
 
 _UNCHANGED = '(as the config file has it)'
 
 
+def _shell(command: str) -> str:
+    """A recorded command as a shell takes it: records written before commands were
+    quoted (``cli.typed_command``) hold overrides such as ``--config.x=(1,2)`` bare."""
+    return shlex.join(shlex.split(command))
+
+
 def _overrides(command: str | None, excluded: list[str] = ()) -> list[str]:
     """The ``key=value`` config overrides of a command: what a run changed from its
     config file's variant (but the seeds', the sweep's and the keys ``excluded``)."""
-    return [f'{key}={value}' for key, value in _OVERRIDE.findall(command or '')
+    overrides = [m.groups() for m in map(_OVERRIDE.fullmatch, shlex.split(command or '')) if m]
+    return [f'{key}={value}' for key, value in overrides
             if key not in excluded and not key.startswith(('sweep.', 'first_seed', 'num_seeds'))]
 
 
@@ -132,7 +140,7 @@ def stacked_mnist_table(all_results: list[dict], ablation: bool = False) -> str:
             f"| {_channel_kls(ema)} | {_clear_digits(ema, r['real_data'])} "
             f"| {r['real_data']['modes']}, {r['real_data']['kl']:.3f} "
             f"| {r['protocol']['total_steps']} × {r['protocol']['batch_size']} "
-            f"| {_runtime(r)} | `{r['command']}` |")
+            f"| {_runtime(r)} | `{_shell(r['command'])}` |")
     return '\n'.join(lines) + '\n'
 
 
@@ -182,7 +190,7 @@ def mnist_table(all_results: list[dict], ablation: bool = False) -> str:
             f"| {min(coverage):.2f} / {sum(coverage) / len(coverage):.2f} | {label_accuracy} "
             f"| {r['protocol']['real_data_mnist_score']:.2f} "
             f"| {r['protocol']['total_steps']} × {r['protocol']['batch_size']} "
-            f"| {_runtime(r)} | `{r['command']}` |")
+            f"| {_runtime(r)} | `{_shell(r['command'])}` |")
     return '\n'.join(lines) + '\n'
 
 
@@ -211,5 +219,5 @@ def speed_table(all_results: list[dict]) -> str:
         ratio = f"{r['speedup_vs_torch']:.2f}×" if 'speedup_vs_torch' in r else '—'
         config = r['config'].replace('experiments/configs/', '')
         lines.append(f"| {config} | {r['cpu']} | {ours} | {theirs} | {ratio} "
-                     f"| {first:.1f} s | `{r['command']}` |")
+                     f"| {first:.1f} s | `{_shell(r['command'])}` |")
     return '\n'.join(lines) + '\n'

@@ -9,6 +9,7 @@ import datetime
 import functools
 import logging as std_logging
 import os
+import shlex
 import sys
 import time
 
@@ -105,8 +106,15 @@ def train_and_write_results(module: str, write_results) -> None:
     start = time.perf_counter()
     workdir = train_from_flags()
     if jax.process_index() == 0:
-        command = ' '.join([f'python -m {module}', *sys.argv[1:]])
-        write_results(loaded_config(), workdir, command, time.perf_counter() - start)
+        write_results(loaded_config(), workdir, typed_command(module, sys.argv[1:]),
+                      time.perf_counter() - start)
+
+
+def typed_command(module: str, args) -> str:
+    """``python -m module args…`` as a shell takes it: each argument quoted where it
+    needs to be (an override such as ``--config.sweep.values=(0.1,0.3)``), so that the
+    command recorded beside a result runs as printed."""
+    return shlex.join(['python', '-m', module, *args])
 
 
 def join_processes() -> None:

