@@ -488,11 +488,19 @@ def factorized_auxiliary_classifier_loss(class_logits: jax.typing.ArrayLike,
                         and shape[1] == sum(factors))
     labels = _integer_labels(labels, logits.shape)
     total, start = jnp.zeros(()), 0
-    for i, k in enumerate(factors):
-        value = labels // math.prod(factors[i + 1:]) % k
+    for k, value in zip(factors, label_factors(labels, factors)):
         total += auxiliary_classifier_loss(logits[:, start:start + k], value)
         start += k
     return total
+
+
+def label_factors(labels: jax.typing.ArrayLike, factors: Sequence[int]) -> list[jax.Array]:
+    """The factors' values [y_1, …, y_n] of labels y = (…(y_1·K_2 + y_2)·K_3 + …) + y_n,
+    y_i ∈ [0, K_i), the first the most significant: the convention of
+    ``factorized_auxiliary_classifier_loss``, which a generator's factorised label
+    embedding shares (``ganjax.models.conditioning.ConditionalLatent``)."""
+    labels = jnp.asarray(labels)
+    return [labels // math.prod(factors[i + 1:]) % k for i, k in enumerate(factors)]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -219,6 +219,16 @@ def test_factorized_auxiliary_classifier_loss_sums_each_factors_softmax():
                                rtol=1e-6)
 
 
+def test_label_factors_are_the_mixed_radix_digits_first_most_significant():
+    labels = np.arange(24)
+    values = losses.label_factors(labels, (2, 3, 4))
+    # Label y = 12·y_1 + 4·y_2 + y_3, each y_i in [0, K_i).
+    np.testing.assert_array_equal(np.stack(values), [labels // 12, labels // 4 % 3, labels % 4])
+    np.testing.assert_array_equal(12 * values[0] + 4 * values[1] + values[2], labels)
+    np.testing.assert_array_equal(np.stack(losses.label_factors([723, 4], (10, 10, 10))),
+                                  [[7, 0], [2, 0], [3, 4]])
+
+
 @pytest.mark.parametrize('logits_width,factors,match', [
     (9, (2, 3, 5), 'class_logits must have shape'), (0, (), 'factors must be'),
     (5, (0, 5), 'factors must be')])

@@ -508,6 +508,37 @@ def test_auxiliary_discriminator_ignores_labels(case_id):
     chex.assert_trees_all_equal(outputs, other_outputs)
 
 
+def test_a_factorised_label_embedding_embeds_each_factor_on_its_own():
+    """``class_factors`` (10, 10) on 100 classes: [z, embed_1(y_1), embed_2(y_2)], so labels
+    with the same first digit share the first embedding and differ in the second."""
+    z = np.zeros((4, 3), np.float32)
+    labels = np.array([23, 27, 43, 23], np.int32)  # digits (2, 3), (2, 7), (4, 3), (2, 3)
+    latent = conditioning_lib.ConditionalLatent(100, embed_dim=5, class_factors=(10, 10))
+    variables = latent.init(jax.random.key(0), z, labels)
+    assert jax.tree.map(np.shape, variables['params']) == {
+        'factor_0_embedding': {'embedding': (10, 5)}, 'factor_1_embedding': {'embedding': (10, 5)}}
+    h = np.asarray(latent.apply(variables, z, labels))
+    first, second = h[:, 3:8], h[:, 8:13]
+    assert h.shape == (4, 13) and not np.any(h[:, :3])
+    np.testing.assert_array_equal(first[0], first[1])
+    np.testing.assert_array_equal(second[0], second[2])
+    np.testing.assert_array_equal(h[0], h[3])
+    assert not np.allclose(first[0], first[2]) and not np.allclose(second[0], second[1])
+
+
+@pytest.mark.parametrize('case_id', CASE_IDS)
+def test_every_generator_can_embed_its_labels_by_factors(case_id):
+    case = MODEL_CASES[case_id]
+    config = _model_config(case.name, conditioning='auxiliary')
+    config.generator.class_factors = (4, 25)
+    generator, _ = models.make_gan(config, case.data_shape, 100)
+    z = np.zeros((BATCH, case.latent_dim), np.float32)
+    variables = _abstract_variables(generator, z, np.array([0, 99], np.int32))
+    embeddings = {name: leaf.shape for name, leaf in jax.tree_util.tree_leaves_with_path(
+        variables['params']) if 'embedding' in jax.tree_util.keystr(name)}
+    assert sorted(embeddings.values()) == [(4, LABEL_EMBED_DIM), (25, LABEL_EMBED_DIM)]
+
+
 # ----------------------------------------------------------------------------------
 # Spectral norm.
 # ----------------------------------------------------------------------------------
@@ -576,6 +607,11 @@ def test_build_gan_rejects_bad_config(config, data_shape, num_classes, message):
                  NUM_CLASSES, r'class_factors', id='class_factors_without_auxiliary_head'),
     pytest.param(_model_config('mlp', conditioning='auxiliary', class_factors=(3, 5)), MNIST,
                  NUM_CLASSES, r'class_factors.*num_classes = 10', id='class_factors_not_classes'),
+    pytest.param(ml_collections.ConfigDict(dict(
+        name='mlp', generator=dict(class_factors=(2, 4)),
+        discriminator=dict(conditioning='projection', spectral_norm=False))), MNIST,
+                 NUM_CLASSES, r'class_factors.*num_classes = 10',
+                 id='generator_class_factors_not_classes'),
 ])
 def test_bad_config_fails_by_first_trace(config, data_shape, num_classes, message):
     """Errors that build_gan may leave to the models' first call (here: init)."""

@@ -19,7 +19,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ganjax import layers
+from ganjax import layers, losses
 
 CONDITIONINGS = ('none', 'projection', 'auxiliary')
 
@@ -35,27 +35,52 @@ def check_labels(labels: jax.Array | None, num_classes: int, batch: int) -> None
         raise ValueError(f'labels must have shape ({batch},), got {labels.shape}')
 
 
-def class_factors_fit(factors, conditioning: str, num_classes: int) -> bool:
-    """Whether a class head can read labels as ``factors``: () always; otherwise only an
-    auxiliary head, with integer factors >= 1 whose product is ``num_classes``."""
+def factors_fit(factors, num_classes: int) -> bool:
+    """Whether labels of ``num_classes`` classes can be read as ``factors`` (a generator's
+    embedding): () always; otherwise integers >= 1 whose product is ``num_classes``."""
     factors = tuple(factors)
     return not factors or (
-        conditioning == 'auxiliary' and math.prod(factors) == num_classes
+        math.prod(factors) == num_classes
         and all(isinstance(k, int) and not isinstance(k, bool) and k >= 1 for k in factors))
 
 
+def class_factors_fit(factors, conditioning: str, num_classes: int) -> bool:
+    """Whether a class head can read labels as ``factors``: () always; otherwise only an
+    auxiliary head, with factors that fit (``factors_fit``)."""
+    return not tuple(factors) or (conditioning == 'auxiliary'
+                                  and factors_fit(factors, num_classes))
+
+
 class ConditionalLatent(nn.Module):
-    """z, or [z, embed(y)] for a class-conditional generator."""
+    """z, or [z, embed(y)] for a class-conditional generator.
+
+    With ``class_factors`` (K_1, …, K_n) a label is embedded factor by factor,
+    [z, embed_1(y_1), …, embed_n(y_n)] (``ganjax.losses.label_factors``): each factor's
+    embedding then learns from every label with that factor's value, 1/K_i of G's batch,
+    where one embedding of K_1·…·K_n labels gives each label 1/(K_1·…·K_n) of it (a
+    Stacked MNIST code: each of 1,000 embeddings trains on one sample in 1,000).
+    """
     num_classes: int = 0
     embed_dim: int = 50
+    class_factors: tuple[int, ...] = ()
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None) -> jax.Array:
         check_labels(labels, self.num_classes, z.shape[0])
         if not self.num_classes:
             return z
-        embedding = nn.Embed(self.num_classes, self.embed_dim, name='label_embedding')(labels)
-        return jnp.concatenate([z, embedding.astype(z.dtype)], axis=-1)
+        factors = tuple(self.class_factors)
+        if not factors_fit(factors, self.num_classes):
+            raise ValueError(f'class_factors must be integers >= 1 with product '
+                             f'num_classes = {self.num_classes}; got {factors}')
+        if not factors:
+            embeddings = [nn.Embed(self.num_classes, self.embed_dim,
+                                   name='label_embedding')(labels)]
+        else:
+            embeddings = [nn.Embed(k, self.embed_dim, name=f'factor_{i}_embedding')(value)
+                          for i, (k, value) in enumerate(
+                              zip(factors, losses.label_factors(labels, factors)))]
+        return jnp.concatenate([z, *(e.astype(z.dtype) for e in embeddings)], axis=-1)
 
 
 class DiscriminatorHead(nn.Module):

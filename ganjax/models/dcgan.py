@@ -38,6 +38,7 @@ class Generator28(nn.Module):
     channels: int = 1
     negative_slope: float = 0.3
     num_classes: int = 0
+    class_factors: tuple[int, ...] = ()  # see conditioning.ConditionalLatent
     bn_axis_name: str | None = None
     base_features: int = 64  # layer widths 4b, 2b, b: 256, 128, 64 as in the tutorial
     kernel_size: int = 5  # of every transposed convolution, 5 as in the tutorial
@@ -48,7 +49,8 @@ class Generator28(nn.Module):
         batch_norm = functools.partial(nn.BatchNorm, use_running_average=not train,
                                        axis_name=self.bn_axis_name)
         b = self.base_features
-        h = conditioning.ConditionalLatent(self.num_classes)(z, labels)
+        h = conditioning.ConditionalLatent(self.num_classes,
+                                           class_factors=self.class_factors)(z, labels)
         h = nn.Dense(7 * 7 * 4 * b, use_bias=False, kernel_init=_INIT)(h)
         h = nn.leaky_relu(batch_norm()(h), self.negative_slope).reshape(-1, 7, 7, 4 * b)
         for features, stride in ((2 * b, 1), (b, 2)):
@@ -111,6 +113,7 @@ class Generator(nn.Module):
     channels: int = 3
     base_features: int = 64
     num_classes: int = 0
+    class_factors: tuple[int, ...] = ()  # see conditioning.ConditionalLatent
     bn_axis_name: str | None = None
 
     @nn.compact
@@ -119,7 +122,8 @@ class Generator(nn.Module):
         batch_norm = functools.partial(nn.BatchNorm, use_running_average=not train,
                                        axis_name=self.bn_axis_name)
         n = _num_upsamplings(self.image_size)
-        h = conditioning.ConditionalLatent(self.num_classes)(z, labels)
+        h = conditioning.ConditionalLatent(self.num_classes,
+                                           class_factors=self.class_factors)(z, labels)
         h = h.reshape(h.shape[0], 1, 1, h.shape[-1])
         h = layers.ConvTranspose(self.base_features * 2 ** (n - 1), 4, 1, 'VALID',
                                  use_bias=False, kernel_init=_INIT)(h)

@@ -22,12 +22,14 @@ class Generator(nn.Module):
     batch_norm_from: int = 1  # index of the first hidden layer followed by BatchNorm
     negative_slope: float = 0.2
     num_classes: int = 0
+    class_factors: tuple[int, ...] = ()  # see conditioning.ConditionalLatent
     bn_axis_name: str | None = None
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, *,
                  train: bool) -> jax.Array:
-        h = conditioning.ConditionalLatent(self.num_classes)(z, labels)
+        h = conditioning.ConditionalLatent(self.num_classes,
+                                           class_factors=self.class_factors)(z, labels)
         for i, width in enumerate(self.hidden):
             h = nn.Dense(width)(h)
             if i >= self.batch_norm_from:

@@ -44,6 +44,7 @@ class Generator(nn.Module):
     depth: int = 4
     output_dim: int = 2
     num_classes: int = 0
+    class_factors: tuple[int, ...] = ()  # see conditioning.ConditionalLatent
     batch_norm: bool = True
     activation: str = 'relu'
     bn_axis_name: str | None = None
@@ -57,7 +58,8 @@ class Generator(nn.Module):
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, *,
                  train: bool) -> jax.Array:
-        h = conditioning.ConditionalLatent(self.num_classes)(z, labels)
+        h = conditioning.ConditionalLatent(self.num_classes,
+                                           class_factors=self.class_factors)(z, labels)
         for _ in range(self.depth):
             h = nn.Dense(self.hidden)(h)
             if self.batch_norm:

@@ -231,8 +231,13 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
         dropout = (config.model.get('discriminator') or {}).get('dropout_rate', 0.0)
         errors.require(isinstance(dropout, (int, float)) and 0 <= dropout < 1,
                        'model.discriminator.dropout_rate', dropout, 'be in [0, 1)')
-        _, discriminator = models.make_gan(
+        generator, discriminator = models.make_gan(
             config.model, data_shape, num_classes if config.model.conditional else 0)
+        factors = tuple(getattr(generator, 'class_factors', ()))
+        errors.require(conditioning_lib.factors_fit(factors, generator.num_classes),
+                       'model.generator.class_factors', factors,
+                       'be (), or integers >= 1 whose product is the number of classes '
+                       f'({generator.num_classes}) of a class-conditional model')
         _discriminator_fits_loss(config, discriminator)
     except errors.ConfigError:
         raise

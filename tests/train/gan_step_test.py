@@ -133,6 +133,15 @@ def test_class_factors_must_fit_the_classes_and_an_auxiliary_head(conditioning, 
         setup_lib.validate(config, DATA_SHAPE, 100)
 
 
+@pytest.mark.parametrize('conditional,factors', [(True, (10, 9)), (False, (2, 5))])
+def test_generator_class_factors_must_fit_the_classes(conditional, factors):
+    config = make_config(conditional=conditional,
+                         conditioning='auxiliary' if conditional else 'none')
+    config.model.generator.class_factors = factors
+    with pytest.raises(errors.ConfigError, match='model.generator.class_factors'):
+        setup_lib.validate(config, DATA_SHAPE, 100)
+
+
 def test_discriminator_update_leaves_generator_untouched():
     config = make_config()
     setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
