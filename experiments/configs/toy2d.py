@@ -16,7 +16,7 @@ discriminator packing m samples, and PacGAN's batch: 100 packs, m × 100 samples
 PacGAN's own protocol (its code: Adam 1e-4 with β1 = 0.8, batch 100 (packs of m points:
 m × 100 samples) from 100,000 fixed points, 400 epochs = 400,000 updates, the raw
 generator); ``smoke`` shrinks the run to seconds, for tests.
-``--config.sweep.key=K --config.sweep.values=(...)`` trains every value × seed as one
+``--config.sweep.key=K "--config.sweep.values=(...)"`` trains every value × seed as one
 program (``ganjax.train.sweep``).
 
 The variants ``gan`` … ``wgan_gp`` use PacGAN's networks (G 4 × 400 BN+ReLU from

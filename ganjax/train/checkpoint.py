@@ -31,7 +31,6 @@ import os
 import re
 import signal
 import sys
-import threading
 import time
 from typing import Any
 
@@ -42,6 +41,7 @@ import orbax.checkpoint as ocp
 from ganjax import errors
 from ganjax.reporting import files
 from ganjax.train import distributed
+from ganjax.train import signals
 
 PyTree = Any
 
@@ -50,16 +50,9 @@ PyTree = Any
 def interrupts_held():
     """Holds SIGINT (Ctrl-C) while the block runs and raises KeyboardInterrupt after it
     if one arrived. Only the main thread can set signal handlers: elsewhere a no-op."""
-    if threading.current_thread() is not threading.main_thread():
+    with signals.recorded(signal.SIGINT) as received:
         yield
-        return
-    received = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
+    if received is not None and received.is_set():
         raise KeyboardInterrupt
 
 

@@ -24,11 +24,12 @@ There the loop must ask at every step, the same step ids on every process (orbax
 from collections.abc import Callable, Iterator
 import contextlib
 import signal
-import threading
 
 from absl import logging
 import jax
 from jax.experimental import multihost_utils
+
+from ganjax.train import signals
 
 EXIT_STATUS = 128 + signal.SIGTERM
 
@@ -62,18 +63,9 @@ def watch(enabled: bool = True) -> Iterator[Callable[[int], bool]]:
                             'without saving a checkpoint.')
             yield lambda step_id: False
         return
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda step_id: False
-        return
-    received = threading.Event()
-
-    def record(signum, frame):
-        del signum, frame
-        received.set()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second one ends the process
-
-    previous = signal.signal(signal.SIGTERM, record)
-    try:
-        yield lambda step_id: received.is_set()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    # A second SIGTERM ends the process.
+    with signals.recorded(signal.SIGTERM, once=True) as received:
+        if received is None:  # not the main thread
+            yield lambda step_id: False
+        else:
+            yield lambda step_id: received.is_set()
