@@ -80,6 +80,16 @@ def sampling() -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(dataclasses.asdict(setup_lib.SamplingConfig()))
 
 
+def loss(auxiliary_weight: float = 1.0) -> ml_collections.ConfigDict:
+    """The ``loss`` section (``ganjax.train.objectives``): the non-saturating loss, no
+    penalty, one D update per G update, and the weights of the class loss and of MSGAN's
+    mode-seeking term (off)."""
+    return ml_collections.ConfigDict(dict(
+        name='non_saturating', label_smoothing=0.0, penalty='none', penalty_weight=0.0,
+        penalties=objectives.default_penalties(), n_critic=1, unroll_steps=0,
+        auxiliary_weight=auxiliary_weight, auxiliary_on_real=True, mode_seeking_weight=0.0))
+
+
 def gan_config(*, dataset: str, model: str, total_steps: int) -> ml_collections.ConfigDict:
     """Defaults: batch 64, Adam 2e-4/β1 0.5 for both nets, non-saturating loss, EMA 0.99."""
     config = ml_collections.ConfigDict()
@@ -98,10 +108,7 @@ def gan_config(*, dataset: str, model: str, total_steps: int) -> ml_collections.
         discriminator=ml_collections.ConfigDict(dict(conditioning='none',
                                                      spectral_norm=False))))
     config.optimizer = ml_collections.ConfigDict(dict(g=adam(2e-4), d=adam(2e-4)))
-    config.loss = ml_collections.ConfigDict(dict(
-        name='non_saturating', label_smoothing=0.0, penalty='none', penalty_weight=0.0,
-        penalties=objectives.default_penalties(), n_critic=1, unroll_steps=0,
-        auxiliary_weight=1.0, auxiliary_on_real=True, mode_seeking_weight=0.0))
+    config.loss = loss()
     config.augment = ml_collections.ConfigDict(dict(policy=''))  # DiffAugment, ganjax.augment
     # An EMA over ~100 steps suits the few-thousand-step MNIST runs; long runs raise it.
     config.ema_decay = 0.99

@@ -160,7 +160,6 @@ import ml_collections
 from experiments.configs import defaults
 from ganjax.data import mixtures
 from ganjax.train import code_prior
-from ganjax.train import objectives
 from ganjax.train import sweep
 
 VARIANTS = ('recipe', 'best', 'gan', 'pacgan2', 'pacgan3', 'pacgan4', 'wgan_gp',
@@ -197,10 +196,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
             packing=1, input_bias_range=0.0))))
     config.optimizer = ml_collections.ConfigDict(dict(g=defaults.adam(1e-4),
                                                       d=defaults.adam(1e-4)))
-    config.loss = ml_collections.ConfigDict(dict(
-        name='non_saturating', label_smoothing=0.0, penalty='none', penalty_weight=0.0,
-        penalties=objectives.default_penalties(), n_critic=1, unroll_steps=0,
-        auxiliary_weight=0.0, auxiliary_on_real=True))
+    config.loss = defaults.loss(auxiliary_weight=0.0)
     config.ema_decay = 0.0
     config.sampling = defaults.sampling()
     config.code_prior = code_prior.default()
