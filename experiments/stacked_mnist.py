@@ -5,20 +5,20 @@
 Trains like ``experiments.mnist`` (same flags; the same command resumes), evaluating
 the modes during training and at the end (``eval.json``, ``eval/``), then writes
 DIR/results.json: the final modes and KL of the EMA and raw generator, the count over
-training, the protocol, PacGAN's anchor and the command (``ganjax.evaluation.mode_collapse``).
+training, the protocol, PacGAN's anchor and the command (``ganjax.evaluation.run_results``).
 """
 import json
 
 from absl import app
 
-from ganjax.evaluation import mode_collapse
+from ganjax.evaluation import run_results
 from ganjax.harness import cli
 
 cli.define_config_flags()
 
 
 def write_results(config, workdir: str, command: str, runtime_s: float) -> None:
-    results = mode_collapse.stacked_mnist_results(config, workdir, command, runtime_s)
+    results = run_results.stacked_mnist_results(config, workdir, command, runtime_s)
     print(json.dumps({'workdir': workdir, 'final': results['final'],
                       'paper': results['paper']}))
 

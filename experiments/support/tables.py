@@ -1,10 +1,12 @@
-"""The Markdown tables of docs/benchmarks.md, from the mode-collapse benchmarks'
-``results.json`` files (``ganjax.evaluation.mode_collapse``)."""
+"""The Markdown tables of docs/benchmarks.md, from the benchmarks' ``results.json`` files
+(``ganjax.evaluation.mode_collapse`` for the 2-D mixtures, ``ganjax.evaluation.run_results``
+for MNIST and Stacked MNIST) and the speed reports of ``experiments.benchmark``."""
 import re
 import shlex
 
 from ganjax.evaluation import mnist_metrics
 from ganjax.evaluation import mode_collapse
+from ganjax.evaluation import run_results
 from ganjax.train import sweep
 
 # A command's config override: what a run changed from its config file's variant.
@@ -131,7 +133,7 @@ def stacked_mnist_table(all_results: list[dict], ablation: bool = False) -> str:
         ema, raw = r['final'].get('ema', {}), r['final'].get('raw', {})
         # The anchors are the benchmark's, not the run's: a run recorded before its
         # variant had one still gets it.
-        paper = mode_collapse.PAPER_STACKED.get(r['variant'])
+        paper = run_results.PAPER_STACKED.get(r['variant'])
         change = _change_cell(r['command'], ablation)
         lines.append(
             f"| {r['variant']} |{change} {ema.get('modes', '–')} / {raw.get('modes', '–')} "

@@ -1,8 +1,6 @@
-"""The mode-collapse benchmarks: their runs and results files.
+"""The 2-D mode-collapse benchmarks (PacGAN's mixtures): their runs and results files.
 
-2-D mixtures.
-
-``run(config, workdir)`` trains the seeds of a validated config (``validate``) and writes
+``run(config, workdir)``  trains the seeds of a validated config (``validate``) and writes
 
 * ``samples.npy``: (S, num_samples, 2) generated points, seed by seed;
 * ``results.json``: the protocol, per-seed numbers (``ganjax.data.mixtures.mode_coverage``),
@@ -12,12 +10,8 @@
   use the config's ``sampling.batch_norm``);
 * ``samples.png``: one scatter panel per seed over the mixture's modes.
 
-The config is ``experiments/configs/toy2d.py``'s.
-
-Stacked MNIST. ``stacked_mnist_results(config, workdir, ...)`` gathers the
-evaluations a training run wrote (``ganjax.evaluation.mnist_metrics``, 'stacked_modes') into
-``results.json``: the last one per generator, the modes over training, the protocol
-and PacGAN's anchor.
+The config is ``experiments/configs/toy2d.py``'s. Stacked MNIST's results file is
+``ganjax.evaluation.run_results``'s.
 """
 from collections.abc import Callable
 import dataclasses
@@ -27,10 +21,6 @@ import numpy as np
 
 from ganjax import errors
 from ganjax.data import mixtures
-from ganjax.data import pipeline
-from ganjax.evaluation import feature_network
-from ganjax.evaluation import mnist_metrics
-from ganjax.evaluation import run_results
 from ganjax.reporting import files
 from ganjax.reporting import images
 from ganjax.reporting import machine
@@ -62,14 +52,7 @@ PAPER_TABLE1 = {
 # The row every other variant (ganjax's recipes and probes) is set beside: each
 # mixture's most modes and lowest KL.
 BEST_ROW = {'ring': 'pacgan2', 'grid': 'pacgan4'}
-# Stacked MNIST, 26,000 samples: PacGAN Table 2's DCGAN and PacDCGAN2; ganjax's recipe
-# beside the best published row, R3GAN's (Huang et al. 2024, "The GAN is dead; long live
-# the GAN! A Modern GAN Baseline", NeurIPS; its Stacked MNIST table).
-PAPER_STACKED = {'dcgan': {'modes': 99.0, 'kl': 3.4},
-                 'pacdcgan2': {'modes': 1000.0, 'kl': 0.06},
-                 'recipe': {'modes': 1000.0, 'kl': 0.029}}
 METRICS = ('modes', 'high_quality', 'kl')
-_REAL_BATCH = 1000  # real Stacked MNIST examples per read
 
 
 def _mean_and_stderr(values) -> tuple[float, float]:
@@ -231,34 +214,3 @@ def run(config, workdir: str, command: str | None = None, *,
                            reference=mixture.modes, titles=titles,
                            columns=len(seeds) if swept else 5)
     return results
-
-
-def stacked_mnist_results(config, workdir: str, command: str | None,
-                          runtime_s: float) -> dict:
-    """Writes ``workdir/results.json`` from the run's evaluations and returns it."""
-    history = run_results.evaluations(workdir)
-    real_data = stacked_mnist_real_data(config.data, history[-1]['protocol']['num_generated'])
-    results = dict(
-        benchmark='stacked_mnist', variant=config.variant, real_data=real_data,
-        protocol=dict(run_results.protocol(config, workdir, history),
-                      packing=config.model.discriminator.packing),
-        final=run_results.final(history),
-        over_training=[dict(step=r['step'], generator=r['generator'],
-                            modes=r['metrics']['modes'], kl=r['metrics']['kl'])
-                       for r in history],
-        paper=PAPER_STACKED.get(config.variant), runtime_s=round(runtime_s, 1),
-        cpu=machine.cpu_description(), command=command)
-    files.write_json(os.path.join(workdir, 'results.json'), results, indent=2)
-    return results
-
-
-def stacked_mnist_real_data(data_config, num_samples: int) -> dict:
-    """Modes and KL of ``num_samples`` real Stacked MNIST examples, counted as the
-    generators' are: what a perfect generator would score. Even then the KL is not 0:
-    a histogram of N samples over K equally likely modes has E[KL] ≈ (K − 1) / (2N)
-    (0.019 for 26,000 samples over 1,000 modes), and the network misreads some digits."""
-    batches, _ = pipeline.load_train(data_config, batch_size=_REAL_BATCH, seed=0)
-    images = np.concatenate([next(batches)['image']
-                             for _ in range(-(-num_samples // _REAL_BATCH))])[:num_samples]
-    return dict(mnist_metrics.stacked_modes(feature_network.load(), images),
-                num_samples=num_samples)

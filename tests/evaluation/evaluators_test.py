@@ -19,7 +19,7 @@ from ganjax.evaluation import eval_config
 from ganjax.evaluation import evaluators
 from ganjax.evaluation import feature_network
 from ganjax.evaluation import mnist_metrics
-from ganjax.evaluation import mode_collapse
+from ganjax.evaluation import run_results
 from ganjax.harness import loop
 from ganjax.reporting import machine
 from ganjax.reporting import writers
@@ -299,7 +299,7 @@ def test_stacked_mnist_entry_point_writes_results_table_row_and_samples(embedded
     ema = results['final']['ema']
     # kl ≥ Σ channel_kl, with equality (up to rounding) for a G that collapsed to a mode.
     assert len(ema['channel_kl']) == 3 and ema['kl'] >= sum(ema['channel_kl']) - 1e-12
-    assert results['paper'] == mode_collapse.PAPER_STACKED['recipe']
+    assert results['paper'] == run_results.PAPER_STACKED['recipe']
     # Real Stacked MNIST counted the same way: 100 draws over 1000 modes rarely repeat.
     assert results['real_data']['num_samples'] == 100
     assert 90 <= results['real_data']['modes'] <= 100
