@@ -1,8 +1,9 @@
 """Class conditioning shared by every generator and discriminator.
 
 Generators take labels through a learned embedding concatenated with z (Mirza &
-Osindero 2014). Discriminators map an image to a feature vector φ(x) and finish with
-``DiscriminatorHead``, which adds one of two class-conditional heads:
+Osindero 2014), or, with ``class_factors``, one embedding per factor of the label
+(``ConditionalLatent``). Discriminators map an image to a feature vector φ(x) and
+finish with ``DiscriminatorHead``, which adds one of two class-conditional heads:
 
 * ``'projection'`` (Miyato & Koyama 2018, "cGANs with Projection Discriminator"):
   ``D(x, y) = wᵀφ(x) + b + embed(y)ᵀφ(x)``.
@@ -19,7 +20,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ganjax import layers, losses
+from ganjax import layers
+from ganjax import losses
 
 CONDITIONINGS = ('none', 'projection', 'auxiliary')
 
