@@ -75,9 +75,11 @@ AMD EPYC Zen 3, the first 12,000 steps this config's, bit for bit, since the lea
 rates are constant), the EMA generator's lowest / mean class coverage went 0.50 / 0.65
 (4,000 steps), 0.68 / 0.74 (8,000), 0.74 / 0.80 (12,000), 0.74 / 0.81 (16,000), 0.74 /
 0.82 (20,000) and 0.77 / 0.82 (24,000), recall 0.58–0.64 throughout, while FID fell
-from 8.7 to 4.9 (20,000) and 5.8 and every class kept 9.9–10.3 % of the samples;
-class 7 stayed lowest. The coverage target is out of reach of this recipe at any
-length, not only in 10 minutes: what it lacks is variety within the classes.
+from 18.8 (4,000) and 8.7 (12,000) to 4.9 (20,000) and 5.8, and from 12,000 steps on
+every class kept 9.5–10.4 % of the samples; the lowest class was 7 at every
+evaluation from 8,000 steps on but 16,000 (class 3, 0.736 against 7's 0.740). The
+coverage target is out of reach of this recipe at any length, not only in 10 minutes:
+what it lacks is variety within the classes.
 
 The rest ran at 7,000 steps, the config's length until 2026-11-28; the probes through a
 config file equal to this one with the overrides above (their EMA numbers do not depend

@@ -80,10 +80,11 @@ def ablation_table(all_results: list[dict]) -> str:
 _UNCHANGED = '(as the config file has it)'
 
 
-def _shell(command: str) -> str:
+def _shell(command: str | None) -> str:
     """A recorded command as a shell takes it: records written before commands were
-    quoted (``cli.typed_command``) hold overrides such as ``--config.x=(1,2)`` bare."""
-    return shlex.join(shlex.split(command))
+    quoted (``cli.typed_command``) hold overrides such as ``--config.x=(1,2)`` bare.
+    A run started without one (``mode_collapse.run``'s default) shows as None."""
+    return shlex.join(shlex.split(command)) if command else str(command)
 
 
 def _overrides(command: str | None, excluded: list[str] = ()) -> list[str]:
@@ -167,8 +168,8 @@ def _anchor(paper: dict | None, key: str) -> str:
     return '–' if paper is None else f'{paper[key]:g}'
 
 
-# The config a command ran, e.g. 'mnist_dcgan' or 'toy2d:ring'.
-_CONFIG = re.compile(r'--config=(?:\S*/)?(\w+)\.py(:\S+)?')
+# The config a command ran (its --config argument), e.g. 'mnist_dcgan' or 'toy2d:ring'.
+_CONFIG = re.compile(r'--config=(?:.*/)?(\w+)\.py(:.+)?')
 
 
 def mnist_table(all_results: list[dict], ablation: bool = False) -> str:
@@ -184,7 +185,8 @@ def mnist_table(all_results: list[dict], ablation: bool = False) -> str:
         coverage = ema['class_coverage']
         label_accuracy = (f"{100 * min(ema['label_accuracy_by_class']):.1f} %"
                           if r['conditional'] else '—')
-        name, arg = _CONFIG.search(r['command']).groups()
+        arguments = shlex.split(r['command'])
+        name, arg = next(m for m in map(_CONFIG.fullmatch, arguments) if m).groups()
         change = _change_cell(r['command'], ablation)
         lines.append(
             f"| {name}{arg or ''} |{change} {_pair(ema, raw, 'mnist_score', 2)} "

@@ -1,6 +1,6 @@
 """The 2-D mode-collapse benchmarks (PacGAN's mixtures): their runs and results files.
 
-``run(config, workdir)``  trains the seeds of a validated config (``validate``) and writes
+``run(config, workdir)`` trains the seeds of a validated config (``validate``) and writes
 
 * ``samples.npy``: (S, num_samples, 2) generated points, seed by seed;
 * ``results.json``: the protocol, per-seed numbers (``ganjax.data.mixtures.mode_coverage``),

@@ -233,7 +233,7 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
                        'model.discriminator.dropout_rate', dropout, 'be in [0, 1)')
         generator, discriminator = models.make_gan(
             config.model, data_shape, num_classes if config.model.conditional else 0)
-        factors = tuple(getattr(generator, 'class_factors', ()))
+        factors = _class_factors(generator, 'model.generator.class_factors')
         errors.require(conditioning_lib.factors_fit(factors, generator.num_classes),
                        'model.generator.class_factors', factors,
                        'be (), or integers >= 1 whose product is the number of classes '
@@ -267,6 +267,15 @@ def _validate_sampling(config) -> None:
                        f'sampling.{key}', value, 'be a positive integer')
 
 
+def _class_factors(network, key: str) -> tuple:
+    """A network's ``class_factors`` as a tuple; a value that is not a sequence is a
+    config error naming ``key``."""
+    factors = getattr(network, 'class_factors', ())
+    errors.require(isinstance(factors, (tuple, list)), key, factors,
+                   'be a tuple of integers, such as (10, 10, 10)')
+    return tuple(factors)
+
+
 def _discriminator_fits_loss(config, discriminator) -> None:
     conditioning = discriminator.conditioning
     errors.require((conditioning == 'none') != bool(config.model.conditional),
@@ -279,7 +288,7 @@ def _discriminator_fits_loss(config, discriminator) -> None:
                    'loss.auxiliary_on_real', False,
                    "be True unless model.discriminator.conditioning is 'auxiliary' "
                    "(InfoGAN's categorical code)")
-    factors = tuple(getattr(discriminator, 'class_factors', ()))
+    factors = _class_factors(discriminator, 'model.discriminator.class_factors')
     errors.require(conditioning_lib.class_factors_fit(factors, conditioning,
                                                       discriminator.num_classes),
                    'model.discriminator.class_factors', factors,

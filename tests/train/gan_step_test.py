@@ -133,12 +133,13 @@ def test_class_factors_must_fit_the_classes_and_an_auxiliary_head(conditioning, 
         setup_lib.validate(config, DATA_SHAPE, 100)
 
 
-@pytest.mark.parametrize('conditional,factors', [(True, (10, 9)), (False, (2, 5))])
-def test_generator_class_factors_must_fit_the_classes(conditional, factors):
+@pytest.mark.parametrize('conditional,factors', [(True, (10, 9)), (False, (2, 5)), (True, 10)])
+@pytest.mark.parametrize('network', ['generator', 'discriminator'])
+def test_class_factors_that_do_not_fit_are_a_config_error(network, conditional, factors):
     config = make_config(conditional=conditional,
                          conditioning='auxiliary' if conditional else 'none')
-    config.model.generator.class_factors = factors
-    with pytest.raises(errors.ConfigError, match='model.generator.class_factors'):
+    config.model[network].class_factors = factors
+    with pytest.raises(errors.ConfigError, match=f'model.{network}.class_factors'):
         setup_lib.validate(config, DATA_SHAPE, 100)
 
 

@@ -4,6 +4,8 @@ import os
 import signal
 import threading
 
+import pytest
+
 from ganjax.train import signals
 
 
@@ -29,12 +31,25 @@ def test_every_arrival_is_recorded_and_the_handler_from_before_comes_back():
 
 def test_once_leaves_the_next_arrival_to_the_default_effect():
     outer_received, previous = _recording_handler()
+    outer = signal.getsignal(signal.SIGUSR1)
     try:
         with signals.recorded(signal.SIGUSR1, once=True) as received:
             os.kill(os.getpid(), signal.SIGUSR1)
             assert received.is_set()
             assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL
-        assert not outer_received
+        assert signal.getsignal(signal.SIGUSR1) is outer and not outer_received
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+
+
+def test_a_block_that_raises_still_gets_the_handler_from_before_back():
+    _, previous = _recording_handler()
+    outer = signal.getsignal(signal.SIGUSR1)
+    try:
+        with pytest.raises(RuntimeError, match='inside'):
+            with signals.recorded(signal.SIGUSR1):
+                raise RuntimeError('inside')
+        assert signal.getsignal(signal.SIGUSR1) is outer
     finally:
         signal.signal(signal.SIGUSR1, previous)
 
