@@ -2,19 +2,7 @@
 import os
 import signal
 
-import pytest
-
 from ganjax.train import preemption
-
-
-@pytest.fixture(name='outer_handler')
-def fixture_outer_handler():
-    """A SIGTERM handler outside the watch (instead of the default, which would end the
-    test process if the watch failed to catch the signal); yields what it received."""
-    received = []
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
-    yield received
-    signal.signal(signal.SIGTERM, previous)
 
 
 def test_a_sigterm_is_recorded_and_a_second_one_has_the_usual_effect(outer_handler):
