@@ -431,8 +431,8 @@ def auxiliary_classifier_loss(class_logits: jax.typing.ArrayLike,
     Odena et al. 2017, "Conditional Image Synthesis with Auxiliary Classifier GANs" (ICML):
     −L_C in their notation. Both players minimise it, D on real data with the true labels
     (and, in the paper, on fakes with their sampled labels), G on fakes with the labels it
-    was conditioned on. Labels must lie in [0, K); that cannot be checked at trace time, and
-    an out-of-range label makes the loss NaN.
+    was conditioned on. Labels must lie in [0, K); that cannot be checked at trace time, so
+    a label outside it (negative, or K or more) makes the loss NaN.
 
     Args:
         class_logits: (B, K) unnormalised class scores.
@@ -444,7 +444,16 @@ def auxiliary_classifier_loss(class_logits: jax.typing.ArrayLike,
     logits = _validated('class_logits', class_logits, 'have shape (B, K) with B, K >= 1',
                         lambda shape: len(shape) == 2 and min(shape) > 0)
     labels = _integer_labels(labels, logits.shape)
-    return jnp.mean(optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels))
+    return _nan_unless_in_range(
+        jnp.mean(optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels)),
+        labels, logits.shape[1])
+
+
+def _nan_unless_in_range(loss: jax.Array, labels: jax.Array, num_classes: int) -> jax.Array:
+    """``loss``, or NaN if any label is outside [0, num_classes): a gather would read a
+    negative label as counted from the end, which would hide the bad label."""
+    in_range = jnp.all((labels >= 0) & (labels < num_classes))
+    return jnp.where(in_range, loss, jnp.nan)
 
 
 def _integer_labels(labels: jax.typing.ArrayLike, logits_shape: Shape) -> jax.Array:
@@ -473,7 +482,8 @@ def factorized_auxiliary_classifier_loss(class_logits: jax.typing.ArrayLike,
 
     Args:
         class_logits: (B, K_1 + … + K_n) unnormalised scores of each factor's values.
-        labels: (B,) integer labels in [0, K_1·…·K_n).
+        labels: (B,) integer labels in [0, K_1·…·K_n); a label outside it makes the loss
+            NaN, as in ``auxiliary_classifier_loss``.
         factors: (K_1, …, K_n), each ≥ 1.
 
     Returns:
@@ -491,7 +501,7 @@ def factorized_auxiliary_classifier_loss(class_logits: jax.typing.ArrayLike,
     for k, value in zip(factors, label_factors(labels, factors)):
         total += auxiliary_classifier_loss(logits[:, start:start + k], value)
         start += k
-    return total
+    return _nan_unless_in_range(total, labels, math.prod(factors))
 
 
 def label_factors(labels: jax.typing.ArrayLike, factors: Sequence[int]) -> list[jax.Array]:

@@ -373,11 +373,12 @@ def precision_recall_from_features(real, fake, k: int = 3) -> PrecisionRecall:
     real_radii, fake_radii = _kth_neighbour_radii(real, k), _kth_neighbour_radii(fake, k)
     fakes_in_real_balls = _ball_counts(fake, real, real_radii)
     reals_in_fake_balls = _ball_counts(real, fake, fake_radii)
+    # Fractions in NumPy's float64: jnp.mean of booleans is float32 even under x64.
     return PrecisionRecall(
-        precision=float(jnp.mean(fakes_in_real_balls > 0)),
-        recall=float(jnp.mean(reals_in_fake_balls > 0)),
+        precision=float(np.mean(np.asarray(fakes_in_real_balls) > 0)),
+        recall=float(np.mean(np.asarray(reals_in_fake_balls) > 0)),
         density=float(fakes_in_real_balls.sum() / (k * len(fake))),
-        coverage=float(jnp.mean(_covered_reals(real, fake, real_radii))),
+        coverage=float(np.mean(_covered_reals(real, fake, real_radii))),
         k=k)
 
 

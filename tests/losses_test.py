@@ -219,6 +219,22 @@ def test_factorized_auxiliary_classifier_loss_sums_each_factors_softmax():
                                rtol=1e-6)
 
 
+@pytest.mark.parametrize('loss_of, num_classes, width', [
+    (losses.auxiliary_classifier_loss, 6, 6),
+    (lambda logits, labels: losses.factorized_auxiliary_classifier_loss(
+        logits, labels, (2, 3, 4)), 24, 9)], ids=['plain', 'factorized'])
+def test_a_class_label_out_of_range_makes_the_class_losses_nan(loss_of, num_classes, width):
+    """Negative labels too: a gather reads −1 as the last class, which would hide the bad
+    label behind a finite loss. In-range labels keep a finite loss and gradient."""
+    logits = _f32(np.random.default_rng(3).normal(size=(3, width)))
+    loss = jax.jit(loss_of)
+    for bad_label in (-1, num_classes):
+        assert np.isnan(loss(logits, np.array([0, bad_label, 2], np.int32))), bad_label
+    valid = np.array([0, num_classes - 1, 2], np.int32)
+    assert np.isfinite(loss(logits, valid))
+    chex.assert_tree_all_finite(jax.grad(loss)(logits, valid))
+
+
 def test_label_factors_are_the_mixed_radix_digits_first_most_significant():
     labels = np.arange(24)
     values = losses.label_factors(labels, (2, 3, 4))
