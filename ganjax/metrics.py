@@ -298,6 +298,15 @@ def _pairwise_distances(a: jax.Array, b: jax.Array) -> jax.Array:
     return jnp.sqrt(jnp.clip(squared, 0.0))
 
 
+def _centred(real: jax.Array, fake: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Both sets moved by the mean of ``real``: the same distances, but
+    ``_pairwise_distances``' ‖a‖² + ‖b‖² − 2abᵀ then cancels no large common offset (sets far
+    from the origin against their spread would lose the digits that tell neighbours
+    apart)."""
+    centre = jnp.mean(real, axis=0)
+    return real - centre, fake - centre
+
+
 def _by_row_blocks(function, rows: jax.Array, *args) -> jax.Array:
     """``function(block, *args)`` over blocks of ``_CHUNK`` rows, concatenated: bounds
     the pairwise-distance matrices held at once to _CHUNK × M."""
@@ -370,6 +379,7 @@ def precision_recall_from_features(real, fake, k: int = 3) -> PrecisionRecall:
     _same_width(real, fake, 'real and fake')
     if k < 1:
         raise ValueError(f'k must be >= 1, got {k}')
+    real, fake = _centred(real, fake)
     real_radii, fake_radii = _kth_neighbour_radii(real, k), _kth_neighbour_radii(fake, k)
     fakes_in_real_balls = _ball_counts(fake, real, real_radii)
     reals_in_fake_balls = _ball_counts(real, fake, fake_radii)
@@ -401,6 +411,7 @@ def coverage_by_class(real, real_labels, fake, num_classes: int, k: int = 3) -> 
     labels = np.asarray(real_labels)
     if labels.shape != (len(real),):
         raise ValueError(f'real_labels must have shape ({len(real)},), got {labels.shape}')
+    real, fake = _centred(real, fake)
     covered = _covered_reals(real, fake, _kth_neighbour_radii(real, k))
     return np.array([covered[labels == c].mean() if np.any(labels == c) else np.nan
                      for c in range(num_classes)])
