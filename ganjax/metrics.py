@@ -200,13 +200,14 @@ class KernelDistance:
 
     ``std`` is the standard deviation over subsets (ddof=1; 0 for one subset) and
     ``stderr`` = std / √num_subsets, the error of the mean as an estimate of the
-    expected subset MMD².
+    expected subset MMD². ``subset_size`` is None where both whole sets were used once
+    (their sizes may differ).
     """
     value: float
     std: float
     stderr: float
     num_subsets: int
-    subset_size: int
+    subset_size: int | None
 
 
 @_float64
@@ -241,7 +242,7 @@ def kernel_distance_from_features(real, fake, *, num_subsets: int = 1,
         for _ in range(num_subsets)])
     std = float(values.std(ddof=1)) if num_subsets > 1 else 0.0
     return KernelDistance(float(values.mean()), std, std / math.sqrt(num_subsets),
-                          num_subsets, size)
+                          num_subsets, None if whole else size)
 
 
 # ----------------------------------------------------------------------------------
