@@ -192,12 +192,18 @@ def resize_matrix(in_size: int, out_size: int, dtype=np.float32) -> np.ndarray:
     """(out_size, in_size) weights of 1-D bilinear resizing with ``align_corners=False``
     and no antialiasing (PyTorch's ``F.interpolate(mode='bilinear')``): output ``i``
     reads source position ``(i + 0.5) · in/out − 0.5``, clamped at 0, from its two
-    neighbours (the last index repeated at the edge). Computed in ``dtype`` in PyTorch's
-    order of operations, so the weights are PyTorch's to the last bit."""
+    neighbours (the last index repeated at the edge).
+
+    PyTorch's CPU kernel computes that position from the float32 scale in/out as one
+    fused multiply-add, rounded once. In float64 the product of two float32 numbers and
+    the subtraction of 0.5 are exact, so the position computed in float64 and rounded
+    once to float32 is PyTorch's: float32 weights are PyTorch's to the last bit (the
+    tests compare them where PyTorch is installed). For any other ``dtype`` the position
+    is computed the same way, in float64 rounded once to ``dtype``."""
     dtype = np.dtype(dtype).type
     scale = dtype(in_size) / dtype(out_size)
-    source = np.maximum(scale * (np.arange(out_size, dtype=dtype) + dtype(0.5)) - dtype(0.5),
-                        dtype(0))
+    exact = np.float64(scale) * (np.arange(out_size, dtype=np.float64) + 0.5) - 0.5
+    source = np.maximum(exact.astype(dtype), dtype(0))
     low = source.astype(np.int64)  # floor: source >= 0
     weight_high = np.clip(source - low.astype(dtype), dtype(0), dtype(1))
     high = np.minimum(low + 1, in_size - 1)

@@ -3,6 +3,8 @@
 Compared with pytorch-fid's network on the same random weights outside CI (PyTorch is
 not a dependency): see the closing note of the change that added this module.
 """
+from fractions import Fraction
+
 import flax
 import jax
 import jax.numpy as jnp
@@ -55,6 +57,40 @@ def test_resize_is_bilinear_without_antialiasing_or_corner_alignment():
                          inception.resize_matrix(3, 4))
     np.testing.assert_allclose(resized, expected, rtol=1e-6)
     assert resized[0, 0, 0, 1] == image[0, 0, 0, 1]  # the corner stays
+
+
+def _fused_multiply_add_weights(in_size, out_size):
+    """The float32 resize weights from each source position (i + 0.5)·scale − 0.5 taken
+    exactly (rationals) and rounded once to float32, as a fused multiply-add gives it."""
+    scale = Fraction(float(np.float32(in_size) / np.float32(out_size)))
+    matrix = np.zeros((out_size, in_size), np.float32)
+    for i in range(out_size):
+        position = max(np.float32(float(scale * Fraction(2 * i + 1, 2) - Fraction(1, 2))),
+                       np.float32(0))
+        low = int(position)
+        high_weight = position - np.float32(low)
+        matrix[i, low] += np.float32(1) - high_weight
+        matrix[i, min(low + 1, in_size - 1)] += high_weight
+    return matrix
+
+
+@pytest.mark.parametrize('in_size,out_size', [(28, 299), (32, 299), (64, 299), (512, 299),
+                                              (7, 1000)])
+def test_resize_weights_round_the_source_position_once(in_size, out_size):
+    # Rounding scale·(i + 0.5) in float32 before subtracting 0.5 moved weights of 32 → 299
+    # by up to 9.5e-7 (row 153: 0.07190704 instead of PyTorch's 0.07190609).
+    np.testing.assert_array_equal(inception.resize_matrix(in_size, out_size),
+                                  _fused_multiply_add_weights(in_size, out_size))
+
+
+@pytest.mark.parametrize('in_size', [1, 3, 28, 32, 64, 299, 512])
+def test_resize_weights_are_pytorchs_to_the_last_bit(in_size):
+    torch = pytest.importorskip('torch')
+    impulses = torch.eye(in_size).reshape(in_size, 1, in_size, 1)
+    resized = torch.nn.functional.interpolate(impulses, size=(inception.INPUT_SIZE, 1),
+                                              mode='bilinear', align_corners=False)
+    np.testing.assert_array_equal(inception.resize_matrix(in_size, inception.INPUT_SIZE),
+                                  resized.reshape(in_size, inception.INPUT_SIZE).T.numpy())
 
 
 def test_average_pools_do_not_count_padding():
