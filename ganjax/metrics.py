@@ -274,16 +274,18 @@ def inception_score_from_logits(logits, num_splits: int = 1) -> InceptionScore:
     """IS = exp(E_x KL(p(y|x) ‖ p(y))) (Salimans et al. 2016) of (N, K) class logits.
 
     p(y|x) = softmax(logits); p(y) is the mean of p(y|x) over the split. The samples are
-    cut into ``num_splits`` contiguous splits of N // num_splits (the remainder is
-    dropped), each scored separately. Ranges from 1 (every p(y|x) equal) to K (each
-    sample sure of one class, all classes equally often).
+    cut into ``num_splits`` contiguous splits, split i from sample i·N // num_splits to
+    (i + 1)·N // num_splits (as Salimans et al.'s code cuts them: every sample counts,
+    and splits differ by at most one sample), each scored separately. Ranges from 1
+    (every p(y|x) equal) to K (each sample sure of one class, all classes equally often).
     """
     logits = _matrix(logits, 'logits', 1)
-    if not 1 <= num_splits <= len(logits):
-        raise ValueError(f'num_splits must be in [1, {len(logits)}], got {num_splits}')
-    per_split = len(logits) // num_splits
-    scores = np.array([_inception_score(logits[split * per_split:(split + 1) * per_split])
-                       for split in range(num_splits)])
+    num = len(logits)
+    if not 1 <= num_splits <= num:
+        raise ValueError(f'num_splits must be in [1, {num}], got {num_splits}')
+    scores = np.array([
+        _inception_score(logits[split * num // num_splits:(split + 1) * num // num_splits])
+        for split in range(num_splits)])
     return InceptionScore(float(np.mean(scores)), float(np.std(scores)), num_splits)
 
 

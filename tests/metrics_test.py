@@ -160,6 +160,16 @@ def test_inception_score_splits_score_separately():
     assert (score.mean, score.std) == (pytest.approx(1.5), pytest.approx(0.5))
 
 
+def test_inception_score_splits_keep_every_sample():
+    # 5 confident samples in 2 splits, cut as Salimans et al.'s code cuts them: [0, 2)
+    # holds classes 0, 1 (IS 2) and [2, 5) classes 0, 1, 2 (IS 3). Dropping the last
+    # sample would score [2, 4) as 2.
+    logits = 1e4 * np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]],
+                            np.float64)
+    score = metrics.inception_score_from_logits(logits, num_splits=2)
+    assert (score.mean, score.std) == (pytest.approx(2.5, rel=1e-12), pytest.approx(0.5))
+
+
 # ------------------------------------------------------------------ precision / recall
 
 
