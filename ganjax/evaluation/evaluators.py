@@ -11,7 +11,8 @@ computes its ``metrics`` from all chunks' summaries and records its ``protocol``
 
 Generated samples: ``num_samples`` latents drawn from ``seed`` (the same for every
 evaluation of a run, so numbers over training compare like with like); class-conditional
-generators get the labels 0, 1, …, K−1 cycled.
+generators get the labels 0, 1, …, K−1 cycled, and InfoGAN generators their codes so
+(not scored as labels: ``code_prior.has_infogan_code``).
 """
 import collections
 import os
@@ -30,6 +31,7 @@ from ganjax.evaluation import lpips_diversity
 from ganjax.evaluation import mnist_metrics
 from ganjax.reporting import files
 from ganjax.reporting import writers
+from ganjax.train import code_prior
 from ganjax.train import setup as setup_lib
 
 _GENERATE_CHUNK = 500  # latents per generator call: one compiled shape
@@ -60,6 +62,9 @@ class Evaluator:
         self.metric_names = tuple(self.eval_config.metrics if metric_names is None
                                   else metric_names)
         self.run_seed = config.seed
+        # The labels G is asked for are scored against the digits it draws
+        # (label_accuracy) unless they are an InfoGAN code.
+        self.labels_are_classes = not code_prior.has_infogan_code(config)
         # How the generator's BatchNorm layers (if any) normalise when sampled.
         self.batch_norm = setup_lib.SamplingConfig.from_config(config).batch_norm
         data_config = data_config or config.data
@@ -146,7 +151,8 @@ class Evaluator:
             summaries = {key: np.concatenate(parts) for key, parts in summaries.items()}
             values = {}
             for family in self.families:
-                values.update(family.metrics(summaries, labels))
+                values.update(family.metrics(summaries,
+                                             labels if self.labels_are_classes else None))
             results.append(dict(generator=generator, step=int(step), metrics=values,
                                 protocol=self._protocol(generator, step, num_classes,
                                                         time.perf_counter() - start)))

@@ -19,6 +19,7 @@ from ganjax.evaluation import feature_network
 from ganjax.evaluation import mnist_metrics
 from ganjax.reporting import files
 from ganjax.reporting import machine
+from ganjax.train import code_prior
 
 # Protocol entries that differ between the evaluations of one run.
 _PER_EVALUATION = ('generator', 'checkpoint_step', 'seconds')
@@ -60,9 +61,8 @@ def mnist_results(config, workdir: str, command: str | None, runtime_s: float) -
     """Writes ``workdir/results.json`` for an MNIST run and returns it."""
     history = evaluations(workdir)
     results = dict(
-        # An InfoGAN code (loss.auxiliary_on_real False) is not a label of the data.
-        benchmark='mnist', conditional=bool(config.model.conditional
-                                            and config.loss.get('auxiliary_on_real', True)),
+        benchmark='mnist', conditional=(bool(config.model.conditional)
+                                        and not code_prior.has_infogan_code(config)),
         protocol=protocol(config, workdir, history), final=final(history),
         over_training=[dict(step=r['step'], generator=r['generator'], metrics=r['metrics'])
                        for r in history],

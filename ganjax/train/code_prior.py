@@ -83,6 +83,15 @@ def mean_posterior(class_logits: jax.Array, num_codes: int) -> jax.Array:
     return jnp.mean(jax.nn.softmax(class_logits.reshape(-1, num_codes)), axis=0)
 
 
+def has_infogan_code(config) -> bool:
+    """Whether G's labels are an InfoGAN code rather than the data's classes: a
+    conditional model whose D never learns the data's labels (``loss.auxiliary_on_real``
+    False, which validation allows only with an auxiliary head). Which code comes to
+    stand for which class is G's own choice, so a code is no class label to score."""
+    model, loss = config.get('model') or {}, config.get('loss') or {}
+    return bool(model.get('conditional')) and not loss.get('auxiliary_on_real', True)
+
+
 def validate(config) -> None:
     """Raises ``errors.ConfigError`` for a bad ``code_prior`` section, or a learned prior
     without an InfoGAN code to learn it for."""
@@ -97,8 +106,7 @@ def validate(config) -> None:
                    'code_prior.start', prior.start, 'be in [0, 1)')
     discriminator = config.model.get('discriminator') or {}
     errors.require(
-        config.model.conditional and discriminator.get('conditioning') == 'auxiliary'
-        and not config.loss.get('auxiliary_on_real', True),
+        has_infogan_code(config) and discriminator.get('conditioning') == 'auxiliary',
         'code_prior.rule', prior.rule,
         "be 'uniform' unless G has an InfoGAN code (model.conditional, "
         "model.discriminator.conditioning='auxiliary', loss.auxiliary_on_real=False): "

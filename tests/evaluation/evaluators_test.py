@@ -150,6 +150,15 @@ def test_conditional_generators_get_cycled_labels_and_label_accuracies(
                                   step=2)[0]['metrics']['label_accuracy_by_class']
     assert accuracy[7] < 0.05 and min(accuracy[:7] + accuracy[8:]) > 0.8
 
+    # An InfoGAN code is cycled the same way but is no label: nothing scores it as one.
+    config.model.conditional, config.loss.auxiliary_on_real = True, False
+    asked.clear()
+    codes = evaluators.Evaluator(config, network=network).evaluate(
+        lambda use_ema: conditional, 100, 10, step=3)[0]['metrics']
+    np.testing.assert_array_equal(asked, np.arange(500) % 10)
+    assert 'class_coverage' in codes
+    assert not {'label_accuracy', 'label_accuracy_by_class'} & set(codes)
+
 
 def test_stacked_modes_count_the_classified_channel_triples(embedded_data_dir, network):
     examples, _ = pipeline.load_examples(config_for(embedded_data_dir).data, 'train[:60]')
