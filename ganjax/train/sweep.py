@@ -12,7 +12,10 @@ The value enters the program as a traced scalar, so a key can be swept when it o
 enters the step's arithmetic (learning rates, Adam's β1/β2, the weights of
 ``loss.penalties``, the EMA decay, label smoothing). A key that shapes the program (a
 width, ``n_critic``, a loss name, the number of steps) cannot: ``check_traceable``
-refuses it with one line, and such keys are compared with separate runs.
+refuses it with one line, and such keys are compared with separate runs. Nor can a key
+outside ``STEP_SECTIONS``, the parts of the config the step is built from: the run
+reads the others (``num_train``, ``first_seed``, ``num_samples``, …) outside the
+compiled program, where every value would silently run the config's own.
 """
 from collections.abc import Callable, Sequence
 import copy
@@ -25,6 +28,10 @@ import ml_collections
 from ganjax import errors
 
 NO_SWEEP = ''
+# The config sections ``ganjax.train.setup.make_setup`` builds the step and the sampler
+# from: the only keys whose swept value reaches the compiled program.
+STEP_SECTIONS = ('model', 'optimizer', 'loss', 'code_prior', 'ema', 'ema_decay', 'augment',
+                 'sampling')
 
 
 def default() -> ml_collections.ConfigDict:
@@ -71,6 +78,9 @@ def validate(config, validate_one: Callable[[ml_collections.ConfigDict], None]) 
     if not is_sweep(config):
         return
     for key in keys(config):
+        errors.require(key.split('.')[0] in STEP_SECTIONS, 'sweep.key', key,
+                       f'name keys under {STEP_SECTIONS}: the run reads the others outside '
+                       'the compiled program, so every value would run the same')
         current = errors.config_value(config, key)
         errors.require(isinstance(current, (int, float)) and not isinstance(current, bool),
                        'sweep.key', key, 'name numeric config keys')

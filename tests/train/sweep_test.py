@@ -55,7 +55,8 @@ def test_each_swept_run_is_the_run_of_the_config_at_its_value(key, values):
     assert any(not np.allclose(a, b) for a, b in zip(first, second))
 
 
-@pytest.mark.parametrize('key', ['model.generator.hidden', 'loss.n_critic', 'total_steps'])
+@pytest.mark.parametrize('key', ['model.generator.hidden', 'loss.n_critic',
+                                 'model.discriminator.pieces'])
 def test_a_key_that_shapes_the_program_is_refused_in_one_line(key):
     config = swept_config(key, (2, 4))
     with pytest.raises(errors.ConfigError, match=f"sweep.key='{key}' cannot be swept") as e:
@@ -65,6 +66,11 @@ def test_a_key_that_shapes_the_program_is_refused_in_one_line(key):
 
 @pytest.mark.parametrize('key,values,match', [
     ('optimizer.d.nope', (1.0,), 'optimizer.d.nope is missing'),
+    # Read by the run, not the step: every value would have trained the same runs.
+    ('num_train', (10, 1000), "sweep.key must name keys under .*got 'num_train'"),
+    ('first_seed', (0, 5), "sweep.key must name keys under .*got 'first_seed'"),
+    ('total_steps', (2, 4), "sweep.key must name keys under .*got 'total_steps'"),
+    ('optimizer.d.learning_rate,num_samples', (1.0,), "got 'num_samples'"),
     ('loss.name', (1.0,), 'sweep.key must name numeric config keys'),
     ('optimizer.d.learning_rate,loss.name', (1.0,), "must name numeric config keys, got 'loss"),
     ('optimizer.d.learning_rate', (), 'sweep.values must be a non-empty tuple'),
