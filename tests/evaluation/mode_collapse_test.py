@@ -135,6 +135,22 @@ def test_vmapped_seeds_equal_separate_single_seed_runs(option):
     assert together.step.shape == () and int(together.step) == config.total_steps
 
 
+def test_a_seeds_run_is_the_same_bits_among_other_seeds():
+    # Seed 7 trained beside 3 and beside 5 and 9: the same program shapes but the run
+    # axis, so the same kernels; Adam and BatchNorm as the benchmarks train.
+    config = smoke_config()
+    config.total_steps = config.chunk_steps = 3
+    setup_of = multiseed.fixed(setup_lib.make_setup(config, (2,), 0))
+
+    def runs(seeds):
+        return multiseed.train(setup_of, mixtures.ring(), seeds, batch_size=config.batch_size,
+                               total_steps=3, num_train=config.num_train, chunk_steps=3)[0]
+    pair, triple = runs([3, 7]), runs([5, 7, 9])
+    for name in ('g_params', 'd_params', 'g_state', 'ema_params'):
+        chex.assert_trees_all_equal(jax.tree.map(lambda x: x[1], getattr(pair, name)),
+                                    jax.tree.map(lambda x: x[1], getattr(triple, name)))
+
+
 @pytest.mark.parametrize('variant', ['gan', 'pacgan2', 'wgan_gp', 'best', 'recipe'])
 def test_benchmark_run_writes_samples_results_and_plot(tmp_path, variant):
     config = smoke_config(variant)
