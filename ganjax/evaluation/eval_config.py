@@ -99,6 +99,12 @@ def validate(config) -> None:
                        f'be at least eval.num_splits={eval_config.num_splits}')
     errors.require(eval_config.num_samples > NEIGHBOURS, 'eval.num_samples',
                        eval_config.num_samples, f'be more than {NEIGHBOURS}')
+    # The real reference is scored like the samples (its MNIST score, its neighbours).
+    errors.require(eval_config.num_real >= eval_config.num_splits, 'eval.num_real',
+                       eval_config.num_real,
+                       f'be at least eval.num_splits={eval_config.num_splits}')
+    errors.require(eval_config.num_real > NEIGHBOURS, 'eval.num_real',
+                       eval_config.num_real, f'be more than {NEIGHBOURS}')
     generators = tuple(eval_config.generators)
     errors.require(generators and set(generators) <= set(GENERATORS), 'eval.generators',
                        generators, f'be a non-empty subset of {GENERATORS}')

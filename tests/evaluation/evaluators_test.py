@@ -199,6 +199,9 @@ def test_stacked_modes_count_the_classified_channel_triples(embedded_data_dir, n
     (dict(metrics=('stacked_modes',)), 'eval.metrics'),
     (dict(num_samples=0), 'eval.num_samples'),
     (dict(num_samples=5, num_splits=10), 'eval.num_samples'),
+    # Accepted before, then failing at start-up, or after training at the evaluation.
+    (dict(num_real=5), 'eval.num_real'),
+    (dict(num_real=3, num_splits=1), 'eval.num_real'),
     (dict(every_steps=-1), 'eval.every_steps'),
     (dict(generators=('ema', 'best')), 'eval.generators'),
     (dict(generators=()), 'eval.generators'),
