@@ -19,8 +19,10 @@ G's codes for the clusters. A code EM gives up on is never drawn again (π_c = 0
 fixed point), so the update waits until step ``start`` · total_steps, when the codes
 have found their regions; before that π stays uniform.
 
-G's codes are drawn from π everywhere G's distribution is sampled: in the train step
-and by ``ganjax.train.multiseed``'s evaluation samples. The learned π is part of the
+G's codes are drawn from π everywhere G's distribution is sampled: in the train step,
+by ``ganjax.train.multiseed``'s evaluation samples and for the standing BatchNorm
+statistics they are drawn with (``GANSetup.sampling_variables``; until 2026-11-29 those
+took the codes uniformly). The learned π is part of the
 train state (``GANState.code_prior``; None for a uniform prior).
 """
 import dataclasses

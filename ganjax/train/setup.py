@@ -86,7 +86,10 @@ class GANSetup:
 
     def sampling_variables(self, state: state_lib.GANState, use_ema: bool = True) -> dict:
         """G's variables to sample with: the EMA parameters (the raw ones unless
-        ``use_ema``) and the BatchNorm statistics ``sampling.batch_norm`` gives them."""
+        ``use_ema``) and the BatchNorm statistics ``sampling.batch_norm`` gives them.
+
+        Standing statistics are those of G's own distribution: its classes cycled, or
+        its codes drawn from their learned prior π (``code_prior``) where it has one."""
         params = state.ema_params if use_ema else state.g_params
         if not state.g_state or self.sampling.batch_norm == 'batch':
             return {'params': params}
@@ -95,7 +98,12 @@ class GANSetup:
         num = self.sampling.standing_batches * self.sampling.standing_batch_size
         key = jax.random.key(_STANDING_SEED)
         z = jax.random.normal(key, (num, self.latent_dim))
-        labels = jnp.arange(num, dtype=jnp.int32) % self.num_classes if self.num_classes else None
+        labels = None
+        if self.num_classes and state.code_prior is not None:
+            labels = code_prior_lib.sample(jax.random.fold_in(key, 1), state.code_prior,
+                                           (num,), self.num_classes)
+        elif self.num_classes:
+            labels = jnp.arange(num, dtype=jnp.int32) % self.num_classes
         return {'params': params, **standing_statistics.standing_statistics(
             self.generator, params, z, labels, chunks=self.sampling.standing_batches)}
 

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from experiments.configs import defaults
+from experiments.configs import toy2d as toy2d_config
 from ganjax import errors
+from ganjax.evaluation import mode_collapse
 from ganjax.models import standing_statistics
 from ganjax.train import setup as setup_lib
 
@@ -108,6 +110,31 @@ def test_standing_statistics_change_the_statistics_of_the_chosen_parameters_only
                            raw['batch_stats']['BatchNorm_0']['mean'])
     assert not np.allclose(ema['batch_stats']['BatchNorm_0']['mean'],
                            state.g_state['batch_stats']['BatchNorm_0']['mean'])
+
+
+def test_standing_statistics_draw_a_learned_priors_codes():
+    # An InfoGAN G with a learned prior π: its standing statistics are those of codes
+    # drawn from π (all code 3 for a one-hot π), as its samples are; without one, of the
+    # classes cycled.
+    config = toy2d_config.get_config('ring,recipe,smoke')
+    setup = mode_collapse.make_setup(config)
+    state = trained_looking_state(setup)
+    assert state.code_prior is not None and state.g_state
+    one_hot = jnp.zeros(setup.num_classes).at[3].set(1.0)
+    sampling = setup.sampling
+    num = sampling.standing_batches * sampling.standing_batch_size
+    z = jax.random.normal(jax.random.key(20190928), (num, setup.latent_dim))
+
+    def standing(labels):
+        return standing_statistics.standing_statistics(
+            setup.generator, state.ema_params, z, labels,
+            chunks=sampling.standing_batches)['batch_stats']
+    chex.assert_trees_all_close(
+        setup.sampling_variables(state.replace(code_prior=one_hot))['batch_stats'],
+        standing(jnp.full((num,), 3, jnp.int32)), rtol=1e-6, atol=1e-7)
+    chex.assert_trees_all_close(
+        setup.sampling_variables(state.replace(code_prior=None))['batch_stats'],
+        standing(jnp.arange(num, dtype=jnp.int32) % setup.num_classes), rtol=1e-6, atol=1e-7)
 
 
 def test_batch_mode_normalises_each_call_by_its_own_batch():
