@@ -60,7 +60,11 @@ amplifies into other numbers within the seeds' spread (the ring recipe at 12,000
 steps: 98.3 ± 0.9 % / 0.017 before, 97.7 ± 1.0 % / 0.027 now). The recipe's code has
 learned its prior by EM (`config.code_prior`) since 2026-11-27: rows of `recipe` run
 before then trained a uniform prior, which `--config.code_prior.rule=uniform` added to
-their commands restores.
+their commands restores. Rows with a learned prior run before 2026-11-29 sampled with
+standing BatchNorm statistics over uniformly drawn codes instead of codes in proportion
+to the prior, as samples draw them (`ganjax.train.code_prior.stratified`); the same
+command now samples the same trained generators otherwise (the grid recipe's 10 seeds,
+one training on one CPU: 96.9 → 97.8 % high quality, KL 0.017 → 0.010).
 
 """
 

@@ -20,9 +20,9 @@ fixed point), so the update waits until step ``start`` · total_steps, when the 
 have found their regions; before that π stays uniform.
 
 G's codes are drawn from π everywhere G's distribution is sampled: in the train step,
-by ``ganjax.train.multiseed``'s evaluation samples and for the standing BatchNorm
-statistics they are drawn with (``GANSetup.sampling_variables``; until 2026-11-29 those
-took the codes uniformly). The learned π is part of the
+by ``ganjax.train.multiseed``'s evaluation samples, and in proportion to π for the
+standing BatchNorm statistics those samples are drawn with (``stratified``,
+``GANSetup.sampling_variables``; until 2026-11-29 those took the codes uniformly). The learned π is part of the
 train state (``GANState.code_prior``; None for a uniform prior).
 """
 import dataclasses
@@ -77,6 +77,18 @@ def sample(key: jax.Array, prior: jax.Array | None, shape: tuple[int, ...],
         return jax.random.randint(key, shape, 0, num_codes)
     # A code EM has emptied stays at probability 0 (log 0 = -inf).
     return jax.random.categorical(key, jnp.log(prior), shape=shape)
+
+
+def stratified(prior: jax.Array | None, num: int, num_codes: int) -> jax.Array:
+    """``num`` codes in proportion to π, without sampling noise: code i is the one whose
+    share of the cumulative distribution holds (i + 0.5) / num (systematic sampling),
+    so code c gets π_c · num codes give or take one, and a code at π_c = 0 none. Where
+    ``prior`` is None (uniform), the codes 0, 1, …, K−1 cycled."""
+    if prior is None:
+        return jnp.arange(num, dtype=jnp.int32) % num_codes
+    quantiles = (jnp.arange(num) + 0.5) / num
+    codes = jnp.searchsorted(jnp.cumsum(prior) / jnp.sum(prior), quantiles, side='right')
+    return jnp.minimum(codes, num_codes - 1).astype(jnp.int32)
 
 
 def mean_posterior(class_logits: jax.Array, num_codes: int) -> jax.Array:

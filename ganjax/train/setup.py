@@ -89,7 +89,8 @@ class GANSetup:
         ``use_ema``) and the BatchNorm statistics ``sampling.batch_norm`` gives them.
 
         Standing statistics are those of G's own distribution: its classes cycled, or
-        its codes drawn from their learned prior π (``code_prior``) where it has one."""
+        its codes in proportion to their learned prior π where it has one
+        (``code_prior.stratified``)."""
         params = state.ema_params if use_ema else state.g_params
         if not state.g_state or self.sampling.batch_norm == 'batch':
             return {'params': params}
@@ -99,11 +100,12 @@ class GANSetup:
         key = jax.random.key(_STANDING_SEED)
         z = jax.random.normal(key, (num, self.latent_dim))
         labels = None
+        if self.num_classes:
+            labels = code_prior_lib.stratified(state.code_prior, num, self.num_classes)
         if self.num_classes and state.code_prior is not None:
-            labels = code_prior_lib.sample(jax.random.fold_in(key, 1), state.code_prior,
-                                           (num,), self.num_classes)
-        elif self.num_classes:
-            labels = jnp.arange(num, dtype=jnp.int32) % self.num_classes
+            # Shuffled, for each chunk of the standing passes to see all of π, not a
+            # slice of its sorted codes (deeper layers normalise by their chunk).
+            labels = jax.random.permutation(jax.random.fold_in(key, 1), labels)
         return {'params': params, **standing_statistics.standing_statistics(
             self.generator, params, z, labels, chunks=self.sampling.standing_batches)}
 

@@ -71,6 +71,16 @@ def test_codes_are_drawn_from_the_prior():
     np.testing.assert_array_equal(uniform, jax.random.randint(key, (7,), 0, NUM_CODES))
 
 
+def test_stratified_codes_follow_the_prior_without_noise():
+    # Quantiles 1/16, 3/16, …, 15/16 of π's cumulative distribution (0.5, 0.5, 0.75, 1).
+    prior = jnp.array([0.5, 0.0, 0.25, 0.25])
+    np.testing.assert_array_equal(code_prior.stratified(prior, 8, 4), [0, 0, 0, 0, 2, 2, 3, 3])
+    # An unnormalised π (a float32 running average) counts as its normalised self.
+    np.testing.assert_array_equal(code_prior.stratified(prior * 0.999, 8, 4),
+                                  [0, 0, 0, 0, 2, 2, 3, 3])
+    np.testing.assert_array_equal(code_prior.stratified(None, 6, 4), [0, 1, 2, 3, 0, 1])
+
+
 def test_the_benchmarks_samples_draw_their_codes_from_the_learned_prior():
     config = coded_config()
     setup, _, _, state = first_step(config)
