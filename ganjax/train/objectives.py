@@ -13,8 +13,9 @@ Penalties in a config, any number at once (``make_penalties``):
 * ``loss.penalty`` / ``loss.penalty_weight``: one penalty at a constant weight, on every
   D update (the classic configs: WGAN-GP's λ = 10);
 * ``loss.penalties.<name>``, one section per name of ``PENALTIES``: ``weight`` (0: off),
-  ``schedule`` ('constant', or 'cosine': from ``weight`` down to ``final_fraction`` ×
-  ``weight`` at the last step, as R3GAN decays γ), and ``every`` = k: lazy
+  ``schedule`` ('constant', or 'cosine': from ``weight`` at step 0 down toward
+  ``final_fraction`` × ``weight``, which t / T = 1 would reach, as R3GAN decays γ;
+  ``weight_at``), and ``every`` = k: lazy
   regularisation (Karras et al. 2020, "Analyzing and Improving the Image Quality of
   StyleGAN", §B), the penalty on every k-th D update only, its weight multiplied by k.
 
