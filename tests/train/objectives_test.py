@@ -136,6 +136,7 @@ def test_lazy_penalty_is_due_every_kth_update():
     (dict(name='nonsaturating'), 'loss.name'),
     (dict(penalty='r3'), 'loss.penalty'),
     (dict(penalty_weight=-1.0), 'loss.penalty_weight'),
+    (dict(penalty_weight=float('inf')), 'loss.penalty_weight'),
     (dict(label_smoothing=1.0), 'loss.label_smoothing'),
     (dict(n_critic=0), 'loss.n_critic'),
     (dict(unroll_steps=-1), 'loss.unroll_steps'),
@@ -145,6 +146,9 @@ def test_lazy_penalty_is_due_every_kth_update():
                                  every=1))), 'loss.penalties.r3'),
     (dict(penalties=dict(r1=dict(weight=float('inf'), schedule='constant',
                                  final_fraction=1.0, every=1))), 'loss.penalties.r1.weight'),
+    # A config file's typo: one error line, not math.isfinite's TypeError.
+    (dict(penalties=dict(r1=dict(weight='0.1', schedule='constant', final_fraction=1.0,
+                                 every=1))), 'loss.penalties.r1.weight'),
     (dict(penalties=dict(r1=dict(weight=1.0, schedule='linear', final_fraction=1.0,
                                  every=1))), 'loss.penalties.r1.schedule'),
     (dict(penalties=dict(r1=dict(weight=1.0, schedule='cosine', final_fraction=1.5,
