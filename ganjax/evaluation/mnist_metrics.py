@@ -11,8 +11,9 @@ with its protocol:
   - 'class_coverage': per class c, the share of generated digits the network assigns
     to c (``class_share``) and the coverage of the real digits of class c
     (``class_coverage``; a dropped class shows as ≈ 0); for a class-conditional
-    generator (not an InfoGAN code) also ``label_accuracy``, how often the network agrees with the label asked,
-    and ``label_accuracy_by_class``, the same for each asked label 0–9.
+    generator (not an InfoGAN code) also ``label_accuracy``, how often the network
+    agrees with the label asked, and ``label_accuracy_by_class``, the same for each
+    asked label 0–9.
 * Stacked MNIST (28×28×3): 'stacked_modes': each channel classified by the network, the
   mode 100·d_R + 10·d_G + d_B counted over the samples: modes reached (≥ 1 sample) of
   1,000 and KL(mode histogram ‖ uniform) in nats (VEEGAN / PacGAN protocol); beside

@@ -22,8 +22,9 @@ have found their regions; before that π stays uniform.
 G's codes are drawn from π everywhere G's distribution is sampled: in the train step,
 by ``ganjax.train.multiseed``'s evaluation samples, and in proportion to π for the
 standing BatchNorm statistics those samples are drawn with (``stratified``,
-``GANSetup.sampling_variables``; until 2026-11-29 those took the codes uniformly). The learned π is part of the
-train state (``GANState.code_prior``; None for a uniform prior).
+``GANSetup.sampling_variables``; until 2026-11-29 those took the codes uniformly). The
+learned π is part of the train state (``GANState.code_prior``; None for a uniform
+prior).
 """
 import dataclasses
 

@@ -102,10 +102,10 @@ class GANSetup:
         labels = None
         if self.num_classes:
             labels = code_prior_lib.stratified(state.code_prior, num, self.num_classes)
-        if self.num_classes and state.code_prior is not None:
-            # Shuffled, for each chunk of the standing passes to see all of π, not a
-            # slice of its sorted codes (deeper layers normalise by their chunk).
-            labels = jax.random.permutation(jax.random.fold_in(key, 1), labels)
+            if state.code_prior is not None:
+                # Shuffled, for each chunk of the standing passes to see all of π, not a
+                # slice of its sorted codes (deeper layers normalise by their chunk).
+                labels = jax.random.permutation(jax.random.fold_in(key, 1), labels)
         return {'params': params, **standing_statistics.standing_statistics(
             self.generator, params, z, labels, chunks=self.sampling.standing_batches)}
 
