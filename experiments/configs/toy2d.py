@@ -61,11 +61,14 @@ about 1.8× faster. The vmapped programs compile with ganjax's XLA options since
 below marked "before") rounded differently, and a GAN amplifies rounding: the same
 command then gives other numbers within the seeds' spread.
 
-* ring, ``recipe`` (``toy2d.py:ring``): 8.0 (8/8 in every seed) / 99.4 ± 0.6 % /
-  0.0015 ± 0.0005 in 4.0 minutes of training on Zen 5. PacGAN2: 7.9 / 95.6 % / 0.07,
-  and Table 1's best high-quality share (its collapsing GAN's) is 98.2 %: the recipe
-  beats every row on every column and reaches all our targets (8/8, ≥ 98.2 %, KL ≤
-  0.02); its KL is the finite-sample floor of 2,500 samples on 8 modes, (8 − 1) / 5,000
+* ring, ``recipe`` (``toy2d.py:ring``): 8.0 (8/8 in every seed) / 99.5 ± 0.5 % /
+  0.0015 ± 0.0003 in 14.1 minutes of training on a 2-core AMD EPYC Zen 3 (family 25
+  model 1, AVX2: over the 10-minute budget on that CPU), 99.4 ± 0.6 % / 0.0015 ±
+  0.0005 in 4.0 minutes on Zen 5 with the standing statistics before 2026-11-29 (the
+  grid's entry says what changed).
+  PacGAN2: 7.9 / 95.6 % / 0.07, and Table 1's best high-quality share (its collapsing
+  GAN's) is 98.2 %: the recipe beats every row on every column and reaches all our
+  targets (8/8, ≥ 98.2 %, KL ≤ 0.02; in 10 minutes on Zen 5, not on Zen 3); its KL is the finite-sample floor of 2,500 samples on 8 modes, (8 − 1) / 5,000
   = 0.0014. With a uniform prior (``--config.code_prior.rule=uniform``, the recipe before):
   8.0 / 99.5 ± 0.5 % / 0.022 ± 0.006 in 3.9 min (7.8 min on Zen 4, the same numbers).
   Uniform (these commands now need ``--config.code_prior.rule=uniform``), at 12,000
@@ -74,8 +77,12 @@ command then gives other numbers within the seeds' spread.
   min); at 6,000 steps, before: 8.0 / 94.4 ± 2.2 % / 0.023 ± 0.006. Without the code:
   85.4 % (3 seeds, 6,000 steps, before); D's biases matter little on the ring (r = 0:
   94.7 ± 5.1 %, r = 0.3: 97.5 ± 1.4 %; before).
-* grid, ``recipe`` (``toy2d.py:grid``): 25.0 (25/25 in every seed) / 96.7 ± 0.6 % /
-  0.016 ± 0.001 in 2.1 minutes of training on Zen 5. PacGAN4: 24.8 / 93.6 % / 0.04:
+* grid, ``recipe`` (``toy2d.py:grid``): 25.0 (25/25 in every seed) / 97.8 ± 0.4 % /
+  0.010 ± 0.001 in 7.5 minutes of training on a 2-core AMD EPYC Zen 3 (family 25
+  model 1, AVX2), whose run before 2026-11-29 sampled with standing statistics over
+  uniformly drawn codes (``ganjax.train.code_prior``): 96.9 ± 0.7 % / 0.017 ± 0.003
+  (96.7 ± 0.6 % / 0.016 in 2.1 minutes on Zen 5; the rows below are from before too).
+  PacGAN4: 24.8 / 93.6 % / 0.04:
   the recipe beats every row of Table 1 on every column and reaches all our targets
   (25/25, ≥ 96 %, KL ≤ 0.02; exact samples of the mixture score 98.9 % and about
   0.005). With a uniform prior (``--config.code_prior.rule=uniform``, the recipe
