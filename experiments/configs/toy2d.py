@@ -65,11 +65,11 @@ command then gives other numbers within the seeds' spread.
   0.0015 ± 0.0003 in 14.1 minutes of training on a 2-core AMD EPYC Zen 3 (family 25
   model 1, AVX2: over the 10-minute budget on that CPU), 99.4 ± 0.6 % / 0.0015 ±
   0.0005 in 4.0 minutes on Zen 5 with the standing statistics before 2026-11-29 (the
-  grid's entry says what changed).
-  PacGAN2: 7.9 / 95.6 % / 0.07, and Table 1's best high-quality share (its collapsing
-  GAN's) is 98.2 %: the recipe beats every row on every column and reaches all our
-  targets (8/8, ≥ 98.2 %, KL ≤ 0.02; in 10 minutes on Zen 5, not on Zen 3); its KL is the finite-sample floor of 2,500 samples on 8 modes, (8 − 1) / 5,000
-  = 0.0014. With a uniform prior (``--config.code_prior.rule=uniform``, the recipe before):
+  grid's entry says what changed). PacGAN2: 7.9 / 95.6 % / 0.07, and Table 1's best
+  high-quality share (its collapsing GAN's) is 98.2 %: the recipe beats every row on
+  every column and reaches all our targets (8/8, ≥ 98.2 %, KL ≤ 0.02; in 10 minutes on
+  Zen 5, not on Zen 3); its KL is the finite-sample floor of 2,500 samples on 8 modes,
+  (8 − 1) / 5,000 = 0.0014. With a uniform prior (``--config.code_prior.rule=uniform``, the recipe before):
   8.0 / 99.5 ± 0.5 % / 0.022 ± 0.006 in 3.9 min (7.8 min on Zen 4, the same numbers).
   Uniform (these commands now need ``--config.code_prior.rule=uniform``), at 12,000
   steps (``--config.total_steps=12000``, 4.8 min):
