@@ -69,8 +69,9 @@ command then gives other numbers within the seeds' spread.
   high-quality share (its collapsing GAN's) is 98.2 %: the recipe beats every row on
   every column and reaches all our targets (8/8, ≥ 98.2 %, KL ≤ 0.02; in 10 minutes on
   Zen 5, not on Zen 3); its KL is the finite-sample floor of 2,500 samples on 8 modes,
-  (8 − 1) / 5,000 = 0.0014. With a uniform prior (``--config.code_prior.rule=uniform``, the recipe before):
-  8.0 / 99.5 ± 0.5 % / 0.022 ± 0.006 in 3.9 min (7.8 min on Zen 4, the same numbers).
+  (8 − 1) / 5,000 = 0.0014. With a uniform prior (``--config.code_prior.rule=uniform``,
+  the recipe before): 8.0 / 99.5 ± 0.5 % / 0.022 ± 0.006 in 3.9 min (7.8 min on Zen 4,
+  the same numbers).
   Uniform (these commands now need ``--config.code_prior.rule=uniform``), at 12,000
   steps (``--config.total_steps=12000``, 4.8 min):
   8.0 / 97.7 ± 1.0 % / 0.027 ± 0.005 (before: 98.3 ± 0.9 % / 0.017 ± 0.004 in 6.5
