@@ -121,6 +121,11 @@ def run():
         except OSError as e:
             raise errors.ConfigError(
                 f'--out={_OUT.value} cannot be written: {e.strerror or e}') from e
+    if 'mixture' in config:
+        for flag in (_LAYERS, _COMPARE_XLA_DEFAULTS):
+            if flag.value:  # not ignored in silence
+                raise errors.ConfigError(f"--{flag.name} times an image config's train step, "
+                                         "not a 2-D mixture config's training")
     result = run_mixture(config) if 'mixture' in config else run_step(config)
     result = {'config': flags.FLAGS['config'].config_filename, 'cpu': machine.cpu_description(),
               **result,

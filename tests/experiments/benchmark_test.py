@@ -180,6 +180,12 @@ def test_benchmark_entry_point_times_a_mixture_config_and_writes_a_speed_row(tmp
         f'--out={out}/x.json')
     assert unwritable.returncode == 2 and 'Traceback' not in unwritable.stderr
     assert f'error: --out={out}/x.json cannot be written' in unwritable.stderr
+    image_only = run_helpers.run_module(
+        'experiments.benchmark', '--config=experiments/configs/toy2d.py:ring,smoke',
+        '--compare_xla_defaults')
+    assert image_only.returncode == 2 and 'Traceback' not in image_only.stderr
+    assert ("error: --compare_xla_defaults times an image config's train step"
+            in image_only.stderr)
 
 
 def test_a_swept_mixture_config_is_refused():
