@@ -10,6 +10,7 @@ a traceback. Each also derives from the built-in class callers would expect
 their message: "config.<key> must <requirement>, got <value>".
 """
 import dataclasses
+import math
 from typing import Any
 
 
@@ -36,6 +37,13 @@ def config_value(config, key: str) -> Any:
             raise ConfigError(f'config.{key} is missing')
         node = node[part]
     return node
+
+
+def is_finite_number(value: Any) -> bool:
+    """Whether ``value`` is a finite real number: an int or float, not a bool, not inf or
+    NaN (what a numeric config key may hold)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 def positive_int(config, key: str) -> None:

@@ -94,17 +94,12 @@ def validate(config) -> None:
                        'be an integer >= 0 (0: evaluate only at the end)')
     for key in ('num_samples', 'num_real', 'num_splits'):
         errors.positive_int(config, f'eval.{key}')
-    errors.require(eval_config.num_samples >= eval_config.num_splits,
-                       'eval.num_samples', eval_config.num_samples,
-                       f'be at least eval.num_splits={eval_config.num_splits}')
-    errors.require(eval_config.num_samples > NEIGHBOURS, 'eval.num_samples',
-                       eval_config.num_samples, f'be more than {NEIGHBOURS}')
     # The real reference is scored like the samples (its MNIST score, its neighbours).
-    errors.require(eval_config.num_real >= eval_config.num_splits, 'eval.num_real',
-                       eval_config.num_real,
+    for key in ('num_samples', 'num_real'):
+        count = eval_config[key]
+        errors.require(count >= eval_config.num_splits, f'eval.{key}', count,
                        f'be at least eval.num_splits={eval_config.num_splits}')
-    errors.require(eval_config.num_real > NEIGHBOURS, 'eval.num_real',
-                       eval_config.num_real, f'be more than {NEIGHBOURS}')
+        errors.require(count > NEIGHBOURS, f'eval.{key}', count, f'be more than {NEIGHBOURS}')
     generators = tuple(eval_config.generators)
     errors.require(generators and set(generators) <= set(GENERATORS), 'eval.generators',
                        generators, f'be a non-empty subset of {GENERATORS}')

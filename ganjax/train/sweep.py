@@ -19,7 +19,6 @@ compiled program, where every value would silently run the config's own.
 """
 from collections.abc import Callable, Sequence
 import copy
-import math
 
 import jax
 import jax.numpy as jnp
@@ -87,8 +86,7 @@ def validate(config, validate_one: Callable[[ml_collections.ConfigDict], None]) 
     swept = config.sweep['values']
     errors.require(
         isinstance(swept, Sequence) and len(swept) > 0
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                for v in swept),
+        and all(errors.is_finite_number(v) for v in swept),
         'sweep.values', swept, 'be a non-empty tuple of finite numbers')
     for value in swept:
         validate_one(with_value(config, value))
