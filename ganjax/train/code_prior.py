@@ -115,9 +115,9 @@ def validate(config) -> None:
     errors.require(prior.rule in RULES, 'code_prior.rule', prior.rule, f'be one of {RULES}')
     if not prior.learned:
         return
-    errors.require(isinstance(prior.rate, (int, float)) and 0 < prior.rate <= 1,
+    errors.require(errors.is_finite_number(prior.rate) and 0 < prior.rate <= 1,
                    'code_prior.rate', prior.rate, 'be in (0, 1]')
-    errors.require(isinstance(prior.start, (int, float)) and 0 <= prior.start < 1,
+    errors.require(errors.is_finite_number(prior.start) and 0 <= prior.start < 1,
                    'code_prior.start', prior.start, 'be in [0, 1)')
     discriminator = config.model.get('discriminator') or {}
     errors.require(

@@ -14,7 +14,6 @@ use_ema)``, then ``setup.generate(variables, z, labels)`` for each chunk;
 """
 from collections.abc import Callable, Sequence
 import dataclasses
-import math
 
 import flax.linen as nn
 import jax
@@ -230,8 +229,7 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
                        'be in [0, 1)')
         for key in ('half_life_kimg', 'rampup'):
             value = (config.get('ema') or {}).get(key)
-            errors.require(value is None or (isinstance(value, (int, float))
-                                             and math.isfinite(value) and value > 0),
+            errors.require(value is None or (errors.is_finite_number(value) and value > 0),
                            f'ema.{key}', value, 'be None or a finite number > 0')
         optimizers.validate(config, 'optimizer.g')
         optimizers.validate(config, 'optimizer.d')

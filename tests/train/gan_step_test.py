@@ -137,6 +137,15 @@ def test_class_factors_that_do_not_fit_are_a_config_error(network, conditioning,
         setup_lib.validate(config, DATA_SHAPE, 100)
 
 
+@pytest.mark.parametrize('key,value', [('half_life_kimg', 0.0), ('half_life_kimg', -1.0),
+                                       ('rampup', float('nan')), ('rampup', float('inf'))])
+def test_a_bad_ema_horizon_is_a_config_error(key, value):
+    config = sgd_config()
+    config.ema[key] = value
+    with pytest.raises(errors.ConfigError, match=f'ema.{key} must be None or a finite'):
+        setup_lib.validate(config, DATA_SHAPE, 100)
+
+
 def test_discriminator_update_leaves_generator_untouched():
     config = make_config()
     setup = setup_lib.make_setup(config, DATA_SHAPE, 10)
