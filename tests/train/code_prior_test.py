@@ -71,6 +71,16 @@ def test_codes_are_drawn_from_the_prior():
     np.testing.assert_array_equal(uniform, jax.random.randint(key, (7,), 0, NUM_CODES))
 
 
+def test_a_code_at_probability_zero_is_never_drawn_even_for_u_within_rounding_of_one():
+    # π's cumulative distribution over 100 codes rounds below 1 for many π (float32):
+    # normalised by the sum, u just under 1 fell past it into the trailing empty codes.
+    priors = jax.random.uniform(jax.random.key(0), (50, 100)).at[:, -3:].set(0.0)
+    priors = priors / jnp.sum(priors, axis=1, keepdims=True)
+    largest_below_one = jnp.nextafter(jnp.float32(1), jnp.float32(0))
+    codes = jax.vmap(lambda p: code_prior._invert(p, largest_below_one))(priors)
+    np.testing.assert_array_equal(codes, 96)
+
+
 def test_stratified_codes_follow_the_prior_without_noise():
     # Quantiles 1/16, 3/16, …, 15/16 of π's cumulative distribution (0.5, 0.5, 0.75, 1).
     prior = jnp.array([0.5, 0.0, 0.25, 0.25])
