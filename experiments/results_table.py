@@ -64,7 +64,12 @@ their commands restores. Rows with a learned prior run before 2026-11-29 sampled
 standing BatchNorm statistics over uniformly drawn codes instead of codes in proportion
 to the prior, as samples draw them (`ganjax.train.code_prior.stratified`); the same
 command now samples the same trained generators otherwise (the grid recipe's 10 seeds,
-one training on one CPU: 96.9 → 97.8 % high quality, KL 0.017 → 0.010).
+one training on one CPU: 96.9 → 97.8 % high quality, KL 0.017 → 0.010). Since commit
+ebf27df (2026-11-29) a learned prior's codes are drawn by inversion instead of the
+Gumbel-max trick: other random codes, so rows run before it differ from the same command
+today within the seeds' spread. On the ring the recipe's λ
+(`loss.auxiliary_weight`) was 0.1 until 2026-11-29 and is 0.3 since: its rows from
+before then ran at 0.1.
 
 """
 
