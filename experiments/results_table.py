@@ -67,9 +67,11 @@ command now samples the same trained generators otherwise (the grid recipe's 10 
 one training on one CPU: 96.9 → 97.8 % high quality, KL 0.017 → 0.010). Since commit
 ebf27df (2026-11-29) a learned prior's codes are drawn by inversion instead of the
 Gumbel-max trick: other random codes, so rows run before it differ from the same command
-today within the seeds' spread. On the ring the recipe's λ
-(`loss.auxiliary_weight`) was 0.1 until 2026-11-29 and is 0.3 since: its rows from
-before then ran at 0.1.
+today within the seeds' spread (of that day's ring rows, the sweep of
+`loss.auxiliary_weight` over 0.2 and 0.3 ran before it, the row at 0.1 after). Until
+2026-11-29 the ring recipe read its code back at λ (`loss.auxiliary_weight`) 0.1, not
+0.3, and trained 20,000 steps from 2026-11-27 (12,000 before): ring rows of `recipe`
+from before then ran at λ 0.1 unless their change says otherwise.
 
 """
 

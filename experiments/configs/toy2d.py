@@ -31,11 +31,11 @@ samples from an EMA of G (0.999), two ingredients the ablations single out, and
 one choice per mixture:
 
 - an InfoGAN code (Chen et al. 2016; ``defaults.infogan_code``): G draws one of 100
-  codes uniformly besides z ∈ R², and D's auxiliary head learns to read the code back
-  from G's points (λ = 0.3 on the ring, 0.2 on the grid). A G continuous in one
-  connected latent must trail between separated modes; each code can make a cluster of
-  its own. 100 is not the number of modes (8 or 25), and the samples draw their codes
-  uniformly (not cycled);
+  codes from the code's prior (uniform until EM learns it, below) besides z ∈ R², and
+  D's auxiliary head learns to read the code back from G's points (λ = 0.3 on the ring,
+  0.2 on the grid). A G continuous in one connected latent must trail between
+  separated modes; each code can make a cluster of its own. 100 is not the number of
+  modes (8 or 25), and the samples draw their codes from the prior too (not cycled);
 - D's first-layer biases drawn from U(−r, r) (``model.discriminator.input_bias_range``,
   r = 1 on the ring, 3 on the grid; ``ganjax.models.toy2d`` says why): with Flax's zero
   biases, G's samples trailed from the modes along rays away from the origin in every
@@ -57,7 +57,8 @@ Zen 4 (family 25 model 17, AVX-512) before, as each entry says; fresh workdirs, 
 mean ± standard error: modes / high-quality share / KL (docs/benchmarks.md, with the
 ablation tables that chose the recipe; probes there use 3 seeds). The same command gave
 bit-identical results on Zen 4 and Zen 5 (the grid's uniform-prior recipe); Zen 5 trains
-about 1.8× faster than Zen 4 and 3.5× faster than Zen 3 (both recipes, one training program).
+about 1.8× faster than Zen 4, and trained the previous recipes (before 2026-11-29)
+3.5× faster than Zen 3.
 The vmapped programs compile with ganjax's XLA options since 2026-11-27
 (docs/performance.md: 1.36× faster); runs before that (the ablation rows, the numbers
 below marked "before") rounded differently, and a GAN amplifies rounding: the same
@@ -71,8 +72,7 @@ command then gives other numbers within the seeds' spread.
   its KL is the finite-sample floor of 2,500 samples on 8 modes, (8 − 1) / 5,000 =
   0.0014. λ chosen on Zen 3, 10 seeds each: λ 0.1
   (``--config.loss.auxiliary_weight=0.1``, 8.1 min) 98.9 ± 0.8 % / 0.0025 ± 0.0008, two
-  seeds at 92.6 and 96.3 % (97.9 ± 0.9 % / 0.0030 with codes drawn by the Gumbel-max
-  trick, before ebf27df); 0.2 and 0.3 as one sweep
+  seeds at 92.6 and 96.3 %; 0.2 and 0.3 as one sweep
   (``--config.sweep.key=loss.auxiliary_weight "--config.sweep.values=(0.2,0.3)"``,
   16.6 min, codes drawn by the Gumbel-max trick before ebf27df) 99.4 ± 0.6 % / 0.0042 ±
   0.0023 and 100.0 % in every seed / 0.0020 ± 0.0003. At λ 0.1 some seeds' points
@@ -252,17 +252,15 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         if variant == 'recipe':
             # 100 codes (``model.num_codes``: the mixtures have no classes), their prior
             # learned by EM over the last quarter of training (``code_prior.default``).
-            defaults.infogan_code(config, weight=0.1)
+            defaults.infogan_code(config, weight=0.3 if mixture == 'ring' else 0.2)
             config.model.num_codes = 100
             config.code_prior.rule = 'em'
         if variant == 'recipe' and mixture == 'ring':
             config.model.discriminator.input_bias_range = 1.0
-            config.loss.auxiliary_weight = 0.3
         if variant == 'recipe' and mixture == 'grid':
             config.total_steps = 6000
             config.model.discriminator.packing = 1
             config.loss.penalties.r1.weight = 0.01
-            config.loss.auxiliary_weight = 0.2
             config.model.discriminator.input_bias_range = 3.0
             config.code_prior.rate = 0.0005
     if smoke:

@@ -93,11 +93,23 @@ def stratified(prior: jax.Array | None, num: int, num_codes: int) -> jax.Array:
 
 def _invert(prior: jax.Array, u: jax.Array) -> jax.Array:
     """The code c whose share [F(c − 1), F(c)) of π's cumulative distribution F holds u ∈
-    [0, 1). F is divided by its own last entry, so it ends at exactly 1 (and stays at 1
-    over trailing codes of probability 0), and a code at π_c = 0 has an empty share:
-    it is never returned, not even for u within rounding of 1."""
-    cumulative = jnp.cumsum(prior)
-    return jnp.searchsorted(cumulative / cumulative[-1], u, side='right').astype(jnp.int32)
+    [0, 1) (``cumulative``): a code at π_c = 0 has an empty share and is never returned,
+    not even for u within rounding of 0 or 1."""
+    return jnp.searchsorted(cumulative(prior), u, side='right').astype(jnp.int32)
+
+
+def cumulative(prior: jax.Array) -> jax.Array:
+    """π's cumulative distribution F: non-decreasing, flat to the last bit over codes of
+    probability 0, ending at exactly 1. XLA sums a prefix as a tree of partial sums, so
+    the sum repeated at a code of probability 0 can differ from its neighbour's in the
+    last bit and the sums can even dip (seen on CPU from some hundreds of codes on): the
+    running maximum of the sums at the codes in use is flat and monotone where they are
+    not. Normalised by its last entry, the total, F is 1 exactly from the last code in
+    use on: XLA may divide by multiplying with the total's reciprocal, which leaves
+    x / x a bit below 1 (and would give that share to trailing codes of probability 0)."""
+    sums = jax.lax.cummax(jnp.where(prior > 0, jnp.cumsum(prior), 0.0))
+    total = sums[-1]
+    return jnp.where(sums < total, jnp.minimum(sums / total, 1.0), 1.0)
 
 
 def mean_posterior(class_logits: jax.Array, num_codes: int) -> jax.Array:

@@ -237,7 +237,7 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
         _validate_sampling(config)
         code_prior_lib.validate(config)
         dropout = (config.model.get('discriminator') or {}).get('dropout_rate', 0.0)
-        errors.require(isinstance(dropout, (int, float)) and 0 <= dropout < 1,
+        errors.require(errors.is_finite_number(dropout) and 0 <= dropout < 1,
                        'model.discriminator.dropout_rate', dropout, 'be in [0, 1)')
         generator, discriminator = models.make_gan(
             config.model, data_shape, num_classes if config.model.conditional else 0)

@@ -72,13 +72,30 @@ def test_codes_are_drawn_from_the_prior():
 
 
 def test_a_code_at_probability_zero_is_never_drawn_even_for_u_within_rounding_of_one():
-    # π's cumulative distribution over 100 codes rounds below 1 for many π (float32):
-    # normalised by the sum, u just under 1 fell past it into the trailing empty codes.
+    # π's prefix sums over 100 codes often round below 1 (float32): normalised by the sum,
+    # u just under 1 fell past the end, to index K: no code (G's flax Embed gives NaN).
     priors = jax.random.uniform(jax.random.key(0), (50, 100)).at[:, -3:].set(0.0)
     priors = priors / jnp.sum(priors, axis=1, keepdims=True)
     largest_below_one = jnp.nextafter(jnp.float32(1), jnp.float32(0))
     codes = jax.vmap(lambda p: code_prior._invert(p, largest_below_one))(priors)
     np.testing.assert_array_equal(codes, 96)
+    # And u = 0 skips leading empty codes (``side='right'``).
+    assert int(code_prior._invert(jnp.array([0.0, 0.0, 1.0]), jnp.float32(0))) == 2
+
+
+def test_the_cumulative_distribution_is_flat_over_empty_codes_and_monotone():
+    # XLA's tree-shaped prefix sums repeat a sum at an empty code to within a bit, and can
+    # dip, over 1,000 codes on CPU: a one-bit share would let a code at π_c = 0 be drawn.
+    keys = jax.random.split(jax.random.key(1), 3)
+    priors = jax.random.uniform(keys[0], (20, 1000))
+    priors = jnp.where(jax.random.uniform(keys[1], priors.shape) < 0.3, 0.0, priors)
+    priors = priors.at[:, :2].set(0.0)  # leading empty codes
+    cdf = np.asarray(jax.vmap(code_prior.cumulative)(priors))
+    empty = np.asarray(priors[:, 1:] == 0)
+    np.testing.assert_array_equal(cdf[:, 1:][empty], cdf[:, :-1][empty])
+    assert np.all(np.diff(cdf, axis=1) >= 0)
+    np.testing.assert_array_equal(cdf[:, :2], 0.0)
+    np.testing.assert_array_equal(cdf[:, -1], 1.0)
 
 
 def test_stratified_codes_follow_the_prior_without_noise():
