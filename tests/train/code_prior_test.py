@@ -86,7 +86,7 @@ def test_a_code_at_probability_zero_is_never_drawn_even_for_u_within_rounding_of
 def test_the_cumulative_distribution_is_flat_over_empty_codes_and_monotone():
     # XLA's tree-shaped prefix sums repeat a sum at an empty code to within a bit, and can
     # dip, over 1,000 codes on CPU: a one-bit share would let a code at π_c = 0 be drawn.
-    keys = jax.random.split(jax.random.key(1), 3)
+    keys = jax.random.split(jax.random.key(1))
     priors = jax.random.uniform(keys[0], (20, 1000))
     priors = jnp.where(jax.random.uniform(keys[1], priors.shape) < 0.3, 0.0, priors)
     priors = priors.at[:, :2].set(0.0)  # leading empty codes
