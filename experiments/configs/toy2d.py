@@ -102,9 +102,10 @@ command then gives other numbers within the seeds' spread.
   the recipe beats every row of Table 1 on every column and reaches all our targets
   (25/25, ≥ 96 %, KL ≤ 0.02; exact samples of the mixture score 98.9 % and about
   0.005). On seeds 100–109, held out from its choice (``--config.first_seed=100``, 6.2
-  min on Zen 3): 25/25 in every seed, 98.0 ± 0.5 % / 0.011 ± 0.001. With a uniform prior (``--config.code_prior.rule=uniform``, the recipe
-  before): 25.0 / 99.0 ± 0.3 % / 0.030 ± 0.003 in 1.9 min (4.1 min on Zen 4, the same
-  numbers): the 100 codes shared the modes unevenly. EM's rate trades the two
+  min on Zen 3): 25/25 in every seed, 98.0 ± 0.5 % / 0.011 ± 0.001. With a uniform
+  prior (``--config.code_prior.rule=uniform``, the recipe before): 25.0 / 99.0 ± 0.3 %
+  / 0.030 ± 0.003 in 1.9 min (4.1 min on Zen 4, the same numbers): the 100 codes
+  shared the modes unevenly. EM's rate trades the two
   (``--config.sweep.key=code_prior.rate``, one program): 0.0002 → 98.0 ± 0.4 % /
   0.022 ± 0.001, the recipe's 0.0005 → 96.7 % / 0.016, 0.001 → 94.3 ± 1.0 % / 0.018 ±
   0.003; 0.0005 with R1 off
