@@ -295,6 +295,10 @@ def minibatch_stddev(x: jax.Array, group_size: int, epsilon: float = 1e-8) -> ja
     estimate, as in the paper); s averaged over all features and locations is one number
     per group, appended as a constant channel to each member: (B, H, W, C + 1).
 
+    The statistic is computed in float32 at least: in float16, ε = 1e-8 rounds to 0, and
+    a group whose members agree somewhere (ReLU zeros, a collapsed G) would then give
+    sqrt(0), whose gradient is infinite. The appended feature has ``x``'s dtype.
+
     Groups are consecutive examples, where the paper's code strides through the batch
     (member j of group i is example i + j·B/g): the same statistic for a batch in random
     order, and a group then never spans two devices' shares of a batch, so pmap and
@@ -309,6 +313,7 @@ def minibatch_stddev(x: jax.Array, group_size: int, epsilon: float = 1e-8) -> ja
     if x.shape[0] % group:
         raise ValueError(f'a batch of {x.shape[0]} does not split into groups of {group}')
     groups = x.reshape(x.shape[0] // group, group, *x.shape[1:])
+    groups = groups.astype(jnp.promote_types(x.dtype, jnp.float32))
     variance = jnp.mean(jnp.square(groups - jnp.mean(groups, axis=1, keepdims=True)), axis=1)
     stddev = jnp.mean(jnp.sqrt(variance + epsilon), axis=tuple(range(1, x.ndim)))
     per_example = jnp.repeat(stddev, group).reshape(-1, *([1] * (x.ndim - 1)))

@@ -486,6 +486,19 @@ def test_minibatch_stddev_of_a_batch_smaller_than_a_group_uses_the_whole_batch()
                                rtol=1e-3)
 
 
+@pytest.mark.parametrize('dtype', [jnp.float16, jnp.bfloat16])
+def test_minibatch_stddev_in_half_precision_has_finite_gradients(dtype):
+    # Members that agree everywhere (a collapsed G): the spread is sqrt(ε), which in
+    # float16 would be sqrt(0), with an infinite gradient.
+    x = jnp.ones((4, 3, 3, 2), dtype)
+    out = layers.minibatch_stddev(x, group_size=4)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(np.float32(out[0, 0, 0, 2]), 1e-4, rtol=1e-2)
+    grad = jax.grad(lambda x: jnp.sum(layers.minibatch_stddev(x, 4)[..., 2]
+                                      .astype(jnp.float32)))(x)
+    assert np.isfinite(np.asarray(grad, np.float32)).all()
+
+
 @pytest.mark.parametrize('group_size, batch, match', [
     (0, 4, 'group_size must be >= 1'),
     (3, 4, 'a batch of 4 does not split into groups of 3'),
