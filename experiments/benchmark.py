@@ -39,7 +39,8 @@ from ganjax.reporting import files
 from ganjax.reporting import machine
 
 config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
-_NUM_STEPS = flags.DEFINE_integer('num_steps', 20, 'Timed steps (median is reported).')
+_NUM_STEPS = flags.DEFINE_integer('num_steps', 20, 'Timed steps (median is reported).',
+                                  lower_bound=1)
 _LAYERS = flags.DEFINE_bool(
     'layers', False, "Also time each of DCGAN-28's convolutions (GFLOP/s, share of peak).")
 _COMPARE_XLA_DEFAULTS = flags.DEFINE_bool(

@@ -180,6 +180,11 @@ def test_benchmark_entry_point_times_a_mixture_config_and_writes_a_speed_row(tmp
         f'--out={out}/x.json')
     assert unwritable.returncode == 2 and 'Traceback' not in unwritable.stderr
     assert f'error: --out={out}/x.json cannot be written' in unwritable.stderr
+    no_steps = run_helpers.run_module(
+        'experiments.benchmark', '--config=experiments/configs/toy2d.py:ring,smoke',
+        '--num_steps=0')
+    assert no_steps.returncode == 2 and 'Traceback' not in no_steps.stderr
+    assert 'error: flag --num_steps=0' in no_steps.stderr
     image_only = run_helpers.run_module(
         'experiments.benchmark', '--config=experiments/configs/toy2d.py:ring,smoke',
         '--compare_xla_defaults')
