@@ -58,7 +58,13 @@ def parse_flags(argv: list[str]) -> list[str]:
             # first line names the flag and its last line is the config's own message.
             message = f"{message.split(chr(10), 1)[0]} {message.rsplit(chr(10), 1)[-1]}"
     except (AttributeError, KeyError) as e:
-        message = f'unknown config key in an override: {str(e).strip(chr(34))}'
+        # A KeyError's str() is its message's repr: quoted, with ml_collections' newline
+        # before "Did you mean ..." escaped; the message itself, on one line.
+        error = e
+        while error.args and isinstance(error.args[0], (AttributeError, KeyError)):
+            error = error.args[0]  # ml_collections wraps the KeyError in an AttributeError
+        detail = error.args[0] if error.args and isinstance(error.args[0], str) else str(error)
+        message = f"unknown config key in an override: {' '.join(detail.split())}"
     except OSError as e:
         # A config file that cannot be loaded, reported when an override is applied.
         message = ' '.join(line.strip() for line in str(e).splitlines())

@@ -241,6 +241,9 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
                        'model.discriminator.dropout_rate', dropout, 'be in [0, 1)')
         generator, discriminator = models.make_gan(
             config.model, data_shape, num_classes if config.model.conditional else 0)
+        for network, key in ((generator, 'model.generator'),
+                             (discriminator, 'model.discriminator')):
+            _validate_layer_sizes(network, key)
         factors = _class_factors(generator, 'model.generator.class_factors')
         errors.require(conditioning_lib.factors_fit(factors, generator.num_classes),
                        'model.generator.class_factors', factors,
@@ -273,6 +276,29 @@ def _validate_sampling(config) -> None:
         value = getattr(sampling, key)
         errors.require(isinstance(value, int) and not isinstance(value, bool) and value > 0,
                        f'sampling.{key}', value, 'be a positive integer')
+
+
+# Fields of ganjax.models' networks that size their layers, and their least values:
+# widths, maxout pieces and kernels at least 1, a depth or a layer index at least 0.
+_LAYER_SIZES = {'base_features': 1, 'hidden': 1, 'pieces': 1, 'kernel_size': 1,
+                'depth': 0, 'batch_norm_from': 0}
+
+
+def _validate_layer_sizes(network, key: str) -> None:
+    """Raises ``errors.ConfigError`` naming ``key``'s field for a layer size that is not an
+    integer of at least its least value (``hidden`` may be one per layer), or a leaky
+    ReLU's ``negative_slope`` that is not a finite number; a width of 0 would otherwise
+    fail deep inside the first trace."""
+    for field, least in _LAYER_SIZES.items():
+        value = getattr(network, field, least)
+        per_layer = isinstance(value, (tuple, list))
+        errors.require(all(isinstance(v, int) and not isinstance(v, bool) and v >= least
+                           for v in (value if per_layer else (value,))),
+                       f'{key}.{field}', value,
+                       f'be {"integers" if per_layer else "an integer"} >= {least}')
+    slope = getattr(network, 'negative_slope', 0.0)
+    errors.require(errors.is_finite_number(slope), f'{key}.negative_slope', slope,
+                   'be a finite number')
 
 
 def _class_factors(network, key: str) -> tuple:

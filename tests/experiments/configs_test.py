@@ -65,3 +65,25 @@ def test_configs_import_no_tensorflow():
 
 def test_config_errors_are_user_errors():
     assert issubclass(errors.ConfigError, errors.UserError)
+
+
+@pytest.mark.parametrize('name,arg,field,value,expected', [
+    ('mnist_dcgan', 'smoke', 'generator.base_features', 0, 'be an integer >= 1'),
+    ('mnist_dcgan', 'smoke', 'discriminator.kernel_size', 0, 'be an integer >= 1'),
+    ('cifar10_dcgan', 'smoke', 'discriminator.base_features', -8, 'be an integer >= 1'),
+    ('mnist_mlp_gan', 'smoke', 'generator.hidden', (256, 0), 'be integers >= 1'),
+    ('mnist_mlp_gan', 'smoke', 'discriminator.negative_slope', float('nan'),
+     'be a finite number'),
+    ('toy2d', 'ring,smoke', 'discriminator.pieces', 0, 'be an integer >= 1'),
+    ('toy2d', 'grid,smoke', 'generator.depth', -1, 'be an integer >= 0'),
+])
+def test_a_layer_size_that_cannot_be_built_is_a_config_error(name, arg, field, value,
+                                                              expected):
+    config = load(name, arg)
+    network, key = field.split('.')
+    config.model[network][key] = value
+    with pytest.raises(errors.ConfigError, match=f'config.model.{field} must {expected}'):
+        if name == 'toy2d':
+            mode_collapse.validate(config)
+        else:
+            validation.validate(config, num_devices=1)

@@ -236,7 +236,11 @@ def test_sigterm_saves_the_step_it_arrives_at_and_the_rerun_continues_exactly(
 
 
 @pytest.mark.parametrize('args,env,expected', [
-    (('--config.no_such_key=1',), {}, 'no_such_key'),
+    (('--config.no_such_key=1',), {}, "unknown config key in an override: 'no_such_key'"),
+    (('--config.total_step=5',), {}, "override: 'total_step' Did you mean \"total_steps\""),
+    (('--config=experiments/configs/mnist_dcgan.py:smoke',
+      '--config.model.generator.base_features=0'), {},
+     'config.model.generator.base_features must be an integer >= 1, got 0'),
     (('--config.optimizer.g.learning_rate=0',), {}, 'optimizer.g.learning_rate'),
     (('--config.total_steps=0',), {}, 'total_steps'),
     (('--config.parallel=pmap', '--config.batch_size=6'),
