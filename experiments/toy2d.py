@@ -32,7 +32,7 @@ def main(argv):
     cli.quiet_library_logs()
 
     def run():
-        config = cli.loaded_config()
+        config = cli.loaded_config('experiments.toy2d')
         workdir = _WORKDIR.value or cli.default_workdir(flags.FLAGS['config'].config_filename)
         results = mixture_run.run(config, workdir,
                                   cli.typed_command('experiments.toy2d', sys.argv[1:]))

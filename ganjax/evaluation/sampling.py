@@ -28,7 +28,8 @@ def load_run(workdir: str, batch_norm: str | None = None):
       ``(config, setup, state, step)``.
 
     Raises:
-      errors.ConfigError: the workdir holds no run or no readable checkpoint.
+      errors.ConfigError: the workdir holds no run, a 2-D mixture run or no readable
+        checkpoint.
     """
     config_path = epath.Path(workdir) / 'config.json'
     if not config_path.exists():
@@ -37,6 +38,9 @@ def load_run(workdir: str, batch_norm: str | None = None):
         config = ml_collections.ConfigDict(files.read_json(config_path))
     except ValueError as e:
         raise errors.ConfigError(f'{config_path} is not valid JSON ({e})') from e
+    if 'mixture' in config:  # S seeds' states in one checkpoint, no image generator
+        raise errors.ConfigError(f'--workdir={workdir} holds a 2-D mixture run '
+                                 f'(experiments.toy2d), whose samples are its samples.npy')
     if batch_norm is not None:
         config.sampling = {**config.get('sampling', {}), 'batch_norm': batch_norm}
     data_shape, num_classes = datasets.dataset_spec(config.data)

@@ -72,8 +72,16 @@ def parse_flags(argv: list[str]) -> list[str]:
     sys.exit(2)
 
 
-def loaded_config():
-    """The value of --config, loaded now: a file that failed to load is a user error.
+# The entry point that trains each kind of config: an image config by its data.name,
+# a 2-D mixture config (a ``mixture`` key, no data section) experiments.toy2d.
+TRAINED_BY = {'mnist': 'experiments.mnist', 'stacked_mnist': 'experiments.stacked_mnist',
+              'cifar10': 'experiments.cifar10', 'mixture': 'experiments.toy2d'}
+
+
+def loaded_config(trainer: str | None = None):
+    """The value of --config, loaded now: a file that failed to load is a user error, and
+    so is a config that the entry point ``trainer`` (a module of ``TRAINED_BY``) does
+    not train, before anything is trained in vain or filed as another benchmark.
 
     (ml_collections loads the file lazily and raises a plain IOError on first use.)
     """
@@ -82,18 +90,29 @@ def loaded_config():
         config.get('seed')
     except OSError as e:
         raise errors.ConfigError(str(e)) from e
+    if trainer is not None:
+        kind = 'mixture' if 'mixture' in config else (config.get('data') or {}).get('name')
+        if TRAINED_BY.get(kind) != trainer:
+            what = ('a 2-D mixture config' if kind == 'mixture'
+                    else f'a config of data.name={kind!r}')
+            elsewhere = (f': python -m {TRAINED_BY[kind]} trains it' if kind in TRAINED_BY
+                         else '')
+            raise errors.ConfigError(f"--config={flags.FLAGS['config'].config_filename} is "
+                                     f'{what}, which {trainer} does not train{elsewhere}')
     return config
 
 
-def train_main(argv) -> None:
-    """``main`` of the training entry points: trains --config in --workdir."""
+def train_main(module: str, argv) -> None:
+    """``main`` of the training entry point ``module``: trains --config in --workdir."""
     del argv
     quiet_library_logs()
-    exit_on_user_error(train_from_flags)
+    exit_on_user_error(train_from_flags, module)
 
 
-def train_from_flags() -> str:
-    """Joins the processes, trains --config in --workdir and returns the workdir."""
+def train_from_flags(module: str) -> str:
+    """Joins the processes, trains --config in --workdir and returns the workdir; a
+    config that ``module`` does not train is a user error."""
+    config = loaded_config(module)
     join_processes()
     workdir = flags.FLAGS.workdir
     if workdir is None:
@@ -101,7 +120,7 @@ def train_from_flags() -> str:
             raise workdir_lib.WorkdirError('a multi-process run needs an explicit --workdir, '
                                     'the same for every process')
         workdir = default_workdir(flags.FLAGS['config'].config_filename)
-    loop.train_and_evaluate(loaded_config(), workdir)
+    loop.train_and_evaluate(config, workdir)
     return workdir
 
 
@@ -110,7 +129,7 @@ def train_and_write_results(module: str, write_results) -> None:
     workdir, command, runtime_s)`` with the command as typed (``python -m module ...``)
     and the seconds it has run, for the entry points that write ``results.json``."""
     start = time.perf_counter()
-    workdir = train_from_flags()
+    workdir = train_from_flags(module)
     if jax.process_index() == 0:
         write_results(loaded_config(), workdir, typed_command(module, sys.argv[1:]),
                       time.perf_counter() - start)

@@ -185,6 +185,10 @@ def test_benchmark_entry_point_times_a_mixture_config_and_writes_a_speed_row(tmp
         '--num_steps=0')
     assert no_steps.returncode == 2 and 'Traceback' not in no_steps.stderr
     assert 'error: flag --num_steps=0' in no_steps.stderr
+    vae = run_helpers.run_module(
+        'experiments.benchmark', '--config=experiments/configs/mnist_vae.py:conv,smoke')
+    assert vae.returncode == 2 and 'Traceback' not in vae.stderr
+    assert "config.model.name must be a GAN's" in vae.stderr
     image_only = run_helpers.run_module(
         'experiments.benchmark', '--config=experiments/configs/toy2d.py:ring,smoke',
         '--compare_xla_defaults')

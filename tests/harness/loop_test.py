@@ -113,6 +113,29 @@ def test_conditional_and_vae_runs_sample(embedded_data_dir, tmp_path, config_nam
     assert -1 <= samples.min() and samples.max() <= 1
 
 
+@pytest.mark.parametrize('module,config,trained_by', [
+    ('experiments.toy2d', 'mnist_mlp_gan.py:smoke', 'experiments.mnist'),
+    ('experiments.stacked_mnist', 'mnist_mlp_gan.py:smoke', 'experiments.mnist'),
+    ('experiments.cifar10', 'toy2d.py:grid,smoke', 'experiments.toy2d'),
+])
+def test_an_entry_point_refuses_another_ones_config_before_training(tmp_path, module, config,
+                                                                    trained_by):
+    workdir = tmp_path / 'run'
+    result = run_helpers.run_module(module, f'--config=experiments/configs/{config}',
+                                    f'--workdir={workdir}')
+    assert result.returncode == 2 and 'Traceback' not in result.stderr
+    assert (f'which {module} does not train: python -m {trained_by} trains it'
+            in result.stderr)
+    assert not workdir.exists()
+
+
+def test_sampling_a_mixture_run_names_its_samples_file(tmp_path):
+    (tmp_path / 'config.json').write_text(json.dumps({'mixture': 'ring', 'num_seeds': 10}))
+    with pytest.raises(errors.ConfigError, match=r'holds a 2-D mixture run \(experiments'
+                       r'\.toy2d\), whose samples are its samples\.npy'):
+        sampling.load_run(str(tmp_path))
+
+
 @pytest.mark.parametrize('num_classes,classes', [
     (10, list(range(10))), (1000, [i * 1000 // 16 for i in range(16)])])
 def test_sample_grid_has_a_row_per_class_up_to_a_limit(num_classes, classes):
@@ -237,6 +260,11 @@ def test_sigterm_saves_the_step_it_arrives_at_and_the_rerun_continues_exactly(
 
 @pytest.mark.parametrize('args,env,expected', [
     (('--config.no_such_key=1',), {}, "unknown config key in an override: 'no_such_key'"),
+    (('--config=experiments/configs/toy2d.py:ring,smoke',), {},
+     'is a 2-D mixture config, which experiments.mnist does not train: '
+     'python -m experiments.toy2d trains it'),
+    (('--config=experiments/configs/stacked_mnist.py:smoke',), {},
+     'python -m experiments.stacked_mnist trains it'),
     (('--config.total_step=5',), {}, "override: 'total_step' Did you mean \"total_steps\""),
     (('--config=experiments/configs/mnist_dcgan.py:smoke',
       '--config.model.generator.base_features=0'), {},
