@@ -19,6 +19,7 @@ import ml_collections
 import numpy as np
 import optax
 
+from ganjax import errors
 from ganjax.data import pipeline
 from ganjax.models import classifier
 from ganjax.reporting import writers
@@ -61,12 +62,31 @@ def accuracy(params, images: np.ndarray, labels: np.ndarray) -> tuple[float, np.
     return float(correct.mean()), per_class
 
 
+def validate(config: ml_collections.ConfigDict) -> None:
+    """Raises ``errors.ConfigError`` naming the first key of a classifier config
+    (``experiments/configs/mnist_classifier.py``) that is missing or out of range."""
+    for key in ('epochs', 'batch_size'):
+        errors.positive_int(config, key)
+    rate = errors.config_value(config, 'learning_rate')
+    errors.require(errors.is_finite_number(rate) and rate > 0, 'learning_rate', rate,
+                   'be finite and > 0')
+    decay = errors.config_value(config, 'weight_decay')
+    errors.require(errors.is_finite_number(decay) and decay >= 0, 'weight_decay', decay,
+                   'be finite and >= 0')
+    shift = errors.config_value(config, 'max_shift')
+    errors.require(isinstance(shift, int) and not isinstance(shift, bool) and shift >= 0,
+                   'max_shift', shift, 'be an integer >= 0')
+    errors.require(errors.config_value(config, 'data.name') == 'mnist', 'data.name',
+                   config.data.name, "be 'mnist' (the feature network reads MNIST digits)")
+
+
 def train(config: ml_collections.ConfigDict) -> tuple[dict, dict]:
-    """Trains the classifier as ``config`` says; returns (params, record).
+    """Trains the classifier as ``config`` says (``validate``); returns (params, record).
 
     ``config``: ``data`` (a ``ganjax.data`` config for MNIST), ``seed``, ``epochs``,
     ``batch_size``, ``learning_rate``, ``weight_decay``, ``max_shift``.
     """
+    validate(config)
     data_config = pipeline.pin_source(config.data, pipeline.prepare(config.data))
     train_split, heldout_split = splits_for(data_config.source)
     train_set, train_source = pipeline.load_examples(data_config, train_split)

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from experiments.configs import mnist_classifier
+from experiments.configs import mnist_dcgan
 from experiments.support import classifier_training
+from ganjax import errors
 from ganjax.data import datasets
 from ganjax.data import pipeline
 from ganjax.evaluation import feature_network
@@ -96,3 +98,21 @@ def test_training_writes_a_loadable_network_with_its_record(embedded_data_dir, t
     assert 0.0 <= loaded.record['heldout_accuracy'] <= 1.0
     with np.load(tmp_path / 'mnist_classifier.npz', allow_pickle=False) as arrays:
         assert all(arrays[name].dtype == np.float32 for name in arrays.files)
+
+
+@pytest.mark.parametrize('key,value,message', [
+    ('epochs', 0, 'config.epochs must be a positive integer'),
+    ('learning_rate', float('nan'), 'config.learning_rate must be finite and > 0'),
+    ('weight_decay', -1e-4, 'config.weight_decay must be finite and >= 0'),
+    ('max_shift', -1, 'config.max_shift must be an integer >= 0'),
+])
+def test_a_bad_classifier_config_names_its_key(key, value, message):
+    config = mnist_classifier.get_config('smoke')
+    config[key] = value
+    with pytest.raises(errors.ConfigError, match=message):
+        classifier_training.train(config)
+
+
+def test_a_gan_config_is_not_a_classifier_config():
+    with pytest.raises(errors.ConfigError, match='config.epochs is missing'):
+        classifier_training.validate(mnist_dcgan.get_config('smoke'))
