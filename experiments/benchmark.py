@@ -92,7 +92,7 @@ def run_step(config) -> dict:
     asked; with --layers, the convolutions' rows are printed first."""
     validation.validate(config, num_devices=1)
     errors.require(config.model.name != 'vae', 'model.name', config.model.name,
-                   "be a GAN's: the benchmark times GAN train steps")
+                   "be a GAN's (the benchmark times GAN train steps)")
     data_shape, num_classes = datasets.dataset_spec(config.data)
     run_ganjax, result = timing.ganjax_step_runner(config, data_shape, num_classes)
     runners = {'': run_ganjax}

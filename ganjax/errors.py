@@ -46,11 +46,16 @@ def is_finite_number(value: Any) -> bool:
             and math.isfinite(value))
 
 
+def is_int_at_least(value: Any, least: int) -> bool:
+    """Whether ``value`` is an int, not a bool, and at least ``least`` (what a count or a
+    size config key may hold)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
 def positive_int(config, key: str) -> None:
     """Raises ``ConfigError`` unless ``config.<key>`` (dotted) is a positive int."""
     value = config_value(config, key)
-    require(isinstance(value, int) and not isinstance(value, bool) and value > 0, key, value,
-            'be a positive integer')
+    require(is_int_at_least(value, 1), key, value, 'be a positive integer')
 
 
 def known_keys(config, section: str, fields_of) -> None:

@@ -32,18 +32,21 @@ the real modes after it). EMA generator: 1000 modes, KL 0.189; raw: 1000, KL 0.1
 2-core AMD EPYC Zen 5 (family 26 model 2) the same command gives the same KLs to the
 last digit in 10.4–11.5 minutes (runtime 664 s; 687 s and 622 s in reruns at later
 commits, the last ``docs/benchmarks.md``'s row, with each channel's KL and its share of
-clearly drawn digits). The issue's target, 1000 modes and KL ≤ 0.03 (R3GAN's 0.029) in ≤
-30 minutes, is reached for the modes and missed by 6× for the KL. Most of the KL is each
-channel's own imbalance: digit 4 makes 4.9–6.1 % of a channel and 9 makes 14–19 %; the
-three channels' KLs sum to 0.162. The codes did not come to stand for the channels'
-digits, as the MNIST recipe's did (mutual information between a code digit and any
-channel's digit ≤ 0.33 nats of log 10 = 2.30): G writes them into the style of its
-strokes. So G draws its digits as the MNIST recipe's G does without its code
-(``mnist_dcgan.py``): it blends classes. The network gives only 66 / 75 / 66 % of the
-EMA generator's R / G / B digits a class probability ≥ 0.9 (``channel_confident``; real
-Stacked MNIST: 96.5 % of each channel), most of the rest 4s, 7s and 9s taken for one
-another, and its blends fall into some classes more than others. ``dcgan`` (8,000 steps,
-24.5 min): 994 modes, KL 0.384.
+clearly drawn digits). On a 2-core AMD EPYC Zen 3 (family 25 model 1, AVX2), in a fresh
+workdir, 30.5 minutes of wall time (runtime 1,787 s; test runs of mine beside it for
+about ten of them) and, rounded differently by that CPU, EMA 1000 modes, KL 0.177
+(channels 0.051 / 0.061 / 0.041), raw 999, KL 0.157. The issue's target, 1000 modes and
+KL ≤ 0.03 (R3GAN's 0.029) in ≤ 30 minutes, is reached for the modes and missed by 6× for
+the KL. Most of the KL is each channel's own imbalance (Zen 4 / 5 run): digit 4 makes
+4.9–6.1 % of a channel and 9 makes 14–19 %; the three channels' KLs sum to 0.162. The
+codes did not come to stand for the channels' digits, as the MNIST recipe's did (mutual
+information between a code digit and any channel's digit ≤ 0.33 nats of log 10 = 2.30):
+G writes them into the style of its strokes. So G draws its digits as the MNIST recipe's
+G does without its code (``mnist_dcgan.py``): it blends classes. The network gives only
+66 / 75 / 66 % of the EMA generator's R / G / B digits a class probability ≥ 0.9
+(``channel_confident``; real Stacked MNIST: 96.5 % of each channel), most of the rest
+4s, 7s and 9s taken for one another, and its blends fall into some classes more than
+others. ``dcgan`` (8,000 steps, 24.5 min): 994 modes, KL 0.384.
 
 How it was chosen (seed 0, 6,000 steps, ``--config.total_steps=6000``; EMA / raw KL):
 this recipe 0.200 / 0.160 (999 / 1000 modes); without the code

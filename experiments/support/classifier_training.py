@@ -67,6 +67,8 @@ def validate(config: ml_collections.ConfigDict) -> None:
     (``experiments/configs/mnist_classifier.py``) that is missing or out of range."""
     for key in ('epochs', 'batch_size'):
         errors.positive_int(config, key)
+    seed = errors.config_value(config, 'seed')
+    errors.require(errors.is_int_at_least(seed, 0), 'seed', seed, 'be an integer >= 0')
     rate = errors.config_value(config, 'learning_rate')
     errors.require(errors.is_finite_number(rate) and rate > 0, 'learning_rate', rate,
                    'be finite and > 0')
@@ -74,8 +76,8 @@ def validate(config: ml_collections.ConfigDict) -> None:
     errors.require(errors.is_finite_number(decay) and decay >= 0, 'weight_decay', decay,
                    'be finite and >= 0')
     shift = errors.config_value(config, 'max_shift')
-    errors.require(isinstance(shift, int) and not isinstance(shift, bool) and shift >= 0,
-                   'max_shift', shift, 'be an integer >= 0')
+    errors.require(errors.is_int_at_least(shift, 0), 'max_shift', shift,
+                   'be an integer >= 0')
     errors.require(errors.config_value(config, 'data.name') == 'mnist', 'data.name',
                    config.data.name, "be 'mnist' (the feature network reads MNIST digits)")
 

@@ -75,10 +75,10 @@ def validate(config) -> None:
     for key in ('num_seeds', 'batch_size', 'total_steps', 'chunk_steps', 'ckpt_every_steps',
                 'num_train', 'num_samples', 'checkpoint.max_to_keep'):
         errors.positive_int(config, key)
-    first = errors.config_value(config, 'first_seed')
-    errors.require(isinstance(first, int) and not isinstance(first, bool) and first >= 0
-                   and first + config.num_seeds <= 2 ** 32, 'first_seed', first,
-                   'be an integer >= 0 (the seeds are unsigned 32-bit keys)')
+    first, last = errors.config_value(config, 'first_seed'), 2 ** 32 - config.num_seeds
+    errors.require(errors.is_int_at_least(first, 0) and first <= last, 'first_seed', first,
+                   f'be an integer in [0, {last}] (its num_seeds={config.num_seeds} seeds '
+                   'are unsigned 32-bit keys)')
     for key in ('total_steps', 'ckpt_every_steps'):  # host round trips end chunks only
         errors.require(config[key] % config.chunk_steps == 0, 'chunk_steps',
                        config.chunk_steps, f'divide {key}={config[key]}')

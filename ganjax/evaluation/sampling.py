@@ -39,8 +39,10 @@ def load_run(workdir: str, batch_norm: str | None = None):
     except ValueError as e:
         raise errors.ConfigError(f'{config_path} is not valid JSON ({e})') from e
     if 'mixture' in config:  # S seeds' states in one checkpoint, no image generator
-        raise errors.ConfigError(f'--workdir={workdir} holds a 2-D mixture run '
-                                 f'(experiments.toy2d), whose samples are its samples.npy')
+        raise errors.ConfigError(
+            f'--workdir={workdir} holds a 2-D mixture run (experiments.toy2d), which has no '
+            f'image generator to sample or evaluate: its samples are {workdir}/samples.npy '
+            f'and its metrics {workdir}/results.json')
     if batch_norm is not None:
         config.sampling = {**config.get('sampling', {}), 'batch_norm': batch_norm}
     data_shape, num_classes = datasets.dataset_spec(config.data)

@@ -90,15 +90,13 @@ def loaded_config(trainer: str | None = None):
         config.get('seed')
     except OSError as e:
         raise errors.ConfigError(str(e)) from e
-    if trainer is not None:
-        kind = 'mixture' if 'mixture' in config else (config.get('data') or {}).get('name')
-        if TRAINED_BY.get(kind) != trainer:
-            what = ('a 2-D mixture config' if kind == 'mixture'
-                    else f'a config of data.name={kind!r}')
-            elsewhere = (f': python -m {TRAINED_BY[kind]} trains it' if kind in TRAINED_BY
-                         else '')
-            raise errors.ConfigError(f"--config={flags.FLAGS['config'].config_filename} is "
-                                     f'{what}, which {trainer} does not train{elsewhere}')
+    kind = 'mixture' if 'mixture' in config else (config.get('data') or {}).get('name')
+    # Any other data.name (or none) is left to the config's validation, which lists them.
+    if trainer is not None and TRAINED_BY.get(kind, trainer) != trainer:
+        what = 'a 2-D mixture config' if kind == 'mixture' else f'a config of data.name={kind!r}'
+        raise errors.ConfigError(f"--config={flags.FLAGS['config'].config_filename} is {what}, "
+                                 f'which {trainer} does not train: python -m '
+                                 f'{TRAINED_BY[kind]} trains it')
     return config
 
 

@@ -204,8 +204,8 @@ def validate(config) -> None:
                        "be even with loss.mode_seeking_weight > 0 (G's batch is made of "
                        'pairs)')
     unroll = loss.get('unroll_steps', 0)
-    errors.require(isinstance(unroll, int) and not isinstance(unroll, bool) and unroll >= 0,
-                   'loss.unroll_steps', unroll, 'be an integer >= 0')
+    errors.require(errors.is_int_at_least(unroll, 0), 'loss.unroll_steps', unroll,
+                   'be an integer >= 0')
     for name, section in (loss.get('penalties') or {}).items():
         key = f'loss.penalties.{name}'
         errors.require(name in PENALTIES, key, name, f'name a penalty, one of {sorted(PENALTIES)}')

@@ -73,5 +73,5 @@ def validate(config, key: str) -> None:
         errors.require(opt.name == 'adam' and 0 <= opt.b2_final < 1, f'{key}.b2_final',
                        opt.b2_final, "be None, or in [0, 1) with name='adam'")
     warmup = opt.get('warmup_steps', 0)
-    errors.require(isinstance(warmup, int) and not isinstance(warmup, bool) and warmup >= 0,
-                   f'{key}.warmup_steps', warmup, 'be an integer >= 0')
+    errors.require(errors.is_int_at_least(warmup, 0), f'{key}.warmup_steps', warmup,
+                   'be an integer >= 0')

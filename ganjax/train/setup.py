@@ -274,8 +274,8 @@ def _validate_sampling(config) -> None:
                    sampling.batch_norm, f'be one of {BATCH_NORM_MODES}')
     for key in ('standing_batches', 'standing_batch_size'):
         value = getattr(sampling, key)
-        errors.require(isinstance(value, int) and not isinstance(value, bool) and value > 0,
-                       f'sampling.{key}', value, 'be a positive integer')
+        errors.require(errors.is_int_at_least(value, 1), f'sampling.{key}', value,
+                       'be a positive integer')
 
 
 # Fields of ganjax.models' networks that size their layers, and their least values:
@@ -286,15 +286,20 @@ _LAYER_SIZES = {'base_features': 1, 'hidden': 1, 'pieces': 1, 'kernel_size': 1,
 
 def _validate_layer_sizes(network, key: str) -> None:
     """Raises ``errors.ConfigError`` naming ``key``'s field for a layer size that is not an
-    integer of at least its least value (``hidden`` may be one per layer), or a leaky
-    ReLU's ``negative_slope`` that is not a finite number; a width of 0 would otherwise
-    fail deep inside the first trace."""
+    integer of at least its least value (a sequence of them where the field's default is
+    one, one per layer: the MLPs' ``hidden``), or a leaky ReLU's ``negative_slope`` that
+    is not a finite number; a width of 0 would otherwise fail deep inside the first
+    trace."""
+    defaults = {field.name: field.default for field in dataclasses.fields(network)}
     for field, least in _LAYER_SIZES.items():
-        value = getattr(network, field, least)
-        per_layer = isinstance(value, (tuple, list))
-        errors.require(all(isinstance(v, int) and not isinstance(v, bool) and v >= least
-                           for v in (value if per_layer else (value,))),
-                       f'{key}.{field}', value,
+        if field not in defaults:
+            continue
+        value = getattr(network, field)
+        per_layer = isinstance(defaults[field], tuple)
+        fits = (isinstance(value, (tuple, list)) == per_layer
+                and all(errors.is_int_at_least(v, least)
+                        for v in (value if per_layer else (value,))))
+        errors.require(fits, f'{key}.{field}', value,
                        f'be {"integers" if per_layer else "an integer"} >= {least}')
     slope = getattr(network, 'negative_slope', 0.0)
     errors.require(errors.is_finite_number(slope), f'{key}.negative_slope', slope,

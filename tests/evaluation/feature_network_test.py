@@ -105,6 +105,7 @@ def test_training_writes_a_loadable_network_with_its_record(embedded_data_dir, t
     ('learning_rate', float('nan'), 'config.learning_rate must be finite and > 0'),
     ('weight_decay', -1e-4, 'config.weight_decay must be finite and >= 0'),
     ('max_shift', -1, 'config.max_shift must be an integer >= 0'),
+    ('seed', -1, 'config.seed must be an integer >= 0'),
 ])
 def test_a_bad_classifier_config_names_its_key(key, value, message):
     config = mnist_classifier.get_config('smoke')
@@ -116,3 +117,7 @@ def test_a_bad_classifier_config_names_its_key(key, value, message):
 def test_a_gan_config_is_not_a_classifier_config():
     with pytest.raises(errors.ConfigError, match='config.epochs is missing'):
         classifier_training.validate(mnist_dcgan.get_config('smoke'))
+    config = mnist_classifier.get_config('smoke')
+    config.data.name = 'cifar10'
+    with pytest.raises(errors.ConfigError, match="config.data.name must be 'mnist'"):
+        classifier_training.validate(config)

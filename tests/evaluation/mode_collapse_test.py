@@ -288,6 +288,7 @@ def test_variants_outside_table_1_stand_beside_its_best_row():
 
 @pytest.mark.parametrize('key,value', [('mixture', 'spiral'), ('chunk_steps', 3),
                                        ('num_seeds', 0), ('first_seed', -1),
+                                       # the smoke config's 2 seeds would pass 2**32 - 1
                                        ('first_seed', 2 ** 32 - 1)])
 def test_bad_toy_config_names_the_key(key, value):
     config = smoke_config()

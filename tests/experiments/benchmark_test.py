@@ -188,7 +188,7 @@ def test_benchmark_entry_point_times_a_mixture_config_and_writes_a_speed_row(tmp
     vae = run_helpers.run_module(
         'experiments.benchmark', '--config=experiments/configs/mnist_vae.py:conv,smoke')
     assert vae.returncode == 2 and 'Traceback' not in vae.stderr
-    assert "config.model.name must be a GAN's" in vae.stderr
+    assert "config.model.name must be a GAN's (the benchmark times GAN" in vae.stderr
     image_only = run_helpers.run_module(
         'experiments.benchmark', '--config=experiments/configs/toy2d.py:ring,smoke',
         '--compare_xla_defaults')

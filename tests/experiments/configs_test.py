@@ -8,6 +8,7 @@ import os
 import pytest
 
 from experiments.configs import defaults
+from experiments.support import classifier_training
 from ganjax import errors
 from ganjax.evaluation import mode_collapse
 from ganjax.harness import validation
@@ -34,7 +35,9 @@ def test_every_arg_builds_a_valid_config(name):
         config = load(name, arg)
         if name == 'toy2d':
             mode_collapse.validate(config)
-        elif name != 'mnist_classifier':  # trains a classifier: no GAN sections
+        elif name == 'mnist_classifier':  # trains a classifier: no GAN sections
+            classifier_training.validate(config)
+        else:
             validation.validate(config, num_devices=1)
 
 
@@ -72,6 +75,8 @@ def test_config_errors_are_user_errors():
     ('mnist_dcgan', 'smoke', 'discriminator.kernel_size', 0, 'be an integer >= 1'),
     ('cifar10_dcgan', 'smoke', 'discriminator.base_features', -8, 'be an integer >= 1'),
     ('mnist_mlp_gan', 'smoke', 'generator.hidden', (256, 0), 'be integers >= 1'),
+    ('mnist_mlp_gan', 'smoke', 'generator.hidden', 256, 'be integers >= 1'),
+    ('mnist_dcgan', 'smoke', 'generator.kernel_size', (3, 3), 'be an integer >= 1'),
     ('mnist_mlp_gan', 'smoke', 'discriminator.negative_slope', float('nan'),
      'be a finite number'),
     ('toy2d', 'ring,smoke', 'discriminator.pieces', 0, 'be an integer >= 1'),
@@ -81,7 +86,8 @@ def test_a_layer_size_that_cannot_be_built_is_a_config_error(name, arg, field, v
                                                               expected):
     config = load(name, arg)
     network, key = field.split('.')
-    config.model[network][key] = value
+    # A new section: the key's type, if the config sets it, would refuse another type.
+    config.model[network] = {**config.model[network], key: value}
     with pytest.raises(errors.ConfigError, match=f'config.model.{field} must {expected}'):
         if name == 'toy2d':
             mode_collapse.validate(config)

@@ -132,7 +132,8 @@ def test_an_entry_point_refuses_another_ones_config_before_training(tmp_path, mo
 def test_sampling_a_mixture_run_names_its_samples_file(tmp_path):
     (tmp_path / 'config.json').write_text(json.dumps({'mixture': 'ring', 'num_seeds': 10}))
     with pytest.raises(errors.ConfigError, match=r'holds a 2-D mixture run \(experiments'
-                       r'\.toy2d\), whose samples are its samples\.npy'):
+                       r'\.toy2d\), which has no image generator .* its samples are '
+                       + re.escape(f'{tmp_path}/samples.npy')):
         sampling.load_run(str(tmp_path))
 
 
@@ -266,9 +267,6 @@ def test_sigterm_saves_the_step_it_arrives_at_and_the_rerun_continues_exactly(
     (('--config=experiments/configs/stacked_mnist.py:smoke',), {},
      'python -m experiments.stacked_mnist trains it'),
     (('--config.total_step=5',), {}, "override: 'total_step' Did you mean \"total_steps\""),
-    (('--config=experiments/configs/mnist_dcgan.py:smoke',
-      '--config.model.generator.base_features=0'), {},
-     'config.model.generator.base_features must be an integer >= 1, got 0'),
     (('--config.optimizer.g.learning_rate=0',), {}, 'optimizer.g.learning_rate'),
     (('--config.total_steps=0',), {}, 'total_steps'),
     (('--config.parallel=pmap', '--config.batch_size=6'),
