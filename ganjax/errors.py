@@ -52,6 +52,16 @@ def is_int_at_least(value: Any, least: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
+def require_finite_nonnegative(value: Any, key: str) -> None:
+    """Raises ``ConfigError`` naming ``key`` unless ``value`` is a finite number >= 0."""
+    require(is_finite_number(value) and value >= 0, key, value, 'be finite and >= 0')
+
+
+def require_finite_positive(value: Any, key: str) -> None:
+    """Raises ``ConfigError`` naming ``key`` unless ``value`` is a finite number > 0."""
+    require(is_finite_number(value) and value > 0, key, value, 'be finite and > 0')
+
+
 def positive_int(config, key: str) -> None:
     """Raises ``ConfigError`` unless ``config.<key>`` (dotted) is a positive int."""
     value = config_value(config, key)

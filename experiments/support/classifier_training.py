@@ -69,12 +69,10 @@ def validate(config: ml_collections.ConfigDict) -> None:
         errors.positive_int(config, key)
     seed = errors.config_value(config, 'seed')
     errors.require(errors.is_int_at_least(seed, 0), 'seed', seed, 'be an integer >= 0')
-    rate = errors.config_value(config, 'learning_rate')
-    errors.require(errors.is_finite_number(rate) and rate > 0, 'learning_rate', rate,
-                   'be finite and > 0')
-    decay = errors.config_value(config, 'weight_decay')
-    errors.require(errors.is_finite_number(decay) and decay >= 0, 'weight_decay', decay,
-                   'be finite and >= 0')
+    errors.require_finite_positive(errors.config_value(config, 'learning_rate'),
+                                   'learning_rate')
+    errors.require_finite_nonnegative(errors.config_value(config, 'weight_decay'),
+                                      'weight_decay')
     shift = errors.config_value(config, 'max_shift')
     errors.require(errors.is_int_at_least(shift, 0), 'max_shift', shift,
                    'be an integer >= 0')

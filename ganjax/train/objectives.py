@@ -181,11 +181,6 @@ def make_penalties(loss_config) -> list[ScheduledPenalty]:
     return active
 
 
-def _require_finite_nonnegative(value, key: str) -> None:
-    errors.require(errors.is_finite_number(value) and value >= 0, key, value,
-                   'be finite and >= 0')
-
-
 def validate(config) -> None:
     """Raises ``errors.ConfigError`` naming the first bad key of ``config.loss``."""
     loss = errors.config_value(config, 'loss')
@@ -193,12 +188,12 @@ def validate(config) -> None:
                    f'be one of {sorted(OBJECTIVES)}')
     errors.require(loss.penalty in PENALTY_NAMES, 'loss.penalty', loss.penalty,
                    f'be one of {PENALTY_NAMES}')
-    _require_finite_nonnegative(loss.penalty_weight, 'loss.penalty_weight')
+    errors.require_finite_nonnegative(loss.penalty_weight, 'loss.penalty_weight')
     errors.require(0 <= loss.label_smoothing < 1, 'loss.label_smoothing',
                    loss.label_smoothing, 'be in [0, 1)')
     errors.positive_int(config, 'loss.n_critic')
     mode_seeking = loss.get('mode_seeking_weight', 0.0)
-    _require_finite_nonnegative(mode_seeking, 'loss.mode_seeking_weight')
+    errors.require_finite_nonnegative(mode_seeking, 'loss.mode_seeking_weight')
     if mode_seeking:
         errors.require(config.batch_size % 2 == 0, 'batch_size', config.batch_size,
                        "be even with loss.mode_seeking_weight > 0 (G's batch is made of "
@@ -209,7 +204,7 @@ def validate(config) -> None:
     for name, section in (loss.get('penalties') or {}).items():
         key = f'loss.penalties.{name}'
         errors.require(name in PENALTIES, key, name, f'name a penalty, one of {sorted(PENALTIES)}')
-        _require_finite_nonnegative(section.weight, f'{key}.weight')
+        errors.require_finite_nonnegative(section.weight, f'{key}.weight')
         errors.require(section.schedule in PENALTY_SCHEDULES, f'{key}.schedule',
                        section.schedule, f'be one of {PENALTY_SCHEDULES}')
         errors.require(0 <= section.final_fraction <= 1, f'{key}.final_fraction',

@@ -10,7 +10,6 @@ decay: the two time-scale update rule (TTUR; Heusel et al. 2017) is two learning
 ``num_updates`` counts this optimizer's updates over the run: D makes ``n_critic`` per
 step, so its schedules span ``total_steps × n_critic`` updates.
 """
-import math
 
 import optax
 
@@ -62,8 +61,7 @@ def validate(config, key: str) -> None:
     ``config.<key>`` (e.g. ``'optimizer.g'``)."""
     opt = errors.config_value(config, key)
     errors.require(opt.name in OPTIMIZERS, f'{key}.name', opt.name, f'be one of {OPTIMIZERS}')
-    errors.require(math.isfinite(opt.learning_rate) and opt.learning_rate > 0,
-                   f'{key}.learning_rate', opt.learning_rate, 'be finite and > 0')
+    errors.require_finite_positive(opt.learning_rate, f'{key}.learning_rate')
     errors.require(opt.schedule in SCHEDULES, f'{key}.schedule', opt.schedule,
                    f'be one of {SCHEDULES}')
     for beta in ('b1', 'b2'):
