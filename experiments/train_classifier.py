@@ -25,7 +25,8 @@ def main(argv):
     cli.quiet_library_logs()
 
     def run():
-        params, record = classifier_training.train(cli.loaded_config())
+        params, record = classifier_training.train(
+            cli.loaded_config('experiments.train_classifier'))
         path = feature_network.save(params, record, _OUT_DIR.value)
         print(json.dumps({'weights': path, 'heldout_accuracy': record['heldout_accuracy'],
                           'heldout_data': record['heldout_data']}))

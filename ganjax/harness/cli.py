@@ -72,10 +72,24 @@ def parse_flags(argv: list[str]) -> list[str]:
     sys.exit(2)
 
 
-# The entry point that trains each kind of config: an image config by its data.name,
-# a 2-D mixture config (a ``mixture`` key, no data section) experiments.toy2d.
+# The entry point that trains each kind of config (``config_kind``): an image GAN or VAE
+# config by its data.name, a 2-D mixture config experiments.toy2d, the feature network's
+# classifier config experiments.train_classifier.
 TRAINED_BY = {'mnist': 'experiments.mnist', 'stacked_mnist': 'experiments.stacked_mnist',
-              'cifar10': 'experiments.cifar10', 'mixture': 'experiments.toy2d'}
+              'cifar10': 'experiments.cifar10', 'mixture': 'experiments.toy2d',
+              'classifier': 'experiments.train_classifier'}
+_KIND_NAMES = {'mixture': 'a 2-D mixture config', 'classifier': 'a classifier config'}
+
+
+def config_kind(config) -> str | None:
+    """'mixture' for a 2-D mixture config (a ``mixture`` key, no data section),
+    'classifier' for a classifier config (an ``epochs`` key: it trains by epochs, a GAN
+    by steps), else the config's data.name (None if it has none)."""
+    if 'mixture' in config:
+        return 'mixture'
+    if 'epochs' in config:
+        return 'classifier'
+    return (config.get('data') or {}).get('name')
 
 
 def loaded_config(trainer: str | None = None):
@@ -90,10 +104,10 @@ def loaded_config(trainer: str | None = None):
         config.get('seed')
     except OSError as e:
         raise errors.ConfigError(str(e)) from e
-    kind = 'mixture' if 'mixture' in config else (config.get('data') or {}).get('name')
+    kind = config_kind(config)
     # Any other data.name (or none) is left to the config's validation, which lists them.
     if trainer is not None and TRAINED_BY.get(kind, trainer) != trainer:
-        what = 'a 2-D mixture config' if kind == 'mixture' else f'a config of data.name={kind!r}'
+        what = _KIND_NAMES.get(kind, f'a config of data.name={kind!r}')
         raise errors.ConfigError(f"--config={flags.FLAGS['config'].config_filename} is {what}, "
                                  f'which {trainer} does not train: python -m '
                                  f'{TRAINED_BY[kind]} trains it')

@@ -117,12 +117,17 @@ def test_conditional_and_vae_runs_sample(embedded_data_dir, tmp_path, config_nam
     ('experiments.toy2d', 'mnist_mlp_gan.py:smoke', 'experiments.mnist'),
     ('experiments.stacked_mnist', 'mnist_mlp_gan.py:smoke', 'experiments.mnist'),
     ('experiments.cifar10', 'toy2d.py:grid,smoke', 'experiments.toy2d'),
+    ('experiments.toy2d', 'mnist_classifier.py:smoke', 'experiments.train_classifier'),
+    ('experiments.mnist', 'mnist_classifier.py:smoke', 'experiments.train_classifier'),
+    ('experiments.train_classifier', 'mnist_dcgan.py:smoke', 'experiments.mnist'),
 ])
 def test_an_entry_point_refuses_another_ones_config_before_training(tmp_path, module, config,
                                                                     trained_by):
     workdir = tmp_path / 'run'
+    # train_classifier writes its weights to --out_dir; the others train in --workdir.
+    output_flag = '--out_dir' if module == 'experiments.train_classifier' else '--workdir'
     result = run_helpers.run_module(module, f'--config=experiments/configs/{config}',
-                                    f'--workdir={workdir}')
+                                    f'{output_flag}={workdir}')
     assert result.returncode == 2 and 'Traceback' not in result.stderr
     assert (f'which {module} does not train: python -m {trained_by} trains it'
             in result.stderr)
