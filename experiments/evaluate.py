@@ -62,16 +62,23 @@ def run():
         config.eval.inception = eval_config.default_inception_config()
     if config.eval.get('lpips') is None:
         config.eval.lpips = eval_config.default_lpips_config()
-    if _NUM_SAMPLES.value is not None:
-        config.eval.num_samples = _NUM_SAMPLES.value
-    for flag, group, key in ((_INCEPTION_WEIGHTS, 'inception', 'weights'),
+    set_by_flags = {}  # config key: the flag that set it, to name in an error
+    for flag, group, key in ((_NUM_SAMPLES, None, 'num_samples'),
+                             (_INCEPTION_WEIGHTS, 'inception', 'weights'),
                              (_LPIPS_BACKBONE, 'lpips', 'backbone'),
                              (_LPIPS_HEADS, 'lpips', 'heads')):
         if flag.value is not None:
-            config.eval[group][key] = flag.value
+            section = config.eval if group is None else config.eval[group]
+            section[key] = flag.value
+            set_by_flags[f'eval.{key}' if group is None else f'eval.{group}.{key}'] = flag.name
+    if _METRICS.value:
+        set_by_flags['eval.metrics'] = _METRICS.name
     config.eval.metrics = tuple(_METRICS.value or config.eval.metrics
                                 or eval_config.DEFAULT_METRICS.get(config.data.name, ()))
-    eval_config.validate(config)
+    try:
+        eval_config.validate(config)
+    except errors.ConfigError as error:
+        raise errors.ConfigError(_naming_flags(str(error), set_by_flags)) from error
     if not config.eval.metrics:
         raise errors.ConfigError(f'no metrics for data.name={config.data.name!r}')
     # Checked before computing: results that cannot be kept are not worth computing.
@@ -88,6 +95,15 @@ def run():
                                     evaluators.merge_results(previous, results))
     logging.info('Step %d: %s', step, evaluators.summary(results))
     print(f'wrote {path}')
+
+
+def _naming_flags(message: str, set_by_flags: dict[str, str]) -> str:
+    """A validation message about a config key that a flag of this command set, with the
+    flag named first: '--num_samples (config.eval.num_samples) must ...'."""
+    for key, flag in set_by_flags.items():
+        if message.startswith(f'config.{key} '):
+            return f'--{flag} ({message[:len(key) + 7]}){message[len(key) + 7:]}'
+    return message
 
 
 def main(argv):

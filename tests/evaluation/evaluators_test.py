@@ -270,8 +270,13 @@ def test_training_evaluates_periodically_and_evaluate_entry_point_writes_eval_js
                                         '--metrics=inception_fid', '--overwrite',
                                         f'--inception_weights={absent}')
     assert no_weights.returncode == 2 and 'Traceback' not in no_weights.stderr
-    assert (f"error: config.eval.inception.weights must be an existing .pth (or .npz) file, "
-            f"or None for the cache, got '{absent}'") in no_weights.stderr
+    assert (f"error: --inception_weights (config.eval.inception.weights) must be an existing "
+            f".pth (or .npz) file, or None for the cache, got '{absent}'") in no_weights.stderr
+    too_few = run_helpers.run_module('experiments.evaluate', f'--workdir={workdir}',
+                                     '--metrics=kid', '--overwrite', '--num_samples=1')
+    assert too_few.returncode == 2 and 'Traceback' not in too_few.stderr
+    assert ('error: --num_samples (config.eval.num_samples) must be at least '
+            'eval.num_splits=2, got 1') in too_few.stderr
 
 
 def test_merged_results_keep_the_metrics_of_the_same_samples():
