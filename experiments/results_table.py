@@ -133,7 +133,9 @@ the 2-core CPU with test runs.
 IMAGE_ABLATION_NOTES = {
     'mnist': """`mnist_dcgan` trained 7,000 steps until 2026-11-28 and 12,000 since: its rows of
 7,000 steps (the steps column) ran before, and `--config.total_steps=7000` added to
-their commands reproduces them.
+their commands reproduces them. Until 2026-11-29 `mnist_dcgan.py` was the InfoGAN
+recipe, now its variant `mnist_dcgan.py:infogan`: every `mnist_dcgan` row below ran
+that recipe, and `:infogan` added to its config reproduces it.
 """,
     'stacked_mnist': """Where `loss.auxiliary_on_real=True` comes with the recipe's code
 kept, D's class head also learns the data's labels (an ACGAN given each real example's

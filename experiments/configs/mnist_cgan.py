@@ -29,7 +29,5 @@ from experiments.configs import mnist_dcgan
 def get_config(arg: str | None = None):
     smoke = defaults.parse_arg(arg).smoke
     config = mnist_dcgan.get_config(defaults.SMOKE if smoke else None)
-    config.model.conditional = True
-    config.model.discriminator.conditioning = 'projection'
-    config.loss.auxiliary_on_real = True  # the recipe's InfoGAN code becomes the data's label
+    config.data.clusters = None  # the data's labels in place of the recipe's clusters
     return config

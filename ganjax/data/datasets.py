@@ -22,6 +22,10 @@ The config (`config.data`, an ml_collections.ConfigDict; `default_config()` make
     the number of processes P (N divisible by P; each process reads N / P shards). The
     global batch at step s is the concatenation of every shard's batch s, so runs with
     the same N see the same global batches on 1 host or on P hosts.
+  clusters: None for the dataset's labels; K to label each example by its cluster of K,
+    by k-means on the pixels of the whole 'train' split (``ganjax.data.clusters``), for
+    a class-conditional GAN that uses no labels. Not for Stacked MNIST, whose examples
+    are drawn, not stored.
 
 Reading a config costs nothing: ``dataset_spec`` gives the shapes models are built with,
 before any data loads, and experiment configs import this module alone.
@@ -65,6 +69,7 @@ def default_config(name: str = 'mnist') -> config_dict.ConfigDict:
         'data_dir': config_dict.placeholder(str),
         'image_size': config_dict.placeholder(int),
         'num_shards': config_dict.placeholder(int),
+        'clusters': config_dict.placeholder(int),
     })
 
 
@@ -78,7 +83,7 @@ def dataset_spec(data_config: config_dict.ConfigDict) -> tuple[tuple[int, int, i
 
     Returns:
         ((H, W, C), num_classes), e.g. ((28, 28, 1), 10) for MNIST and ((64, 64, 3), 10)
-        for CIFAR-10 with image_size=64.
+        for CIFAR-10 with image_size=64; num_classes is ``clusters`` where that is set.
 
     Raises:
         ValueError: If the config is invalid; the message names the key.
@@ -87,7 +92,7 @@ def dataset_spec(data_config: config_dict.ConfigDict) -> tuple[tuple[int, int, i
     (height, width, channels), num_classes = _DATASETS[data_config.name]
     if data_config.image_size is not None:
         height = width = data_config.image_size
-    return (height, width, channels), num_classes
+    return (height, width, channels), data_config.get('clusters') or num_classes
 
 
 def shard_layout(
@@ -140,6 +145,14 @@ def _validate(data_config: config_dict.ConfigDict) -> None:
         raise ValueError(
             f'data.num_shards={num_shards!r}: expected None or a positive integer.'
         )
+    # Read with get: configs written before the key existed have none.
+    clusters = data_config.get('clusters')
+    if clusters is not None and not (is_int(clusters) and clusters >= 2):
+        raise ValueError(f'data.clusters={clusters!r}: expected None or an integer >= 2.')
+    if clusters is not None and data_config.name in STACKED:
+        raise ValueError(f'data.clusters={clusters!r}: expected None for '
+                         f'data.name={data_config.name!r}, whose examples are drawn, '
+                         'not stored.')
 
 
 def is_int(value: object) -> bool:

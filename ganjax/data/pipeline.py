@@ -8,7 +8,9 @@ statistics).
 The pipeline: TFDS (each of this process's shards of 'train', cut by
 `tfds.split_for_jax_process`) -> tf.data, read once into host memory (the cache; 47 MB for MNIST, 154 MB for CIFAR-10) ->
 an endless tf.data stream of batches -> numpy. Images come out float32 in [-1, 1]
-(x / 127.5 - 1, after any resize), labels int32.
+(x / 127.5 - 1, after any resize), labels int32: the dataset's, or with `data.clusters`
+each example's k-means cluster (`ganjax.data.clusters`), clustered from the whole 'train'
+split in every process alike.
 
 Exact resume. A shard's batch at step s is a pure function of (seed, shard, s): with
 n examples in the shard and b per batch from it, an epoch is steps_per_epoch = n // b steps
@@ -45,6 +47,7 @@ from absl import logging
 from etils import epy
 from ml_collections import config_dict
 
+from ganjax.data import clusters
 from ganjax.data import datasets
 from ganjax.data import embedded_mnist
 
@@ -243,10 +246,14 @@ def load_train(
                          'positive integer.')
     shard_batch *= updates  # a shard's batch of a step feeds all of the step's updates
     builder, source = _open_source(data_config)
+    centres = _cluster_centres(builder, data_config)
     streams, num_examples = [], 0
     for shard in range(process_index * shards_per_process,
                        (process_index + 1) * shards_per_process):
         examples = _read_shard(builder, shard, num_shards)
+        if centres is not None:
+            examples['label'] = tf.constant(
+                clusters.nearest(clusters.flat_pixels(examples['image']), centres))
         shard_examples = int(examples['label'].shape[0])
         num_examples += shard_examples
         if shard_examples < shard_batch:
@@ -405,6 +412,26 @@ def _read_shard(
     dataset = builder.as_dataset(split=split, shuffle_files=False)
     dataset = dataset.map(lambda example: {k: example[k] for k in ('image', 'label')})
     return dataset.batch(len(dataset)).get_single_element()
+
+
+def _cluster_centres(builder: tfds.core.DatasetBuilder,
+                     data_config: config_dict.ConfigDict) -> np.ndarray | None:
+    """The k-means centres of the pixels of the whole 'train' split for
+    ``data.clusters``, the same in every process; None where the labels are the data's."""
+    num_clusters = data_config.get('clusters')
+    if num_clusters is None:
+        return None
+    images = _read_shard(builder, 0, 1)['image']
+    if num_clusters > len(images):
+        raise ValueError(f'data.clusters={num_clusters} exceeds the {len(images)} training '
+                         'examples.')
+    points = clusters.flat_pixels(images)
+    centres = clusters.kmeans(points, num_clusters)
+    sizes = np.bincount(clusters.nearest(points, centres), minlength=num_clusters)
+    logging.info('Labels: %d k-means clusters of the training pixels, of %d to %d '
+                 'examples (median %d).', num_clusters, sizes.min(), sizes.max(),
+                 np.median(sizes))
+    return centres
 
 
 def _batches(

@@ -11,8 +11,9 @@ computes its ``metrics`` from all chunks' summaries and records its ``protocol``
 
 Generated samples: ``num_samples`` latents drawn from ``seed`` (the same for every
 evaluation of a run, so numbers over training compare like with like); class-conditional
-generators get the labels 0, 1, …, K−1 cycled, and InfoGAN generators their codes so
-(not scored as labels: ``code_prior.has_infogan_code``).
+generators get the labels 0, 1, …, K−1 cycled, and InfoGAN generators their codes and
+cluster-conditioned ones their clusters so (neither scored as labels:
+``code_prior.labels_are_classes``).
 """
 import collections
 import os
@@ -63,8 +64,8 @@ class Evaluator:
                                   else metric_names)
         self.run_seed = config.seed
         # The labels G is asked for are scored against the digits it draws
-        # (label_accuracy) unless they are an InfoGAN code.
-        self.labels_are_classes = not code_prior.has_infogan_code(config)
+        # (label_accuracy) where they are the data's classes.
+        self.labels_are_classes = code_prior.labels_are_classes(config)
         # How the generator's BatchNorm layers (if any) normalise when sampled.
         self.batch_norm = setup_lib.SamplingConfig.from_config(config).batch_norm
         data_config = data_config or config.data

@@ -62,7 +62,7 @@ def mnist_results(config, workdir: str, command: str | None, runtime_s: float) -
     history = evaluations(workdir)
     results = dict(
         benchmark='mnist', conditional=(bool(config.model.conditional)
-                                        and not code_prior.has_infogan_code(config)),
+                                        and code_prior.labels_are_classes(config)),
         protocol=protocol(config, workdir, history), final=final(history),
         over_training=[dict(step=r['step'], generator=r['generator'], metrics=r['metrics'])
                        for r in history],

@@ -127,6 +127,13 @@ def has_infogan_code(config) -> bool:
     return bool(model.get('conditional')) and not loss.get('auxiliary_on_real', True)
 
 
+def labels_are_classes(config) -> bool:
+    """Whether the labels G is given, if any, are the data's classes, to score as such
+    (``label_accuracy``): neither an InfoGAN code nor k-means clusters of the data
+    (``data.clusters``)."""
+    return not has_infogan_code(config) and (config.get('data') or {}).get('clusters') is None
+
+
 def validate(config) -> None:
     """Raises ``errors.ConfigError`` for a bad ``code_prior`` section, or a learned prior
     without an InfoGAN code to learn it for."""

