@@ -101,8 +101,9 @@ def _naming_flags(message: str, set_by_flags: dict[str, str]) -> str:
     """A validation message about a config key that a flag of this command set, with the
     flag named first: '--num_samples (config.eval.num_samples) must ...'."""
     for key, flag in set_by_flags.items():
-        if message.startswith(f'config.{key} '):
-            return f'--{flag} ({message[:len(key) + 7]}){message[len(key) + 7:]}'
+        named = f'config.{key}'
+        if message.startswith(named + ' '):
+            return f'--{flag} ({named}){message[len(named):]}'
     return message
 
 

@@ -80,7 +80,8 @@ MNIST_HEADER = """
 
 Protocol (`ganjax.evaluation.evaluators`): 10,000 samples of the EMA and of the raw
 generator at the end of the run (class-conditional generators are asked for the labels
-0–9 cycled, and InfoGAN generators for their codes so), read by ganjax's MNIST network
+0–9 cycled, InfoGAN generators for their codes and cluster-conditioned ones, such as
+`mnist_dcgan.py:clusters`, for their clusters so), read by ganjax's MNIST network
 (`ganjax/evaluation/weights/mnist_classifier.json`); the reference is the run's
 training digits (the 5,000 embedded ones here). MNIST score: the inception score of the
 network's logits, 10 splits. FID: on its 128 penultimate features. Coverage of a class:
@@ -133,9 +134,7 @@ the 2-core CPU with test runs.
 IMAGE_ABLATION_NOTES = {
     'mnist': """`mnist_dcgan` trained 7,000 steps until 2026-11-28 and 12,000 since: its rows of
 7,000 steps (the steps column) ran before, and `--config.total_steps=7000` added to
-their commands reproduces them. Until 2026-11-29 `mnist_dcgan.py` was the InfoGAN
-recipe, now its variant `mnist_dcgan.py:infogan`: every `mnist_dcgan` row below ran
-that recipe, and `:infogan` added to its config reproduces it.
+their commands reproduces them.
 """,
     'stacked_mnist': """Where `loss.auxiliary_on_real=True` comes with the recipe's code
 kept, D's class head also learns the data's labels (an ACGAN given each real example's

@@ -4,7 +4,11 @@
     python -m experiments.sample --workdir=DIR --num=10000 --out=samples.npy
     python -m experiments.sample --workdir=DIR --num=64 --labels=3 --out=threes.png
 
-``.npy`` holds a float32 array (N, H, W, C) in [−1, 1]; ``.png`` a grid.
+``.npy`` holds a float32 array (N, H, W, C) in [−1, 1]; ``.png`` a grid. ``--labels``
+are classes for a model trained on the data's labels (``mnist_cgan``: ``--labels=3``
+draws threes); for an InfoGAN code (``mnist_dcgan``'s) or k-means clusters
+(``mnist_dcgan.py:clusters``) they pick a code or a cluster, whichever digit G came to
+draw for it.
 """
 from absl import app
 from absl import flags

@@ -29,5 +29,7 @@ from experiments.configs import mnist_dcgan
 def get_config(arg: str | None = None):
     smoke = defaults.parse_arg(arg).smoke
     config = mnist_dcgan.get_config(defaults.SMOKE if smoke else None)
-    config.data.clusters = None  # the data's labels in place of the recipe's clusters
+    config.model.conditional = True
+    config.model.discriminator.conditioning = 'projection'
+    config.loss.auxiliary_on_real = True  # the recipe's InfoGAN code becomes the data's label
     return config

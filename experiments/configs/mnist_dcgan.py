@@ -2,61 +2,26 @@
 
 Commands:
     python -m experiments.mnist --config=experiments/configs/mnist_dcgan.py --workdir=runs/mnist_dcgan
-    python -m experiments.mnist --config=experiments/configs/mnist_dcgan.py:infogan
+    python -m experiments.mnist --config=experiments/configs/mnist_dcgan.py:clusters
 
-The arg is ``<clusters|infogan>[,smoke]``. The DCGAN-28 of TensorFlow's DCGAN tutorial
-(``mnist_dcgan_tutorial.py``, kept as the tutorial has it) made faster and trained
-harder:
+The arg is ``<infogan|clusters>[,smoke]``: ``infogan``, the default, is described first;
+``clusters`` conditions on k-means clusters of the pixels instead (below). The DCGAN-28
+of TensorFlow's DCGAN tutorial (``mnist_dcgan_tutorial.py``, kept as the tutorial has it)
+made faster, trained harder and given InfoGAN's categorical code:
 
 - half its widths (``base_features`` 32: G 128 → 64 → 32 channels, D 32 → 64), so a
   step costs a third as much and three times as many steps fit;
 - BatchNorm after D's second convolution and no dropout, as in Radford et al.'s
   discriminators; Adam at 1e-3 (β1 0.5) for both nets instead of 2e-4; an EMA of G
   with decay 0.999;
-- ``clusters`` (the default): conditioned on the 50 k-means clusters of the training
-  digits' pixels (``data.clusters``, ``ganjax.data.clusters``), as Lucic et al. 2019
-  and Liu et al. 2020 condition on clusters of learned features: G reads [z,
-  embed(cluster)], D is a projection discriminator on the cluster (Miyato & Koyama
-  2018), and G's clusters are drawn uniformly. No label enters: the clusters are of the
-  pixels alone (each is 81 % one digit on average), and a style that is a small share
-  of its class gets clusters of its own, which D then judges apart from the rest;
-- ``infogan`` (the recipe until 2026-11-29): InfoGAN's categorical code (Chen et al.
-  2016) instead: G draws one of 10 codes uniformly besides z, and D's auxiliary head
-  learns to read the code back from G's digits, as G learns to make it readable
-  (``loss.auxiliary_on_real=False``, λ = ``loss.auxiliary_weight`` = 1).
+- an InfoGAN code (Chen et al. 2016): G draws one of 10 codes uniformly besides z, and
+  D's auxiliary head learns to read the code back from G's digits, as G learns to make
+  it readable (``loss.auxiliary_on_real=False``, λ = ``loss.auxiliary_weight`` = 1). The
+  data's labels never enter a loss: the model is unconditional, and its codes come to
+  stand for digit classes of their own accord (the sample grids have a row per code).
 
 Non-saturating loss, batch 64, 12,000 steps; every MNIST metric of both generators
-(10,000 samples each, the clusters or codes cycled) once, at the end.
-
-How the clusters were chosen (Zen 3: a 2-core AMD EPYC, family 25 model 1, AVX2;
-``lscpu``; 8,000 steps evaluated at 4,000 and 8,000; EMA generator: MNIST score / FID /
-recall / lowest class coverage / mean class coverage), against ``infogan`` at the same
-steps on the same CPU (the first 8,000 steps of its 24,000-step run below, evaluated
-every 4,000: constant learning rates make them this variant's, bit for bit):
-
-- ``infogan``: 8.67 / 18.8 / 0.59 / 0.50 / 0.65 at 4,000 steps; 9.56 / 9.8 / 0.59 /
-  0.68 / 0.74 at 8,000.
-- 30 clusters (``python -m experiments.mnist --config=experiments/configs/mnist_dcgan.py
-  --config.data.clusters=30 --config.total_steps=8000 --config.eval.every_steps=4000``,
-  run as ``mnist_cgan.py`` with the same overrides, which is the same config): 9.18 /
-  11.8 / 0.67 / 0.65 / 0.78; at 8,000, 9.26 / 10.4 / 0.70 / 0.73 / 0.83.
-- 50 clusters, by a scratch version of this feature whose k-means stopped after 30
-  iterations (40 of the 5,000 digits in another cluster than this config's): 9.31 /
-  10.3 / 0.62 / 0.62 / 0.79; at 8,000, 9.33 / 8.0 / 0.65 / 0.74 / 0.83.
-- 100 clusters (the same scratch script, whose clusters equal ``data.clusters=100``'s):
-  at 4,000 steps 9.44 / 12.8 / 0.30 / 0.58 / 0.69, stopped there: with about 50 digits a
-  cluster, recall halves.
-
-At 8,000 steps 30 and 50 clusters cover the classes alike, better than ``infogan`` does
-at 24,000 (0.77 / 0.82); 50 has the better FID and score, and is the recipe. With the
-clusters drawn uniformly, a class's share of the samples follows its number of
-clusters: 4 has 3 of the 50 and 5 has 7, and at 8,000 steps (the scratch run) 4 made 8.1 % of the samples
-and was the least covered class with 7. Drawing the clusters by their share of the data,
-as Liu et al. do, is the next thing to try.
-
-``infogan``, the recipe until 2026-11-29. Everything below ran it; where it says "this
-config" or "the recipe" it means this variant, and its commands now need
-``mnist_dcgan.py:infogan`` (the results tables keep the commands as they were run).
+(10,000 samples each, the codes cycled) once, at the end.
 
 Measured: the README's first command in a fresh clone and venv on a 2-core AMD EPYC
 Zen 5 (family 26 model 2; ``lscpu``), 5,000 embedded digits: 8 min 26 s including the
@@ -77,7 +42,53 @@ quarter of 65.5) in ≤ 10 minutes are reached; every class's coverage ≥ 0.9 i
 digits are clean but less varied within a class than the data (a perfect generator
 would score 0.963 in expectation under this protocol: see ``docs/benchmarks.md``).
 
-How it was chosen (seed 0, one run each; EMA generator, MNIST score / FID; 2,000-step
+``clusters``: the same networks, optimizers and steps, but conditioned on the 50
+k-means clusters of the training digits' pixels (``data.clusters``,
+``ganjax.data.clusters``), as Lucic et al. 2019 and Liu et al. 2020 condition on clusters
+of learned features: G reads [z, embed(cluster)], D is a projection discriminator on the
+cluster (Miyato & Koyama 2018), and G's clusters are drawn uniformly. No label enters:
+the clusters are of the pixels alone (80 % of a cluster's digits are of its most common
+class, on average over the digits). The idea: a part of a class that k-means sets apart
+(bold digits, crossed 7s) is asked for on its own, where an unconditional D lets G
+neglect it. It is not the default because at 12,000 steps it does not beat ``infogan``
+on the lowest class: the README's first command, run in a fresh clone and venv at commit
+f941a6b, where this variant was briefly the default (its config equal to
+``mnist_dcgan.py:clusters`` now), on a 2-core AMD EPYC Zen 3 (family 25 model 1, AVX2;
+``lscpu``): 21.6 min for the command (``runtime_s`` 1296, about 700 images/s, as
+``infogan``), EMA generator 9.35 / FID 6.6, precision 0.94, recall 0.55, coverage of each
+class 0.66–0.88 (mean 0.80; lowest class 7, class 4 0.73); raw 9.28 / 11.3. ``infogan``
+on the same CPU: 9.72 / 8.7, recall 0.64, coverage 0.74–0.90 (mean 0.80). A better FID,
+a lower score and lowest class, the same mean: the 8,000-step lead below did not last.
+
+Its number of clusters was chosen so (Zen 3: a 2-core AMD EPYC, family 25 model 1, AVX2;
+``lscpu``; 8,000 steps evaluated at 4,000 and 8,000; EMA generator: MNIST score / FID /
+recall / lowest class coverage / mean class coverage), against ``infogan`` at the same
+steps on the same CPU (the first 8,000 steps of its 24,000-step run below, evaluated
+every 4,000: constant learning rates make them ``infogan``'s, bit for bit):
+
+- ``infogan``: 8.67 / 18.8 / 0.59 / 0.50 / 0.65 at 4,000 steps; 9.56 / 9.8 / 0.59 /
+  0.68 / 0.74 at 8,000.
+- 30 clusters (``python -m experiments.mnist
+  --config=experiments/configs/mnist_dcgan.py:clusters --config.data.clusters=30
+  --config.total_steps=8000 --config.eval.every_steps=4000``, run as ``mnist_cgan.py``
+  with the same overrides, which is the same config): 9.18 / 11.8 / 0.67 / 0.65 / 0.78;
+  at 8,000, 9.26 / 10.4 / 0.70 / 0.73 / 0.83.
+- 50 clusters, by a scratch version of this feature whose k-means stopped after 30
+  iterations (40 of the 5,000 digits in another cluster than this config's): 9.31 /
+  10.3 / 0.62 / 0.62 / 0.79; at 8,000, 9.33 / 8.0 / 0.65 / 0.74 / 0.83.
+- 100 clusters (the same scratch script, whose clusters equal ``data.clusters=100``'s):
+  at 4,000 steps 9.44 / 12.8 / 0.30 / 0.58 / 0.69, stopped there: with about 50 digits a
+  cluster, recall halves.
+
+At 8,000 steps 30 and 50 clusters cover the classes alike and better than ``infogan``
+at 8,000 (0.68 / 0.74); ``infogan`` reaches their mean (0.82) only at 24,000 steps,
+with a lowest class of 0.77 there. 50 had the better FID and score. With the
+clusters drawn uniformly, a class's share of the samples follows its number of
+clusters: 4 has 3 of the 50 and 5 has 7, and at 8,000 steps (the scratch run) 4 made
+8.1 % of the samples and was the least covered class with 7. Drawing the clusters by
+their share of the data, as Liu et al. do, is the next thing to try.
+
+How ``infogan`` was chosen (seed 0, one run each; EMA generator, MNIST score / FID; 2,000-step
 runs take about 3.2 min). NOCODE stands for ``--config.model.conditional=False
 --config.model.discriminator.conditioning=none --config.loss.auxiliary_on_real=True``
 (this config without the code), TUTORIAL_D for
@@ -206,9 +217,9 @@ Arg ``smoke`` shrinks everything for tests.
 from experiments.configs import defaults
 from ganjax.evaluation import eval_config
 
-# The recipe's labels for G and D: k-means clusters of the training pixels.
+# The labels of the ``clusters`` variant: k-means clusters of the training pixels.
 CLUSTERS = 50
-VARIANTS = ('clusters', 'infogan')
+VARIANTS = ('infogan', 'clusters')
 
 
 def get_config(arg: str | None = None):

@@ -2,14 +2,14 @@
 
 A class-conditional GAN (a projection D, Miyato & Koyama 2018) given the k-means
 clusters of its data in place of classes: Lucic et al. 2019 ("High-Fidelity Image
-Generation With Fewer Labels", their clustering method) cluster self-supervised features; Liu et al. 2020
-("Diverse Image Generation via Self-Conditioned GANs") cluster D's features. Here the
-clusters are of the pixels, computed once from the whole 'train' split before training
-(``data.clusters``, ``ganjax.data.pipeline``). Each cluster then has its own conditional
-D, which judges whether G's samples of that cluster match the cluster's reals: a style
-that is a small share of the data (MNIST's crossed 7s) gets a cluster of its own and is
-asked for as often as any other cluster (fake labels are uniform), where an unconditional
-D lets G drop it at little cost.
+Generation With Fewer Labels", their clustering method) cluster self-supervised
+features, Liu et al. 2020 ("Diverse Image Generation via Self-Conditioned GANs") D's
+features. Here the clusters are of the pixels, computed once from the whole 'train'
+split before training (``data.clusters``, ``ganjax.data.pipeline``). Through each
+cluster's embedding, D judges G's samples of that cluster against the cluster's reals,
+and G is asked for every cluster as often (fake labels are uniform): a part of the data
+that k-means sets apart is drawn on its own, where an unconditional D lets G neglect a
+small part at little cost.
 
 The clustering is Lloyd's algorithm (squared Euclidean distance) from k-means++ seeds
 (Arthur & Vassilvitskii 2007) drawn with a fixed seed, so every process and every

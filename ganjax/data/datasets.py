@@ -19,7 +19,8 @@ The config (`config.data`, an ml_collections.ConfigDict; `default_config()` make
   image_size: None for the native resolution; S to resize images to S x S with an
     antialiased bilinear filter (e.g. 64 for the 64 x 64 CIFAR-10 DCGAN).
   num_shards: None for one shard per process; N to cut the data into N shards whatever
-    the number of processes P (N divisible by P; each process reads N / P shards). The
+    the number of processes P (N divisible by P; each process reads N / P shards, and
+    with ``clusters`` also the whole split once, to cluster it). The
     global batch at step s is the concatenation of every shard's batch s, so runs with
     the same N see the same global batches on 1 host or on P hosts.
   clusters: None for the dataset's labels; K to label each example by its cluster of K,
@@ -92,7 +93,7 @@ def dataset_spec(data_config: config_dict.ConfigDict) -> tuple[tuple[int, int, i
     (height, width, channels), num_classes = _DATASETS[data_config.name]
     if data_config.image_size is not None:
         height = width = data_config.image_size
-    return (height, width, channels), data_config.get('clusters') or num_classes
+    return (height, width, channels), num_clusters(data_config) or num_classes
 
 
 def shard_layout(
@@ -145,14 +146,19 @@ def _validate(data_config: config_dict.ConfigDict) -> None:
         raise ValueError(
             f'data.num_shards={num_shards!r}: expected None or a positive integer.'
         )
-    # Read with get: configs written before the key existed have none.
-    clusters = data_config.get('clusters')
+    clusters = num_clusters(data_config)
     if clusters is not None and not (is_int(clusters) and clusters >= 2):
         raise ValueError(f'data.clusters={clusters!r}: expected None or an integer >= 2.')
     if clusters is not None and data_config.name in STACKED:
         raise ValueError(f'data.clusters={clusters!r}: expected None for '
                          f'data.name={data_config.name!r}, whose examples are drawn, '
                          'not stored.')
+
+
+def num_clusters(data_config) -> int | None:
+    """``data.clusters``: the number of k-means clusters that replace the labels, or None
+    (also for configs written before the key existed)."""
+    return data_config.get('clusters')
 
 
 def is_int(value: object) -> bool:

@@ -47,6 +47,7 @@ from absl import logging
 from etils import epy
 from ml_collections import config_dict
 
+from ganjax import errors
 from ganjax.data import clusters
 from ganjax.data import datasets
 from ganjax.data import embedded_mnist
@@ -88,11 +89,17 @@ def prepare(data_config: config_dict.ConfigDict) -> str:
     that processes sharing a data_dir do not prepare it concurrently.
 
     Raises:
-        ValueError: If the config is invalid; the message names the key.
+        ValueError: If the config is invalid; the message names the key
+            (``errors.ConfigError`` for more ``data.clusters`` than training examples).
         datasets.DataUnavailableError: If the dataset cannot be prepared (see `source`).
     """
     datasets.dataset_spec(data_config)
-    return _open_source(data_config)[1] + ':train'
+    builder, source = _open_source(data_config)
+    num_clusters, num_examples = (datasets.num_clusters(data_config),
+                                  builder.info.splits['train'].num_examples)
+    errors.require(num_clusters is None or num_clusters <= num_examples, 'data.clusters',
+                   num_clusters, f'be at most the {num_examples} training examples of {source}')
+    return source + ':train'
 
 
 def prepare_once(data_config: config_dict.ConfigDict,
@@ -120,7 +127,7 @@ def prepare_once(data_config: config_dict.ConfigDict,
     if jax.process_index() == 0:
         try:
             data_config = pin_source(data_config, prepare(data_config))
-        except datasets.DataUnavailableError as e:
+        except (datasets.DataUnavailableError, errors.ConfigError) as e:
             error = e
     if not all_processes_agree(error is None):
         raise error or datasets.DataUnavailableError(
@@ -140,7 +147,8 @@ def pin_source(data_config: config_dict.ConfigDict, description: str
 def load_examples(
     data_config: config_dict.ConfigDict, split: str, max_examples: int | None = None
 ) -> tuple[dict[str, np.ndarray], str]:
-    """Returns the examples of ``split`` in memory, preprocessed as `load_train`'s.
+    """Returns the examples of ``split`` in memory, preprocessed as `load_train`'s, with
+    the dataset's labels (also under ``data.clusters``, which only training relabels).
 
     Args:
         data_config: The data config (see the module docstring); not Stacked MNIST,
@@ -418,19 +426,19 @@ def _cluster_centres(builder: tfds.core.DatasetBuilder,
                      data_config: config_dict.ConfigDict) -> np.ndarray | None:
     """The k-means centres of the pixels of the whole 'train' split for
     ``data.clusters``, the same in every process; None where the labels are the data's."""
-    num_clusters = data_config.get('clusters')
+    num_clusters = datasets.num_clusters(data_config)
     if num_clusters is None:
         return None
-    images = _read_shard(builder, 0, 1)['image']
-    if num_clusters > len(images):
-        raise ValueError(f'data.clusters={num_clusters} exceeds the {len(images)} training '
-                         'examples.')
-    points = clusters.flat_pixels(images)
+    points = clusters.flat_pixels(_read_shard(builder, 0, 1)['image'])
     centres = clusters.kmeans(points, num_clusters)
     sizes = np.bincount(clusters.nearest(points, centres), minlength=num_clusters)
     logging.info('Labels: %d k-means clusters of the training pixels, of %d to %d '
                  'examples (median %d).', num_clusters, sizes.min(), sizes.max(),
                  np.median(sizes))
+    if not sizes.min():
+        # G would be asked for a label that no real example has.
+        logging.warning('%d of the %d clusters hold no training example: fewer '
+                        'data.clusters would serve better.', np.sum(sizes == 0), num_clusters)
     return centres
 
 

@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from ganjax import errors
+from ganjax.data import datasets
 
 RULES = ('uniform', 'em')
 
@@ -131,7 +132,7 @@ def labels_are_classes(config) -> bool:
     """Whether the labels G is given, if any, are the data's classes, to score as such
     (``label_accuracy``): neither an InfoGAN code nor k-means clusters of the data
     (``data.clusters``)."""
-    return not has_infogan_code(config) and (config.get('data') or {}).get('clusters') is None
+    return not has_infogan_code(config) and datasets.num_clusters(config.get('data') or {}) is None
 
 
 def validate(config) -> None:

@@ -23,6 +23,7 @@ import optax
 from ganjax import augment
 from ganjax import errors
 from ganjax import models
+from ganjax.data import datasets
 from ganjax.models import conditioning as conditioning_lib
 from ganjax.models import standing_statistics
 from ganjax.train import code_prior as code_prior_lib
@@ -219,6 +220,9 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
     try:
         errors.positive_int(config, 'model.latent_dim')
         if errors.config_value(config, 'model.name') == 'vae':
+            errors.require(datasets.num_clusters(config.data) is None, 'data.clusters',
+                           datasets.num_clusters(config.data), 'be None for a VAE, which '
+                           'reads no labels')
             optimizers.validate(config, 'optimizer.vae')
             errors.require(errors.config_value(config, 'loss.beta') >= 0, 'loss.beta',
                            config.loss.beta, 'be >= 0')
@@ -236,13 +240,6 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
         _validate_augment(config, data_shape)
         _validate_sampling(config)
         code_prior_lib.validate(config)
-        clusters = (config.get('data') or {}).get('clusters')
-        errors.require(clusters is None or bool(config.model.conditional), 'data.clusters',
-                       clusters, 'be None unless model.conditional is True (the clusters '
-                       'are labels for a class-conditional model)')
-        errors.require(clusters is None or not code_prior_lib.has_infogan_code(config),
-                       'data.clusters', clusters, 'be None for an InfoGAN code, which D '
-                       'learns from G alone (loss.auxiliary_on_real=False)')
         dropout = (config.model.get('discriminator') or {}).get('dropout_rate', 0.0)
         errors.require(errors.is_finite_number(dropout) and 0 <= dropout < 1,
                        'model.discriminator.dropout_rate', dropout, 'be in [0, 1)')
@@ -257,6 +254,13 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
                        'be (), or integers >= 1 whose product is the number of classes '
                        f'({generator.num_classes}) of a class-conditional model')
         _discriminator_fits_loss(config, discriminator)
+        clusters = datasets.num_clusters(config.data)
+        errors.require(clusters is None or bool(config.model.conditional), 'data.clusters',
+                       clusters, 'be None unless model.conditional is True (the clusters '
+                       'are labels for a class-conditional model)')
+        errors.require(clusters is None or not code_prior_lib.has_infogan_code(config),
+                       'data.clusters', clusters, 'be None for an InfoGAN code, which D '
+                       'learns from G alone (loss.auxiliary_on_real=False)')
     except errors.ConfigError:
         raise
     except (ValueError, KeyError, AttributeError) as e:  # from the model registry

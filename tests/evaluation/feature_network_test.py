@@ -121,3 +121,7 @@ def test_a_gan_config_is_not_a_classifier_config():
     config.data.name = 'cifar10'
     with pytest.raises(errors.ConfigError, match="config.data.name must be 'mnist'"):
         classifier_training.validate(config)
+    config = mnist_classifier.get_config('smoke')
+    config.data.clusters = 10  # k-means clusters would replace the digits' labels
+    with pytest.raises(errors.ConfigError, match='config.data.clusters must be None'):
+        classifier_training.validate(config)

@@ -19,7 +19,7 @@ CONFIGS = sorted(os.path.splitext(os.path.basename(path))[0] for path in glob.gl
     if not path.endswith(('__init__.py', 'defaults.py')))
 # config → the args it accepts besides '' and 'smoke'.
 ARGS = {'cifar10_dcgan': ('32', '64', '64,smoke'), 'mnist_vae': ('mlp', 'conv', 'conv,smoke'),
-        'mnist_dcgan': ('clusters', 'infogan', 'infogan,smoke'),
+        'mnist_dcgan': ('infogan', 'clusters', 'clusters,smoke'),
         'stacked_mnist': ('recipe', 'dcgan', 'pacdcgan2', 'pacdcgan2,smoke'),
         'toy2d': ('ring', 'grid', 'grid,pacgan2', 'grid,pacgan3', 'ring,best,smoke',
                   'grid,smoke', 'ring,paper_gan', 'ring,paper_pacgan3',

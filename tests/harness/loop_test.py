@@ -24,6 +24,7 @@ from experiments.configs import mnist_mlp_gan
 from ganjax import errors
 from ganjax.data import datasets
 from ganjax.data import pipeline
+from ganjax.evaluation import run_results
 from ganjax.evaluation import sampling
 from ganjax.harness import loop
 from ganjax.harness import validation
@@ -328,7 +329,7 @@ def assert_losses_close(workdir, reference_workdir):
 
 def test_the_default_config_runs_alike_under_pmap_and_jit_with_its_evaluations(
         embedded_data_dir, tmp_path):
-    # mnist_dcgan's cadence at smoke sizes (D's cross-replica BatchNorm, the cluster labels,
+    # mnist_dcgan's cadence at smoke sizes (D's cross-replica BatchNorm, the InfoGAN code,
     # standing statistics for sampling, every MNIST metric of both generators), for 3
     # steps: logs at 2 and 3, an evaluation at 2 and the final one at 3, samples, a
     # checkpoint and pictures. With SGD: Adam's first update, lr·g/|g| elementwise, turns
@@ -355,6 +356,26 @@ def test_the_default_config_runs_alike_under_pmap_and_jit_with_its_evaluations(
         for key in pmap_record.keys() - {'steps_per_sec'}:
             np.testing.assert_allclose(pmap_record[key], jit_record[key], rtol=1e-5,
                                        atol=1e-6, err_msg=key)
+
+
+def test_a_run_conditioned_on_clusters_is_scored_on_the_digits_not_its_labels(
+        embedded_data_dir, tmp_path):
+    # mnist_dcgan.py:clusters: G is asked for its 50 clusters, which are no digit
+    # classes: the digits' coverage is scored, no label accuracy, and results.json files
+    # the run as unconditional.
+    config = mnist_dcgan.get_config('clusters,smoke')
+    config.data.source, config.data.data_dir = 'embedded', embedded_data_dir
+    config.total_steps, config.eval.metrics = 2, ('class_coverage',)
+    loop.train_and_evaluate(config, str(tmp_path))
+    with open(tmp_path / 'eval.json', encoding='utf-8') as f:
+        metrics = json.load(f)['results'][0]['metrics']
+    assert len(metrics['class_coverage']) == 10 and 'label_accuracy' not in metrics
+    assert not run_results.mnist_results(config, str(tmp_path), None, 0.0)['conditional']
+    config.data.clusters = None  # the data's labels (mnist_cgan): scored as such
+    loop.train_and_evaluate(config, str(tmp_path / 'classes'))
+    with open(tmp_path / 'classes' / 'eval.json', encoding='utf-8') as f:
+        assert 'label_accuracy' in json.load(f)['results'][0]['metrics']
+    assert run_results.mnist_results(config, str(tmp_path / 'classes'), None, 0.0)['conditional']
 
 
 def test_pmap_runs_resume_and_checkpoints_move_between_parallel_modes(embedded_data_dir,

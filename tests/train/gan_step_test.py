@@ -9,6 +9,7 @@ import optax
 import pytest
 
 from experiments.configs import defaults
+from experiments.configs import mnist_vae
 from ganjax import errors
 from ganjax import losses
 from ganjax.train import gan_step
@@ -140,6 +141,8 @@ def test_class_factors_that_do_not_fit_are_a_config_error(network, conditioning,
 @pytest.mark.parametrize('conditional,conditioning,on_real,needs', [
     (False, 'none', True, 'be None unless model.conditional is True'),
     (True, 'auxiliary', False, 'be None for an InfoGAN code'),
+    # A projection head cannot leave the real labels out: that, not the clusters, is said.
+    (True, 'projection', False, None),
 ])
 def test_clusters_without_a_model_that_reads_them_are_a_config_error(conditional,
                                                                     conditioning, on_real,
@@ -147,10 +150,19 @@ def test_clusters_without_a_model_that_reads_them_are_a_config_error(conditional
     config = make_config(conditional=conditional, conditioning=conditioning)
     config.loss.auxiliary_on_real = on_real
     config.data.clusters = 20
-    with pytest.raises(errors.ConfigError, match=f'config.data.clusters must {needs}'):
+    with pytest.raises(errors.ConfigError, match=f'config.data.clusters must {needs}' if needs
+                       else 'config.loss.auxiliary_on_real must be True'):
         setup_lib.validate(config, DATA_SHAPE, 20)
-    config.data.clusters = None
-    setup_lib.validate(config, DATA_SHAPE, 20)
+    if needs:
+        config.data.clusters = None
+        setup_lib.validate(config, DATA_SHAPE, 20)
+
+
+def test_a_vae_refuses_clusters():
+    config = mnist_vae.get_config()
+    config.data.clusters = 10
+    with pytest.raises(errors.ConfigError, match='config.data.clusters must be None for a VAE'):
+        setup_lib.validate(config, DATA_SHAPE, 10)
 
 
 @pytest.mark.parametrize('key,value', [('half_life_kimg', 0.0), ('half_life_kimg', -1.0),
