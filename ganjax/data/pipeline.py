@@ -95,10 +95,11 @@ def prepare(data_config: config_dict.ConfigDict) -> str:
     """
     datasets.dataset_spec(data_config)
     builder, source = _open_source(data_config)
-    num_clusters, num_examples = (datasets.num_clusters(data_config),
-                                  builder.info.splits['train'].num_examples)
-    errors.require(num_clusters is None or num_clusters <= num_examples, 'data.clusters',
-                   num_clusters, f'be at most the {num_examples} training examples of {source}')
+    num_clusters = datasets.num_clusters(data_config)
+    if num_clusters is not None:
+        num_examples = builder.info.splits['train'].num_examples
+        errors.require(num_clusters <= num_examples, 'data.clusters', num_clusters,
+                       f'be at most the {num_examples} training examples of {source}')
     return source + ':train'
 
 

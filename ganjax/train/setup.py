@@ -217,12 +217,13 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
     """Raises ``errors.ConfigError`` for a bad ``model``, ``optimizer`` or ``loss`` section
     (or ``ema_decay``), or a discriminator that does not fit the loss. Builds modules but
     no parameters."""
+    # A 2-D mixture config has no data section.
+    clusters = datasets.num_clusters(config.get('data') or {})
     try:
         errors.positive_int(config, 'model.latent_dim')
         if errors.config_value(config, 'model.name') == 'vae':
-            errors.require(datasets.num_clusters(config.data) is None, 'data.clusters',
-                           datasets.num_clusters(config.data), 'be None for a VAE, which '
-                           'reads no labels')
+            errors.require(clusters is None, 'data.clusters', clusters,
+                           'be None for a VAE, which reads no labels')
             optimizers.validate(config, 'optimizer.vae')
             errors.require(errors.config_value(config, 'loss.beta') >= 0, 'loss.beta',
                            config.loss.beta, 'be >= 0')
@@ -254,7 +255,6 @@ def validate(config, data_shape: Sequence[int], num_classes: int) -> None:
                        'be (), or integers >= 1 whose product is the number of classes '
                        f'({generator.num_classes}) of a class-conditional model')
         _discriminator_fits_loss(config, discriminator)
-        clusters = datasets.num_clusters(config.data)
         errors.require(clusters is None or bool(config.model.conditional), 'data.clusters',
                        clusters, 'be None unless model.conditional is True (the clusters '
                        'are labels for a class-conditional model)')
