@@ -4,8 +4,9 @@ Command:
     python -m experiments.mnist --config=experiments/configs/mnist_cgan.py --workdir=runs/mnist_cgan
 
 G reads [z, embed(y)] (Mirza & Osindero 2014); D(x, y) = wᵀφ(x) + embed(y)ᵀφ(x), a
-projection discriminator (Miyato & Koyama 2018). Everything else is ``mnist_dcgan.py``'s
-recipe. Sample grids have one row per digit 0–9. The evaluation asks for the labels
+projection discriminator (Miyato & Koyama 2018): ``mnist_dcgan.py:clusters``, the recipe
+conditioned this way on k-means clusters, given the data's labels in place of the
+clusters. Everything else is ``mnist_dcgan.py``'s recipe. Sample grids have one row per digit 0–9. The evaluation asks for the labels
 0–9 cycled and adds, besides every MNIST metric, how often ganjax's network reads each
 asked digit as that digit (``label_accuracy_by_class``).
 
@@ -28,8 +29,6 @@ from experiments.configs import mnist_dcgan
 
 def get_config(arg: str | None = None):
     smoke = defaults.parse_arg(arg).smoke
-    config = mnist_dcgan.get_config(defaults.SMOKE if smoke else None)
-    config.model.conditional = True
-    config.model.discriminator.conditioning = 'projection'
-    config.loss.auxiliary_on_real = True  # the recipe's InfoGAN code becomes the data's label
+    config = mnist_dcgan.get_config('clusters,smoke' if smoke else 'clusters')
+    config.data.clusters = None  # the data's labels
     return config

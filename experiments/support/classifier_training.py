@@ -79,9 +79,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
                    'be an integer >= 0')
     errors.require(errors.config_value(config, 'data.name') == 'mnist', 'data.name',
                    config.data.name, "be 'mnist' (the feature network reads MNIST digits)")
-    errors.require(datasets.num_clusters(config.data) is None, 'data.clusters',
-                   datasets.num_clusters(config.data), "be None (the network learns the "
-                   "digits' labels)")
+    clusters = datasets.num_clusters(config.data)
+    errors.require(clusters is None, 'data.clusters', clusters,
+                   "be None (the network learns the digits' labels)")
 
 
 def train(config: ml_collections.ConfigDict) -> tuple[dict, dict]:
