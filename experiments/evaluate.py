@@ -90,7 +90,8 @@ def run():
             f'--workdir={_WORKDIR.value} holds results of {larger} samples for step {step}; '
             f'--num_samples={config.eval.num_samples} would replace them (add --overwrite)')
     results = evaluators.Evaluator(config).evaluate(
-        sampling.sampler(setup, state), setup.latent_dim, setup.num_classes, step)
+        sampling.sampler(setup, state), setup.latent_dim, setup.num_classes, step,
+        state.code_prior)
     path = evaluators.write_results(_WORKDIR.value, step,
                                     evaluators.merge_results(previous, results))
     logging.info('Step %d: %s', step, evaluators.summary(results))

@@ -80,8 +80,9 @@ MNIST_HEADER = """
 
 Protocol (`ganjax.evaluation.evaluators`): 10,000 samples of the EMA and of the raw
 generator at the end of the run (class-conditional generators are asked for the labels
-0–9 cycled, InfoGAN generators for their codes and cluster-conditioned ones, such as
-`mnist_dcgan.py:clusters`, for their clusters so), read by ganjax's MNIST network
+0–9 cycled, InfoGAN generators for their codes so, and generators that draw their
+labels by the data's shares, such as `mnist_dcgan.py:clusters`, for each in proportion
+to its share: `protocol.labels` in `results.json`), read by ganjax's MNIST network
 (`ganjax/evaluation/weights/mnist_classifier.json`); the reference is the run's
 training digits (the 5,000 embedded ones here). MNIST score: the inception score of the
 network's logits, 10 splits. FID: on its 128 penultimate features. Coverage of a class:

@@ -22,7 +22,9 @@ _WORKDIR = flags.DEFINE_string('workdir', None, 'Run directory with checkpoints.
 _NUM = flags.DEFINE_integer('num', 64, 'Number of samples.', lower_bound=1)
 _OUT = flags.DEFINE_string('out', None, 'Output file: .png (grid) or .npy (array).')
 _LABELS = flags.DEFINE_string('labels', None, "Class-conditional models: '3' or '0,4,7' "
-                              '(cycled); default cycles through all classes.')
+                              "(cycled); default cycles through all classes, or draws "
+                              "them in proportion to G's prior where it has one "
+                              "(code_prior.rule='data').")
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the latents.')
 _RAW = flags.DEFINE_bool('raw', False, "Sample the raw generator, not its EMA.")
 flags.mark_flags_as_required(['workdir', 'out'])
@@ -31,7 +33,8 @@ flags.mark_flags_as_required(['workdir', 'out'])
 def run():
     sampling.check_output(_OUT.value)
     _, setup, state, step = sampling.load_run(_WORKDIR.value)
-    labels = sampling.parse_labels(_LABELS.value, _NUM.value, setup.num_classes)
+    labels = sampling.parse_labels(_LABELS.value, _NUM.value, setup.num_classes,
+                                   state.code_prior)
     samples = sampling.generate(setup, state, _NUM.value, jax.random.key(_SEED.value), labels,
                                 use_ema=not _RAW.value)
     sampling.write_samples(_OUT.value, samples)

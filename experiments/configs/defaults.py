@@ -17,6 +17,7 @@ import ml_collections
 
 from ganjax.data import datasets
 from ganjax.evaluation import eval_config
+from ganjax.train import code_prior
 from ganjax.train import objectives
 from ganjax.train import setup as setup_lib
 
@@ -118,6 +119,8 @@ def gan_config(*, dataset: str, model: str, total_steps: int) -> ml_collections.
         half_life_kimg=ml_collections.config_dict.placeholder(float),
         rampup=ml_collections.config_dict.placeholder(float)))
     config.sampling = sampling()
+    # G's labels or code drawn uniformly; 'data' draws labels by their training shares.
+    config.code_prior = code_prior.default()
     config.checkpoint = ml_collections.ConfigDict(dict(max_to_keep=3))
     config.eval = eval_config.default_config()  # lists no metrics: configs opt in
     return config

@@ -31,4 +31,5 @@ def get_config(arg: str | None = None):
     smoke = defaults.parse_arg(arg).smoke
     config = mnist_dcgan.get_config('clusters,smoke' if smoke else 'clusters')
     config.data.clusters = None  # the data's labels
+    config.code_prior.rule = 'uniform'  # the classes are about equally many
     return config

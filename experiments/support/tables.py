@@ -183,7 +183,8 @@ def mnist_table(all_results: list[dict], ablation: bool = False) -> str:
     for r in sorted(all_results, key=lambda r: r['command']):
         ema, raw = r['final']['ema'], r['final'].get('raw', {})
         coverage = ema['class_coverage']
-        label_accuracy = (f"{100 * min(ema['label_accuracy_by_class']):.1f} %"
+        asked = [a for a in ema.get('label_accuracy_by_class', ()) if a is not None]
+        label_accuracy = (f"{100 * min(asked):.1f} %"
                           if r['conditional'] else '—')
         arguments = shlex.split(r['command'])
         name, arg = next(m for m in map(_CONFIG.fullmatch, arguments) if m).groups()

@@ -7,9 +7,10 @@ features, Liu et al. 2020 ("Diverse Image Generation via Self-Conditioned GANs")
 features. Here the clusters are of the pixels, computed once from the whole 'train'
 split before training (``data.clusters``, ``ganjax.data.pipeline``). Through each
 cluster's embedding, D judges G's samples of that cluster against the cluster's reals,
-and G is asked for every cluster as often (fake labels are uniform): a part of the data
-that k-means sets apart is drawn on its own, where an unconditional D lets G neglect a
-small part at little cost.
+and G is asked for every cluster as often (fake labels are uniform), or as often as the
+data holds it (``code_prior.rule='data'``): a part of the data that k-means sets apart
+is drawn on its own, where an unconditional D lets G neglect a small part at little
+cost.
 
 The clustering is Lloyd's algorithm (squared Euclidean distance) from k-means++ seeds
 (Arthur & Vassilvitskii 2007) drawn with a fixed seed, so every process and every

@@ -3,7 +3,9 @@
 The config (`config.data`) is described in `ganjax.data.datasets`.
 
 `load_examples` reads a whole split into memory instead (for classifiers and reference
-statistics).
+statistics). `labelling` describes the training labels of the whole 'train' split: their
+k-means centres under `data.clusters` and each label's share (the prior of G's labels
+under `code_prior.rule='data'`, `ganjax.train.code_prior`).
 
 The pipeline: TFDS (each of this process's shards of 'train', cut by
 `tfds.split_for_jax_process`) -> tf.data, read once into host memory (the cache; 47 MB for MNIST, 154 MB for CIFAR-10) ->
@@ -79,6 +81,54 @@ class DatasetInfo:
     num_examples: int
     image_shape: tuple[int, int, int]
     num_classes: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Labelling:
+    """The training labels of the whole 'train' split, the same in every process.
+
+    Attributes:
+        centres: Under ``data.clusters``, the (K, H·W·C) k-means centres of the pixels
+            that label each example by its nearest (``ganjax.data.clusters``); else None.
+        shares: (K,) float32, each label's share of the split's examples.
+    """
+
+    centres: np.ndarray | None
+    shares: np.ndarray
+
+
+def labelling(data_config: config_dict.ConfigDict) -> Labelling:
+    """The `Labelling` of the configured data, from one read of its whole 'train' split
+    (in every process: the split is cut into shards only for the batches).
+
+    Raises:
+        ValueError: If the config is invalid, or for Stacked MNIST, whose labels are drawn.
+        datasets.DataUnavailableError: If the dataset cannot be prepared (see `source`).
+    """
+    _, num_classes = datasets.dataset_spec(data_config)
+    if data_config.name in datasets.STACKED:
+        raise ValueError(f'data.name={data_config.name!r}: its examples and labels are '
+                         'drawn, not stored, so they have no labelling.')
+    builder, _ = _open_source(data_config)
+    examples = _read_shard(builder, 0, 1)
+    centres = None
+    labels = examples['label'].numpy()
+    num_clusters = datasets.num_clusters(data_config)
+    if num_clusters is not None:
+        points = clusters.flat_pixels(examples['image'])
+        centres = clusters.kmeans(points, num_clusters)
+        labels = clusters.nearest(points, centres)
+    counts = np.bincount(labels, minlength=num_classes)
+    if num_clusters is not None:
+        logging.info('Labels: %d k-means clusters of the training pixels, of %d to %d '
+                     'examples (median %d).', num_clusters, counts.min(), counts.max(),
+                     np.median(counts))
+        if not counts.min():
+            # G would be asked for a label that no real example has.
+            logging.warning('%d of the %d clusters hold no training example: fewer '
+                            'data.clusters would serve better.', np.sum(counts == 0),
+                            num_clusters)
+    return Labelling(centres, (counts / counts.sum()).astype(np.float32))
 
 
 def prepare(data_config: config_dict.ConfigDict) -> str:
@@ -217,6 +267,7 @@ def load_train(
     process_index: int = 0,
     process_count: int = 1,
     updates_per_step: int | None = None,
+    labels: Labelling | None = None,
 ) -> tuple[Iterator[dict[str, np.ndarray]], DatasetInfo]:
     """Returns an endless iterator of this process's training batches, from `start_step`.
 
@@ -235,6 +286,8 @@ def load_train(
         updates_per_step: None for one batch per step; n for n batches per step (the
             discriminator updates of a GAN step), stacked along a leading axis, with
             every shard contributing to each of them as to single batches.
+        labels: Under ``data.clusters``, the data's `labelling` where the caller has it
+            already (it is computed here otherwise); unused without clusters.
 
     Returns:
         (batches, info): batches yields {'image': float32 (B, H, W, C) in [-1, 1],
@@ -255,7 +308,9 @@ def load_train(
                          'positive integer.')
     shard_batch *= updates  # a shard's batch of a step feeds all of the step's updates
     builder, source = _open_source(data_config)
-    centres = _cluster_centres(builder, data_config)
+    centres = None
+    if datasets.num_clusters(data_config) is not None:
+        centres = (labels or labelling(data_config)).centres
     streams, num_examples = [], 0
     for shard in range(process_index * shards_per_process,
                        (process_index + 1) * shards_per_process):
@@ -421,26 +476,6 @@ def _read_shard(
     dataset = builder.as_dataset(split=split, shuffle_files=False)
     dataset = dataset.map(lambda example: {k: example[k] for k in ('image', 'label')})
     return dataset.batch(len(dataset)).get_single_element()
-
-
-def _cluster_centres(builder: tfds.core.DatasetBuilder,
-                     data_config: config_dict.ConfigDict) -> np.ndarray | None:
-    """The k-means centres of the pixels of the whole 'train' split for
-    ``data.clusters``, the same in every process; None where the labels are the data's."""
-    num_clusters = datasets.num_clusters(data_config)
-    if num_clusters is None:
-        return None
-    points = clusters.flat_pixels(_read_shard(builder, 0, 1)['image'])
-    centres = clusters.kmeans(points, num_clusters)
-    sizes = np.bincount(clusters.nearest(points, centres), minlength=num_clusters)
-    logging.info('Labels: %d k-means clusters of the training pixels, of %d to %d '
-                 'examples (median %d).', num_clusters, sizes.min(), sizes.max(),
-                 np.median(sizes))
-    if not sizes.min():
-        # G would be asked for a label that no real example has.
-        logging.warning('%d of the %d clusters hold no training example: fewer '
-                        'data.clusters would serve better.', np.sum(sizes == 0), num_clusters)
-    return centres
 
 
 def _batches(

@@ -13,7 +13,8 @@ Generated samples: ``num_samples`` latents drawn from ``seed`` (the same for eve
 evaluation of a run, so numbers over training compare like with like); class-conditional
 generators get the labels 0, 1, …, K−1 cycled, and InfoGAN generators their codes and
 cluster-conditioned ones their clusters so (neither scored as labels:
-``code_prior.labels_are_classes``).
+``code_prior.labels_are_classes``), or, where G draws its labels from a prior π
+(``code_prior.rule='data'``), each label in proportion to π (``code_prior.spread``).
 """
 import collections
 import os
@@ -111,15 +112,20 @@ class Evaluator:
         return [family for family in (self.mnist, self.inception, self.lpips)
                 if family is not None]
 
-    def latents(self, latent_dim: int, num_classes: int):
-        """The evaluation's fixed latents (and cycled labels for conditional models)."""
+    def latents(self, latent_dim: int, num_classes: int, prior=None):
+        """The evaluation's fixed latents, and for conditional models their labels: cycled,
+        or in proportion to G's prior π where it has one (``prior``, K probabilities)."""
         num = self.eval_config.num_samples
-        z = np.asarray(jax.random.normal(jax.random.key(self.eval_config.seed),
-                                         (num, latent_dim)), np.float32)
-        labels = np.arange(num, dtype=np.int32) % num_classes if num_classes else None
+        key = jax.random.key(self.eval_config.seed)
+        z = np.asarray(jax.random.normal(key, (num, latent_dim)), np.float32)
+        labels = None
+        if num_classes:
+            labels = np.asarray(code_prior.spread(prior, num, num_classes,
+                                                  jax.random.fold_in(key, 1)), np.int32)
         return z, labels
 
-    def evaluate(self, sampler, latent_dim: int, num_classes: int, step: int) -> list[dict]:
+    def evaluate(self, sampler, latent_dim: int, num_classes: int, step: int,
+                 prior=None) -> list[dict]:
         """One result per generator of ``eval.generators``.
 
         Args:
@@ -129,11 +135,12 @@ class Evaluator:
             need of them (features, logits) is kept.
           latent_dim, num_classes: the generator's (num_classes 0 if unconditional).
           step: the checkpoint step, recorded.
+          prior: G's prior π over its labels (``GANState.code_prior``), None for uniform.
 
         Returns:
           ``[{'generator', 'step', 'metrics': {...}, 'protocol': {...}}, ...]``.
         """
-        z, labels = self.latents(latent_dim, num_classes)
+        z, labels = self.latents(latent_dim, num_classes, prior)
         results = []
         for generator in self.eval_config.generators:
             start = time.perf_counter()
@@ -156,15 +163,18 @@ class Evaluator:
                                              labels if self.labels_are_classes else None))
             results.append(dict(generator=generator, step=int(step), metrics=values,
                                 protocol=self._protocol(generator, step, num_classes,
+                                                        prior is not None,
                                                         time.perf_counter() - start)))
         return results
 
-    def _protocol(self, generator: str, step: int, num_classes: int, seconds: float) -> dict:
+    def _protocol(self, generator: str, step: int, num_classes: int, from_prior: bool,
+                  seconds: float) -> dict:
         protocol = dict(
             metrics=list(self.metric_names), generator=generator, checkpoint_step=int(step),
             run_seed=self.run_seed, latent_seed=self.eval_config.seed,
             num_generated=self.eval_config.num_samples,
-            labels='0..K-1 cycled' if num_classes else None,
+            labels=(('in proportion to G\'s prior' if from_prior else '0..K-1 cycled')
+                    if num_classes else None),
             batch_norm=self.batch_norm, seconds=round(seconds, 1))
         for family in self.families:
             protocol.update(family.protocol(self.eval_config.num_samples))

@@ -13,7 +13,7 @@ with its protocol:
     (``class_coverage``; a dropped class shows as ≈ 0); for a class-conditional
     generator (not an InfoGAN code) also ``label_accuracy``, how often the network
     agrees with the label asked, and ``label_accuracy_by_class``, the same for each
-    asked label 0–9.
+    asked label 0–9 (None for a label never asked, as a prior π may leave one out).
 * Stacked MNIST (28×28×3): 'stacked_modes': each channel classified by the network, the
   mode 100·d_R + 10·d_G + d_B counted over the samples: modes reached (≥ 1 sample) of
   1,000 and KL(mode histogram ‖ uniform) in nats (VEEGAN / PacGAN protocol); beside
@@ -130,7 +130,8 @@ class MnistMetrics:
                 correct = predicted == labels
                 values['label_accuracy'] = float(np.mean(correct))
                 values['label_accuracy_by_class'] = [
-                    float(np.mean(correct[labels == c])) for c in range(10)]
+                    float(np.mean(correct[labels == c])) if np.any(labels == c) else None
+                    for c in range(10)]
         return values
 
     def protocol(self, num_generated: int) -> dict:

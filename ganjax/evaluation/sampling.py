@@ -13,8 +13,13 @@ from ganjax.data import datasets
 from ganjax.reporting import files
 from ganjax.reporting import images
 from ganjax.train import checkpoint
+from ganjax.train import code_prior
 from ganjax.train import parallel
 from ganjax.train import setup as setup_lib
+
+# Shuffles the labels drawn in proportion to G's prior: fixed, so a command's samples
+# depend on its --seed alone.
+_SPREAD_SEED = 0
 
 
 def load_run(workdir: str, batch_norm: str | None = None):
@@ -57,8 +62,11 @@ def load_run(workdir: str, batch_norm: str | None = None):
     return config, setup, state, step
 
 
-def parse_labels(text: str | None, num: int, num_classes: int) -> np.ndarray | None:
-    """Labels for ``num`` samples: '3' (all 3s), '0,4,7' (cycled) or None (0..K−1 cycled).
+def parse_labels(text: str | None, num: int, num_classes: int,
+                 prior=None) -> np.ndarray | None:
+    """Labels for ``num`` samples: '3' (all 3s), '0,4,7' (cycled) or None: 0..K−1 cycled,
+    or where G draws its labels from a prior π (``prior``, K probabilities), each in
+    proportion to π as the evaluations draw them (``code_prior.spread``).
 
     Raises:
       errors.ConfigError: labels for an unconditional model, or out of range.
@@ -67,6 +75,9 @@ def parse_labels(text: str | None, num: int, num_classes: int) -> np.ndarray | N
         if text:
             raise errors.ConfigError('--labels given, but the model is unconditional')
         return None
+    if not text and prior is not None:
+        return np.asarray(code_prior.spread(prior, num, num_classes,
+                                            jax.random.key(_SPREAD_SEED)), np.int32)
     try:
         chosen = [int(v) for v in text.split(',')] if text else list(range(num_classes))
     except ValueError as e:

@@ -36,6 +36,7 @@ from ganjax.reporting import images
 from ganjax.reporting import run_pictures
 from ganjax.reporting import writers
 from ganjax.train import checkpoint
+from ganjax.train import code_prior
 from ganjax.train import distributed
 from ganjax.train import parallel
 from ganjax.train import preemption
@@ -127,8 +128,13 @@ def _train(config, workdir: str, resources: contextlib.ExitStack,
     # Model, optimizers and a fresh state; the newest readable checkpoint replaces it.
     data_shape, num_classes = datasets.dataset_spec(config.data)
     setup = setup_lib.make_setup(config, data_shape, num_classes, axis_name=place.axis_name)
+    # The whole split's labels, read once, where the clusters or G's prior need them.
+    labels = (pipeline.labelling(data_config)
+              if datasets.num_clusters(config.data) is not None
+              or code_prior.CodePrior.from_config(config).rule == 'data' else None)
     root_key = jax.random.key(config.seed)
-    state = place.init_state(setup.init_state, root_key)
+    state = place.init_state(setup.init_state if labels is None else functools.partial(
+        setup.init_state, label_shares=labels.shares), root_key)
     restored, restored_step = checkpoints.restore_latest(state)
     start_step = 0 if restored is None else restored_step
     if restored is not None:
@@ -141,7 +147,8 @@ def _train(config, workdir: str, resources: contextlib.ExitStack,
     batches, info = pipeline.load_train(
         data_config, batch_size=config.batch_size // jax.process_count(), seed=config.seed,
         start_step=start_step, process_index=jax.process_index(),
-        process_count=jax.process_count(), updates_per_step=setup.updates_per_step)
+        process_count=jax.process_count(), updates_per_step=setup.updates_per_step,
+        labels=labels)
     if is_chief:
         _save_config(config, workdir, info)
 
@@ -181,7 +188,7 @@ def _train(config, workdir: str, resources: contextlib.ExitStack,
         results = evaluator.evaluate(
             # Once per generator: every chunk of its samples reads these variables.
             lambda use_ema: functools.partial(generate, sampling_variables(current, use_ema)),
-            setup.latent_dim, setup.num_classes, step)
+            setup.latent_dim, setup.num_classes, step, current.code_prior)
         if is_chief:
             evaluators.write_results(workdir, step, results)
             writer.write_scalars(step, evaluators.scalars(results))

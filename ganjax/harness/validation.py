@@ -59,8 +59,8 @@ def validate(config, num_devices: int, process_count: int = 1) -> None:
                    'model.discriminator.minibatch_std_group', group,
                    f"divide each device's share of D's batch ({d_batch}: batch_size / "
                    'devices / model.discriminator.packing)')
-    # The image evaluations cycle G's codes (``evaluation.evaluators``): samples of a
-    # learned prior's G would misstate its distribution.
+    # EM's prior is built and measured for the 2-D benchmarks, whose many codes share
+    # few modes; an image run's G draws its labels uniformly or by the data's shares.
     prior = code_prior.CodePrior.from_config(config)
     errors.require(not prior.learned, 'code_prior.rule', prior.rule,
                    "be 'uniform' in image experiments (a learned prior is for the 2-D "

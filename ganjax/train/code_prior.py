@@ -1,4 +1,5 @@
-"""The prior of G's categorical code, uniform or learned by EM (``config.code_prior``).
+"""The prior of G's categorical code or labels: uniform, learned by EM, or the data's
+label shares (``config.code_prior``).
 
 An InfoGAN generator (Chen et al. 2016) draws its code c uniformly from K values, so
 G's distribution is the mixture p_g(x) = Σ_c π_c p_g(x | c) with π_c = 1/K. Each code
@@ -25,6 +26,15 @@ standing BatchNorm statistics those samples are drawn with (``stratified``,
 ``GANSetup.sampling_variables``; until 2026-11-29 those took the codes uniformly). The
 learned π is part of the train state (``GANState.code_prior``; None for a uniform
 prior).
+
+With ``rule='data'`` π is fixed at the shares of the labels among the training examples
+(``ganjax.data.pipeline.labelling``), for a G conditioned on the data's classes or on
+k-means clusters (``data.clusters``): G is asked for each label as often as the data
+holds it, as self-conditioned GANs (Liu et al. 2020) draw their clusters. Drawn
+uniformly instead, a small cluster is drawn as often as a large one, and a digit class
+split into few clusters is under-drawn. The image evaluations draw their labels in
+proportion to π too (``spread``), so that they score G's distribution as trained. π is
+in the train state, so a resumed run keeps the π it started with.
 """
 import dataclasses
 
@@ -35,7 +45,7 @@ import ml_collections
 from ganjax import errors
 from ganjax.data import datasets
 
-RULES = ('uniform', 'em')
+RULES = ('uniform', 'em', 'data')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,11 +63,18 @@ class CodePrior:
 
     @property
     def learned(self) -> bool:
-        return self.rule != 'uniform'
+        """Whether EM updates π as G trains."""
+        return self.rule == 'em'
 
-    def initial(self, num_codes: int) -> jax.Array | None:
-        """π at step 0: uniform probabilities, or None where π is not learned."""
-        return jnp.full((num_codes,), 1.0 / num_codes) if self.learned else None
+    def initial(self, num_codes: int, label_shares=None) -> jax.Array | None:
+        """π at step 0, None for the uniform rule. EM starts from uniform probabilities;
+        ``rule='data'`` takes ``label_shares``, the training labels' shares (uniform
+        where not given: the template of a state a checkpoint will replace)."""
+        if self.rule == 'uniform':
+            return None
+        if self.rule == 'data' and label_shares is not None:
+            return jnp.asarray(label_shares, jnp.float32)
+        return jnp.full((num_codes,), 1.0 / num_codes)
 
     def updated(self, prior: jax.Array, real_posterior: jax.Array, step: jax.Array,
                 total_steps: int) -> jax.Array:
@@ -90,6 +107,14 @@ def stratified(prior: jax.Array | None, num: int, num_codes: int) -> jax.Array:
     if prior is None:
         return jnp.arange(num, dtype=jnp.int32) % num_codes
     return _invert(prior, (jnp.arange(num) + 0.5) / num)
+
+
+def spread(prior: jax.Array | None, num: int, num_codes: int, key: jax.Array) -> jax.Array:
+    """``num`` codes for a fixed set of G's samples (evaluations, standing statistics):
+    ``stratified``'s, shuffled by ``key`` where π is given, so that any chunk of them
+    sees all of π rather than a slice of its sorted codes (as the codes cycled do)."""
+    codes = stratified(prior, num, num_codes)
+    return codes if prior is None else jax.random.permutation(key, codes)
 
 
 def _invert(prior: jax.Array, u: jax.Array) -> jax.Array:
@@ -136,11 +161,21 @@ def labels_are_classes(config) -> bool:
 
 
 def validate(config) -> None:
-    """Raises ``errors.ConfigError`` for a bad ``code_prior`` section, or a learned prior
-    without an InfoGAN code to learn it for."""
+    """Raises ``errors.ConfigError`` for a bad ``code_prior`` section, a learned prior
+    without an InfoGAN code to learn it for, or the data's shares without data labels."""
     errors.known_keys(config, 'code_prior', CodePrior)
     prior = CodePrior.from_config(config)
     errors.require(prior.rule in RULES, 'code_prior.rule', prior.rule, f'be one of {RULES}')
+    if prior.rule == 'data':
+        data = config.get('data') or {}
+        errors.require(
+            bool(data) and data.get('name') not in datasets.STACKED
+            and bool(config.model.get('conditional')) and not has_infogan_code(config),
+            'code_prior.rule', prior.rule,
+            "be 'data' only for G conditioned on the labels or data.clusters of stored "
+            'images (model.conditional, no InfoGAN code; not Stacked MNIST, whose '
+            'examples are drawn)')
+        return
     if not prior.learned:
         return
     errors.require(errors.is_finite_number(prior.rate) and 0 < prior.rate <= 1,

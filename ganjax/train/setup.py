@@ -74,23 +74,25 @@ class GANSetup:
     sampling: SamplingConfig = SamplingConfig()
     code_prior: code_prior_lib.CodePrior = code_prior_lib.CodePrior()
 
-    def init_state(self, key: jax.Array) -> state_lib.GANState:
-        """A fresh state; shapes only depend on the config, never on the batch size."""
+    def init_state(self, key: jax.Array, label_shares=None) -> state_lib.GANState:
+        """A fresh state; shapes only depend on the config, never on the batch size.
+        ``label_shares``: the training labels' shares, π under ``code_prior.rule='data'``
+        (``ganjax.data.pipeline.labelling``)."""
         # One pack of examples for a packing discriminator (PacGAN), else one example.
         rows = getattr(self.discriminator, 'packing', 1)
         labels = jnp.zeros((rows,), jnp.int32) if self.num_classes else None
         state = state_lib.init_gan_state(
             key, self.generator, self.discriminator, self.g_tx, self.d_tx,
             jnp.zeros((rows, self.latent_dim)), jnp.zeros((rows, *self.data_shape)), labels)
-        return state.replace(code_prior=self.code_prior.initial(self.num_classes))
+        return state.replace(code_prior=self.code_prior.initial(self.num_classes,
+                                                                label_shares))
 
     def sampling_variables(self, state: state_lib.GANState, use_ema: bool = True) -> dict:
         """G's variables to sample with: the EMA parameters (the raw ones unless
         ``use_ema``) and the BatchNorm statistics ``sampling.batch_norm`` gives them.
 
         Standing statistics are those of G's own distribution: its classes cycled, or
-        its codes in proportion to their learned prior π where it has one
-        (``code_prior.stratified``)."""
+        its codes in proportion to their prior π where it has one (``code_prior.spread``)."""
         params = state.ema_params if use_ema else state.g_params
         if not state.g_state or self.sampling.batch_norm == 'batch':
             return {'params': params}
@@ -101,11 +103,10 @@ class GANSetup:
         z = jax.random.normal(key, (num, self.latent_dim))
         labels = None
         if self.num_classes:
-            labels = code_prior_lib.stratified(state.code_prior, num, self.num_classes)
-            if state.code_prior is not None:
-                # Shuffled, for each chunk of the standing passes to see all of π, not a
-                # slice of its sorted codes (deeper layers normalise by their chunk).
-                labels = jax.random.permutation(jax.random.fold_in(key, 1), labels)
+            # Spread, for each chunk of the standing passes to see all of π (deeper
+            # layers normalise by their chunk).
+            labels = code_prior_lib.spread(state.code_prior, num, self.num_classes,
+                                           jax.random.fold_in(key, 1))
         return {'params': params, **standing_statistics.standing_statistics(
             self.generator, params, z, labels, chunks=self.sampling.standing_batches)}
 

@@ -21,9 +21,9 @@ class GANState:
     the prior of G's code.
 
     ``g_state`` / ``d_state`` hold the non-trainable collections ({'batch_stats': …},
-    {'spectral': …}); they are empty dicts for models without any. ``code_prior`` is a
-    learned prior's probabilities over G's codes (``ganjax.train.code_prior``); None
-    for a uniform prior or a G without a code.
+    {'spectral': …}); they are empty dicts for models without any. ``code_prior`` is the
+    probabilities of G's prior over its codes or labels, learned or the data's
+    (``ganjax.train.code_prior``); None for a uniform prior or a G without a code.
     """
     step: jax.Array
     g_params: PyTree
@@ -75,6 +75,9 @@ class VAEState:
     params: PyTree
     opt_state: optax.OptState
     rng: jax.Array
+    # Not a field: a VAE draws no labels, and its state answers as a uniform GAN's does
+    # to code that samples either.
+    code_prior = None
 
 
 def init_vae_state(key: jax.Array, model: nn.Module, tx: optax.GradientTransformation,

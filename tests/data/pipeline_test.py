@@ -299,6 +299,31 @@ def test_cluster_labels_are_each_images_kmeans_cluster_in_any_shard_layout(embed
             image: expected[image] for image in _image_bytes(_stack(epoch, 'image'))}
 
 
+def test_the_labelling_gives_each_labels_share_of_the_whole_split(embedded_dir):
+    config = _config(source='embedded', data_dir=embedded_dir)
+    examples = pipeline.load_examples(config, 'train')[0]
+    labelling = pipeline.labelling(config)
+    assert labelling.centres is None and labelling.shares.dtype == np.float32
+    np.testing.assert_allclose(labelling.shares, np.bincount(examples['label']) / 5000)
+    # Under data.clusters: the k-means centres, and each cluster's share.
+    config.clusters = 20
+    pixels = np.rint((examples['image'].reshape(5000, -1) + 1) * 127.5).astype(np.float32)
+    centres = clusters.kmeans(pixels, 20)
+    labelling = pipeline.labelling(config)
+    np.testing.assert_array_equal(labelling.centres, centres)
+    np.testing.assert_allclose(labelling.shares, np.bincount(
+        clusters.nearest(pixels, centres), minlength=20) / 5000)
+    # A labelling given to load_train is the one it labels with: centres in reverse
+    # order give each image the reversed cluster id.
+    reversed_centres = pipeline.Labelling(centres[::-1], labelling.shares[::-1])
+    batch = next(pipeline.load_train(config, batch_size=100, seed=0,
+                                     labels=reversed_centres)[0])
+    np.testing.assert_array_equal(19 - batch['label'], clusters.nearest(
+        np.rint((batch['image'].reshape(100, -1) + 1) * 127.5).astype(np.float32), centres))
+    with pytest.raises(ValueError, match="data.name='stacked_mnist'"):
+        pipeline.labelling(_config('stacked_mnist', source='embedded', data_dir=embedded_dir))
+
+
 def test_more_clusters_than_examples_is_a_config_error_before_loading(embedded_dir):
     config = _config(source='embedded', data_dir=embedded_dir, clusters=5001)
     with pytest.raises(errors.ConfigError, match=r'config.data.clusters must be at most the '

@@ -150,6 +150,17 @@ def test_conditional_generators_get_cycled_labels_and_label_accuracies(
                                   step=2)[0]['metrics']['label_accuracy_by_class']
     assert accuracy[7] < 0.05 and min(accuracy[:7] + accuracy[8:]) > 0.8
 
+    # A G that draws its labels from a prior π (code_prior.rule='data') is asked for
+    # each in proportion to π, shuffled, and the protocol says so.
+    asked.clear()
+    prior = np.array([0.5, 0.0, 0.3, 0.2] + [0.0] * 6, np.float32)
+    drawn = evaluator.evaluate(lambda use_ema: conditional, 100, 10, step=4, prior=prior)[0]
+    np.testing.assert_array_equal(np.bincount(asked, minlength=10), prior * 500)
+    assert set(asked[:50]) == {0, 2, 3}
+    assert drawn['protocol']['labels'] == "in proportion to G's prior"
+    never_asked = [a is None for a in drawn['metrics']['label_accuracy_by_class']]
+    assert never_asked == [p == 0 for p in prior]  # 1 and 4–9
+
     # An InfoGAN code is cycled the same way but is no label: nothing scores it as one.
     config.model.conditional, config.loss.auxiliary_on_real = True, False
     asked.clear()

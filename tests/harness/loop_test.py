@@ -378,6 +378,25 @@ def test_a_run_conditioned_on_clusters_is_scored_on_the_digits_not_its_labels(
     assert run_results.mnist_results(config, str(tmp_path / 'classes'), None, 0.0)['conditional']
 
 
+def test_a_run_drawing_labels_by_their_data_shares_keeps_them_and_is_scored_so(
+        embedded_data_dir, tmp_path):
+    # code_prior.rule='data': π is each cluster's share of the training digits, kept in
+    # the checkpoint; the evaluation and the sample command draw clusters in proportion.
+    config = mnist_dcgan.get_config('clusters,smoke')
+    config.data.source, config.data.data_dir = 'embedded', embedded_data_dir
+    config.code_prior.rule = 'data'
+    config.total_steps, config.eval.metrics = 2, ('class_coverage',)
+    loop.train_and_evaluate(config, str(tmp_path))
+    shares = pipeline.labelling(config.data).shares
+    assert shares.max() > 1.5 * shares.min()  # far from uniform
+    _, setup, state, _ = sampling.load_run(str(tmp_path))  # from a uniform template
+    np.testing.assert_array_equal(state.code_prior, shares)
+    with open(tmp_path / 'eval.json', encoding='utf-8') as f:
+        assert json.load(f)['results'][0]['protocol']['labels'] == "in proportion to G's prior"
+    labels = sampling.parse_labels(None, 5000, setup.num_classes, state.code_prior)
+    assert np.abs(np.bincount(labels, minlength=50) - 5000 * shares).max() <= 1
+
+
 def test_pmap_runs_resume_and_checkpoints_move_between_parallel_modes(embedded_data_dir,
                                                                       tmp_path):
     straight = tmp_path / 'straight'

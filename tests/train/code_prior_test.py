@@ -1,5 +1,7 @@
 """The prior of G's code learned by EM (``ganjax.train.code_prior``), in the train step
-and in the 2-D benchmarks' samples."""
+and in the 2-D benchmarks' samples, and the prior fixed at the data's label shares."""
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,6 +16,7 @@ from ganjax.evaluation import mode_collapse
 from ganjax.harness import validation
 from ganjax.train import code_prior
 from ganjax.train import multiseed
+from ganjax.train import setup as setup_lib
 
 NUM_CODES = 5
 
@@ -109,6 +112,51 @@ def test_stratified_codes_follow_the_prior_without_noise():
     np.testing.assert_array_equal(code_prior.stratified(None, 6, 4), [0, 1, 2, 3, 0, 1])
 
 
+def test_spread_codes_are_the_stratified_ones_shuffled_or_cycled_without_a_prior():
+    prior, key = jnp.array([0.5, 0.0, 0.25, 0.25]), jax.random.key(1)
+    spread = np.asarray(code_prior.spread(prior, 400, 4, key))
+    np.testing.assert_array_equal(np.sort(spread), code_prior.stratified(prior, 400, 4))
+    # Shuffled: the first 100 hold more than code 0 (sorted, they would be all 0s).
+    assert set(spread[:100].tolist()) == {0, 2, 3}
+    np.testing.assert_array_equal(code_prior.spread(prior, 400, 4, key), spread)
+    np.testing.assert_array_equal(code_prior.spread(None, 6, 4, key), [0, 1, 2, 3, 0, 1])
+
+
+def test_the_data_rule_fixes_the_prior_at_the_label_shares():
+    config = mnist_dcgan.get_config('clusters,smoke')
+    config.code_prior.rule = 'data'
+    validation.validate(config, num_devices=1)
+    prior = code_prior.CodePrior.from_config(config)
+    assert not prior.learned  # no EM: π never moves
+    shares = np.arange(1, 51) / np.arange(1, 51).sum()
+    np.testing.assert_allclose(prior.initial(50, shares), shares, rtol=1e-6)
+    # Without the shares, a template of the right shape for a checkpoint to replace.
+    np.testing.assert_allclose(prior.initial(50), np.full(50, 0.02))
+    setup = setup_lib.make_setup(config, (28, 28, 1), 50)
+    state = setup.init_state(jax.random.key(0), shares)
+    batch = {'image': jnp.zeros((setup.updates_per_step, config.batch_size, 28, 28, 1)),
+             'label': jnp.zeros((setup.updates_per_step, config.batch_size), jnp.int32)}
+    after, _ = jax.jit(setup.train_step)(state, batch)
+    np.testing.assert_array_equal(after.code_prior, state.code_prior)
+
+
+@pytest.mark.parametrize('variant', ['infogan', 'unconditional', 'toy2d'])
+def test_the_data_rule_needs_labels_of_stored_images(variant):
+    if variant == 'toy2d':  # no data labels: the 2-D mixtures' points have none
+        config = coded_config(rule='data')
+        check = mode_collapse.validate
+    else:
+        config = mnist_dcgan.get_config('infogan,smoke')
+        if variant == 'unconditional':
+            config.model.conditional = False
+            config.model.discriminator.conditioning = 'none'
+            config.loss.auxiliary_on_real = True
+        config.code_prior.rule = 'data'
+        check = functools.partial(validation.validate, num_devices=1)
+    with pytest.raises(errors.ConfigError, match="code_prior.rule must be 'data' only for"):
+        check(config)
+
+
 def test_the_benchmarks_samples_draw_their_codes_from_the_learned_prior():
     config = coded_config()
     setup, _, _, state = first_step(config)
@@ -147,8 +195,6 @@ def test_em_needs_an_infogan_code():
 
 def test_image_experiments_refuse_a_learned_prior():
     config = mnist_dcgan.get_config('infogan,smoke')
-    with config.unlocked():
-        config.code_prior = code_prior.default()
     config.code_prior.rule = 'em'
     with pytest.raises(errors.ConfigError, match='image experiments'):
         validation.validate(config, num_devices=1)
