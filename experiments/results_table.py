@@ -81,7 +81,7 @@ MNIST_HEADER = """
 Protocol (`ganjax.evaluation.evaluators`): 10,000 samples of the EMA and of the raw
 generator at the end of the run (class-conditional generators are asked for the labels
 0–9 cycled, InfoGAN generators for their codes so, and generators that draw their
-labels by the data's shares, such as `mnist_dcgan.py:clusters`, for each in proportion
+labels by the data's shares, such as `mnist_dcgan`, for each in proportion
 to its share: `protocol.labels` in `results.json`), read by ganjax's MNIST network
 (`ganjax/evaluation/weights/mnist_classifier.json`); the reference is the run's
 training digits (the 5,000 embedded ones here). MNIST score: the inception score of the
@@ -135,7 +135,10 @@ the 2-core CPU with test runs.
 IMAGE_ABLATION_NOTES = {
     'mnist': """`mnist_dcgan` trained 7,000 steps until 2026-11-28 and 12,000 since: its rows of
 7,000 steps (the steps column) ran before, and `--config.total_steps=7000` added to
-their commands reproduces them.
+their commands reproduces them. Its default was the `infogan` variant until 2026-11-30
+and is `clusters` since: the rows labelled `mnist_dcgan` ran `infogan`, and `:infogan`
+added to their config file reproduces them; rows labelled `mnist_dcgan:clusters` ran
+what is now the default.
 """,
     'stacked_mnist': """Where `loss.auxiliary_on_real=True` comes with the recipe's code
 kept, D's class head also learns the data's labels (an ACGAN given each real example's

@@ -6,9 +6,10 @@
 
 ``.npy`` holds a float32 array (N, H, W, C) in [−1, 1]; ``.png`` a grid. ``--labels``
 are classes for a model trained on the data's labels (``mnist_cgan``: ``--labels=3``
-draws threes); for an InfoGAN code (``mnist_dcgan``'s) or k-means clusters
-(``mnist_dcgan.py:clusters``) they pick a code or a cluster, whichever digit G came to
-draw for it.
+draws threes); for k-means clusters (``mnist_dcgan``'s) or an InfoGAN code
+(``mnist_dcgan.py:infogan``) they pick a cluster or a code, whichever digit G came to
+draw for it. Without ``--labels``, each label in proportion to G's prior where it has one
+(``mnist_dcgan``'s clusters, by their shares of the data), else all cycled.
 """
 from absl import app
 from absl import flags

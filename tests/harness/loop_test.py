@@ -329,8 +329,8 @@ def assert_losses_close(workdir, reference_workdir):
 
 def test_the_default_config_runs_alike_under_pmap_and_jit_with_its_evaluations(
         embedded_data_dir, tmp_path):
-    # mnist_dcgan's cadence at smoke sizes (D's cross-replica BatchNorm, the InfoGAN code,
-    # standing statistics for sampling, every MNIST metric of both generators), for 3
+    # mnist_dcgan's cadence at smoke sizes (D's cross-replica BatchNorm, the k-means
+    # clusters drawn by their shares, standing statistics for sampling, every MNIST metric of both generators), for 3
     # steps: logs at 2 and 3, an evaluation at 2 and the final one at 3, samples, a
     # checkpoint and pictures. With SGD: Adam's first update, lr·g/|g| elementwise, turns
     # the float32 reduction-order rounding of gradients that are zero but for rounding
