@@ -174,3 +174,21 @@ def test_plot_panels_draws_one_panel_per_metric(tmp_path):
         assert image.size == (720, 300)  # two 3.6-inch panels side by side at 100 dpi
     with pytest.raises(ValueError, match='eval/raw/kid'):
         images.plot_panels(records, str(path), {'kid': ['eval/raw/kid']})
+
+
+def test_plot_panels_labels_few_whole_steps_around_a_single_evaluation(tmp_path,
+                                                                       monkeypatch):
+    # A default MNIST run evaluates once, at step 12000: its eval.png has one point a panel.
+    drawn = []
+    savefig = images.figure.Figure.savefig
+    monkeypatch.setattr(images.figure.Figure, 'savefig',
+                        lambda fig, *args, **kwargs: (drawn.append(fig),
+                                                      savefig(fig, *args, **kwargs)))
+    images.plot_panels([{'step': 12000, 'eval/ema/fid': 9.0, 'eval/ema/kid': 0.1}],
+                       str(tmp_path / 'eval.png'),
+                       {'fid': ['eval/ema/fid'], 'kid': ['eval/ema/kid']})
+    for ax in drawn[0].axes:
+        low, high = ax.get_xlim()
+        shown = [tick for tick in ax.get_xticks() if low <= tick <= high]
+        assert 2 <= len(shown) <= 5, shown
+        assert all(tick == int(tick) for tick in shown), shown
