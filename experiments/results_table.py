@@ -135,10 +135,10 @@ the 2-core CPU with test runs.
 IMAGE_ABLATION_NOTES = {
     'mnist': """`mnist_dcgan` trained 7,000 steps until 2026-11-28 and 12,000 since: its rows of
 7,000 steps (the steps column) ran before, and `--config.total_steps=7000` added to
-their commands reproduces them. Its default was the `infogan` variant until 2026-11-30
-and is `clusters` since: the rows labelled `mnist_dcgan` ran `infogan`, and `:infogan`
-added to their config file reproduces them; rows labelled `mnist_dcgan:clusters` ran
-what is now the default.
+their commands reproduces them. Its default was the `infogan` variant until commit
+55b72c5 (2026-11-29) and is `clusters` since: the rows labelled `mnist_dcgan` ran
+`infogan`, and `:infogan` added to their config file reproduces them; rows labelled
+`mnist_dcgan:clusters` ran what is now the default.
 """,
     'stacked_mnist': """Where `loss.auxiliary_on_real=True` comes with the recipe's code
 kept, D's class head also learns the data's labels (an ACGAN given each real example's

@@ -339,7 +339,8 @@ def test_dcgan_discriminator_batchnorm_uses_running_averages_in_eval():
 
 
 def test_mnist_recipe_networks_count_their_layers_and_d_batchnorm_works():
-    """mnist_dcgan.py's networks: DCGAN-28 at base width 32, BN after D's second conv."""
+    """The MNIST recipe's networks (mnist_dcgan.py:infogan, mnist_cgan.py): DCGAN-28 at
+    base width 32, BN after D's second conv."""
     config = ml_collections.ConfigDict(dict(
         name='dcgan28', generator=dict(base_features=32),
         discriminator=dict(base_features=32, batch_norm=True, dropout_rate=0.0)))
