@@ -6,9 +6,11 @@ Command:
 G reads [z, embed(y)] (Mirza & Osindero 2014); D(x, y) = wᵀφ(x) + embed(y)ᵀφ(x), a
 projection discriminator (Miyato & Koyama 2018): ``mnist_dcgan.py:clusters``, the recipe
 conditioned this way on k-means clusters, given the data's labels in place of the
-clusters. Everything else is ``mnist_dcgan.py``'s recipe. Sample grids have one row per digit 0–9. The evaluation asks for the labels
-0–9 cycled and adds, besides every MNIST metric, how often ganjax's network reads each
-asked digit as that digit (``label_accuracy_by_class``).
+clusters. Everything else is ``mnist_dcgan.py``'s recipe but D, which keeps its
+BatchNorm and has no R1 or R2 (as it was measured). Sample grids have one row per digit
+0–9. The evaluation asks for the labels 0–9 cycled and adds, besides every MNIST metric,
+how often ganjax's network reads each asked digit as that digit
+(``label_accuracy_by_class``).
 
 Measured: the command above with a fresh --workdir on a 2-core AMD EPYC (Zen 5, family 26
 model 2; ``lscpu``), 5,000 embedded digits: 7 min 17 s in all (the recipe's 12,000 steps

@@ -1,4 +1,4 @@
-"""ganjax's MNIST recipe for 10 minutes of a 2-core CPU: the default experiment.
+"""ganjax's MNIST recipe, the default experiment (about 20 minutes of a 2-core CPU).
 
 Commands:
     python -m experiments.mnist --config=experiments/configs/mnist_dcgan.py --workdir=runs/mnist_dcgan
@@ -36,9 +36,38 @@ made faster, trained harder and conditioned on a code that no label enters:
 Non-saturating loss, batch 64, 12,000 steps; every MNIST metric of both generators
 (10,000 samples each) once, at the end.
 
-Why ``clusters`` is the default: over three seeds on one CPU (a 2-core AMD EPYC Zen 3,
-family 25 model 1, AVX2; ``lscpu``; fresh workdirs, 20–24 min each; EMA generator:
-MNIST score / FID / recall / coverage of each class, lowest–highest (mean)):
+Measured: the README's first command in a fresh clone and venv at commit e1a3c04 on a
+2-core AMD EPYC Zen 4 (family 25 model 17, AVX-512; ``lscpu``), 5,000 embedded digits:
+22.3 min including the install, 21.2 for the command (``runtime_s`` 1269; about 650
+images/s). EMA generator at 12,000 steps: MNIST score 9.34 (real digits 9.54), FID 4.3,
+precision 0.90, recall 0.81, coverage of each class 0.88–0.95 (mean 0.91; 8 of the 10
+classes at 0.9 or more, the lowest 2 at 0.878 and 4 at 0.888), every class 8.9–11.0 %
+of the samples; raw generator 9.22 / 4.2, coverage 0.86–0.93 (mean 0.89). The same
+config with D's BatchNorm and without R1 and R2 (``clusters`` from 55b72c5 to e1a3c04;
+``--config.model.discriminator.batch_norm=True --config.loss.penalties.r1.weight=0
+--config.loss.penalties.r2.weight=0``), the same check on the same CPU: 9.38 / 9.0,
+recall 0.61, coverage 0.65–0.93 (mean 0.81), class 4 at 7.0 % of the samples and 9 at
+14.5 %. So R1 and R2 in place of D's BatchNorm raised recall from 0.61 to 0.81, the
+lowest class's coverage from 0.65 to 0.88 and halved FID, at a score 0.04 lower; on
+CPU they cost a step half as much again (lazy penalties are computed on every update
+there: ``docs/performance.md``). With the InfoGAN code the same change trained worse
+(below: at 7,000 steps, 8.69 / 14.7, coverage 0.57–0.90, class shares 7.1–15.8 %): G
+reads a code, not the data's clusters, and the penalties loosened the code's hold on
+the classes; a projection D on the clusters keeps every cluster's share as the data
+has it. One seed (0), one CPU.
+
+The targets we set: score ≥ 9.0 and FID ≤ 16.4 (a quarter of the tutorial setup's
+65.5) are reached; every class's coverage ≥ 0.9 is reached by 8 of the 10 classes, the
+other two 0.012 and 0.022 short (a perfect generator would score 0.963 in expectation
+under this protocol: see ``docs/benchmarks.md``); ≤ 10 minutes is not: 21.2 min on Zen
+4 (``infogan``, without the penalties, took 15.6 there, 7.6 on Zen 5 and 20–21 on Zen 3;
+``--config.total_steps`` is the knob).
+
+Clusters against InfoGAN, both with D's BatchNorm and no R1 or R2 (``clusters`` as it
+was before e1a3c04: the overrides above added to its commands below reproduce them),
+over three seeds on one CPU (a 2-core AMD EPYC Zen 3, family 25 model 1, AVX2; fresh
+workdirs, 20–24 min each; EMA generator: MNIST score / FID / recall / coverage of each
+class, lowest–highest (mean)):
 
 - ``clusters`` (``python -m experiments.mnist
   --config=experiments/configs/mnist_dcgan.py:clusters --config.code_prior.rule=data
@@ -61,26 +90,14 @@ pairs ``clusters`` keeps the better mean coverage (0.825 / 0.770, 4 of 4) and FI
 9.8, 3 of 4), the two are level on the lowest class (0.70 / 0.675, 2 of 4), and
 ``infogan`` keeps the better score (9.70 / 9.43, 4 of 4).
 
-The targets we set: score ≥ 9.0 and FID ≤ 16.4 (a quarter of the tutorial setup's
-65.5) are reached; every class's coverage ≥ 0.9 is not (a perfect generator would score
-0.963 in expectation under this protocol: see ``docs/benchmarks.md``): G's digits are
-clean but less varied within a class than the data; the labelled ``mnist_cgan``, the
-same recipe given the data's labels, reaches 0.74–0.90 itself. ≤ 10 minutes is reached
-on a 2-core AMD EPYC Zen 5 only (7.6 min for ``infogan``, the same networks and steps;
-14–16 on Zen 4 and 20–21 on Zen 3, where ``--config.total_steps`` is the knob).
-
-``clusters`` as the default, the README's first command in a fresh clone and venv at
-commit 55b72c5 on a 2-core AMD EPYC Zen 4 (family 25 model 17, AVX-512): 15.1 min
-including the install, 14.1 for the command (``runtime_s`` 844; about 1,000 images/s).
-EMA generator at 12,000 steps: MNIST score 9.38, FID 9.0, precision 0.93, recall 0.61,
-coverage of each class 0.65–0.93 (mean 0.81; lowest class 4 at 0.65, which makes 7.0 %
-of the samples while 9 makes 14.5 %; class 7 0.68); raw generator 9.03 / 16.3, coverage
-0.44–0.92. ``infogan`` on the same CPU (``python -m experiments.mnist
---config=experiments/configs/mnist_dcgan.py:infogan``, a fresh workdir; 15.6 min):
-9.77 / 8.1, recall 0.61, coverage 0.70–0.88 (mean 0.79), every number as on Zen 5
-below: Zen 4 and Zen 5 round alike, Zen 3 does not. So on the AVX-512 CPUs, seed 0,
-``infogan`` leads in score, FID and lowest class and ``clusters`` in mean coverage
-(0.81 / 0.79).
+The fourth pair, on a 2-core AMD EPYC Zen 4 (family 25 model 17, AVX-512): ``clusters``
+with BatchNorm, the README's first command in a fresh clone and venv at 55b72c5 (15.1
+min including the install, 14.1 for the command, ``runtime_s`` 844, about 1,000
+images/s): 9.38 / 9.0 / 0.61 / 0.65–0.93 (0.81), lowest class 4 (7.0 % of the samples,
+9 14.5 %), then 7 at 0.68; raw generator 9.03 / 16.3, coverage 0.44–0.92. ``infogan``
+(``python -m experiments.mnist --config=experiments/configs/mnist_dcgan.py:infogan``, a
+fresh workdir; 15.6 min): 9.77 / 8.1 / 0.61 / 0.70–0.88 (0.79), every number as on Zen 5
+below: Zen 4 and Zen 5 round alike, Zen 3 does not.
 
 ``infogan`` as the default, the README's first command in a fresh clone and venv:
 
