@@ -1,5 +1,6 @@
 """The 2-D mixtures, their metric on hand-made samples, multi-seed training and the
 toy2d benchmark run."""
+import functools
 import json
 import os
 
@@ -85,16 +86,24 @@ def coded_config(variant='gan'):
     return config
 
 
+def _to_float64(tree):
+    return jax.tree.map(
+        lambda x: x.astype(jnp.float64) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
+
+
 @pytest.mark.parametrize('option', ['plain', 'lazy_r1', 'coded'])
 def test_vmapped_seeds_equal_separate_single_seed_runs(option):
     # Seed by seed, the vmapped, scanned program computes what the plain loop of that
     # seed computes: the same training set and initial state bit for bit, then the same
-    # steps. Compared over two steps, while float32 rounding is still all that differs:
-    # a GAN amplifies it (ReLU units near 0 flip), ~3× a step here. With a lazy R1
-    # (every 2nd D update) the shared step's lax.cond takes each branch once; with an
-    # InfoGAN code, D's auxiliary head and G's code embedding train too.
+    # steps. The steps are compared in float64: in float32 the two programs' matrix
+    # products round differently and a GAN amplifies that (ReLU units near 0 flip; with
+    # the lazy R1 a BatchNorm running mean of ~1e-5 parted by 1.3e-8 within two steps on
+    # a 2-core AMD EPYC Zen 4), while in float64 the rounding is ~1e-12, far below what a
+    # wrong seed, key or step index changes. With a lazy R1 (every 2nd D update) the
+    # shared step's penalty is due once in the two steps; with an InfoGAN code, D's
+    # auxiliary head and G's code embedding train too.
     config = coded_config() if option == 'coded' else smoke_config()
-    config.total_steps = config.chunk_steps = 2
+    config.total_steps = 2
     if option == 'lazy_r1':
         config.loss.penalties.r1.weight, config.loss.penalties.r1.every = 1.0, 2
     # SGD, not Adam: Adam turns the rounding noise on exactly-zero gradients (a Dense
@@ -103,34 +112,32 @@ def test_vmapped_seeds_equal_separate_single_seed_runs(option):
         opt.name, opt.learning_rate = 'sgd', 1e-3
     setup = setup_lib.make_setup(config, (2,), config.model.num_codes)
     mixture = mixtures.ring()
-    seeds = [3, 7]
-    together, _, _ = multiseed.train(
-        multiseed.fixed(setup), mixture, seeds, batch_size=config.batch_size,
-        total_steps=config.total_steps, num_train=config.num_train,
-        chunk_steps=config.chunk_steps)
-    initial_states, train_sets = jax.vmap(
-        lambda key: multiseed.init_run(setup, mixture, config.num_train, key))(
-            multiseed.seed_keys(seeds))
-    for index, seed in enumerate(seeds):
-        key = multiseed.seed_keys([seed])[0]
-        state, train_set = multiseed.init_run(setup, mixture, config.num_train, key)
+    keys = multiseed.seed_keys([3, 7])
+    states, train_sets = jax.vmap(
+        lambda key: multiseed.init_run(setup, mixture, config.num_train, key))(keys)
+    states = states.replace(step=states.step[0])  # shared (multiseed.state_axes)
+    alone = [multiseed.init_run(setup, mixture, config.num_train, key) for key in keys]
+    for index, (state, train_set) in enumerate(alone):
         np.testing.assert_array_equal(train_set, train_sets[index])
         chex.assert_trees_all_equal(state.g_params, jax.tree.map(
-            lambda x, index=index: x[index], initial_states.g_params))
-        # Compiled as multiseed compiles its programs: other matrix-product kernels
-        # would round otherwise.
-        step = parallel.jit(lambda s, t, key=key, train_set=train_set: multiseed.run_step(
-            setup, config.batch_size, s, train_set, key, t))
-        for t in range(config.total_steps):
-            state, _ = step(state, t)
-        for name in ('g_params', 'd_params', 'g_state'):
-            alone = jax.tree.map(lambda x, index=index: x[index], getattr(together, name))
-            # Entries near 0 (a BatchNorm mean of ~1e-5 in a leaf of ~1e-2, from
-            # cancellation) carry rounding of the leaf's scale: their floor is 1e-9 or
-            # 1e-6 of the leaf's largest entry, a tenth of what rtol allows that entry.
-            jax.tree.map(lambda a, b: np.testing.assert_allclose(
-                a, b, rtol=1e-5, atol=max(1e-9, 1e-6 * float(np.abs(b).max()))), alone,
-                getattr(state, name))
+            lambda x, index=index: x[index], states.g_params))
+    with jax.enable_x64(True):
+        run_chunk = multiseed.chunk_runner(multiseed.fixed(setup), config.batch_size,
+                                           config.total_steps, multiseed.state_axes(states))
+        together, _ = run_chunk(_to_float64(states), _to_float64(train_sets), keys, None, 0)
+        assert all(x.dtype == jnp.float64 for x in jax.tree.leaves(together.g_params))
+        for index, (state, train_set) in enumerate(alone):
+            # Compiled as multiseed compiles its programs.
+            step = parallel.jit(functools.partial(
+                multiseed.run_step, setup, config.batch_size, train_set=_to_float64(train_set),
+                key=keys[index]))
+            state = _to_float64(state)
+            for t in range(config.total_steps):
+                state, _ = step(state, step=t)
+            for name in ('g_params', 'd_params', 'g_state', 'd_state'):
+                chex.assert_trees_all_close(
+                    jax.tree.map(lambda x, index=index: x[index], getattr(together, name)),
+                    getattr(state, name), rtol=1e-9, atol=1e-12)
     # The runs share one step counter (multiseed.state_axes).
     assert together.step.shape == () and int(together.step) == config.total_steps
 

@@ -329,15 +329,16 @@ def assert_losses_close(workdir, reference_workdir):
 
 def test_the_default_config_runs_alike_under_pmap_and_jit_with_its_evaluations(
         embedded_data_dir, tmp_path):
-    # mnist_dcgan's cadence at smoke sizes (D's cross-replica BatchNorm, the k-means
-    # clusters drawn by their shares, standing statistics for sampling, every MNIST metric of both generators), for 3
-    # steps: logs at 2 and 3, an evaluation at 2 and the final one at 3, samples, a
-    # checkpoint and pictures. With SGD: Adam's first update, lr·g/|g| elementwise, turns
-    # the float32 reduction-order rounding of gradients that are zero but for rounding
-    # into steps of the full learning rate, so under Adam jit and pmap part by 1e-6 at
-    # step 1 and, on a 2-core AMD EPYC Zen 3, 1.5e-3 (g_grad_norm) at step 2; under SGD
-    # they stay within 3e-6 through step 3 and every evaluation. gan_step_test compares
-    # the step itself, Adam included, exactly in float64.
+    # mnist_dcgan's cadence at smoke sizes (G's cross-replica BatchNorm, the k-means
+    # clusters drawn by their shares, D's lazy R1 and R2, standing statistics for
+    # sampling, every MNIST metric of both generators), for 3 steps: logs at 2 and 3, an
+    # evaluation at 2 and the final one at 3, samples, a checkpoint and pictures. With
+    # SGD: Adam's first update, lr·g/|g| elementwise, turns the float32 reduction-order
+    # rounding of gradients that are zero but for rounding into steps of the full
+    # learning rate, so under Adam jit and pmap part by 1e-6 at step 1 and, on a 2-core
+    # AMD EPYC Zen 3, 1.5e-3 (g_grad_norm) at step 2; under SGD they stay within 3e-6
+    # through step 3 and every evaluation. gan_step_test compares the step itself, Adam
+    # included, exactly in float64.
     records = {}
     for parallel in ('jit', 'pmap'):
         config = mnist_dcgan.get_config('smoke')
