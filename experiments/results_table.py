@@ -137,9 +137,10 @@ IMAGE_ABLATION_NOTES = {
 7,000 steps (the steps column) ran before, and `--config.total_steps=7000` added to
 their commands reproduces them. Its default was the `infogan` variant until commit
 55b72c5 (2026-11-29) and is `clusters` since: the rows labelled `mnist_dcgan` ran
-`infogan` (`:infogan` added to their config file reproduces them), but for two of
+`infogan` (`:infogan` added to their config file reproduces them), but for three of
 family 25 model 17: the one with no change ran the `clusters` of 55b72c5, with D's
-BatchNorm and no R1 or R2, and the one with R1 and R2 ran today's default. The rows
+BatchNorm and no R1 or R2, and the two with `seed=1` or R1 and R2 ran today's
+default. The rows
 labelled `mnist_dcgan:clusters` ran `clusters` with D's BatchNorm:
 `--config.model.discriminator.batch_norm=True --config.loss.penalties.r1.weight=0
 --config.loss.penalties.r2.weight=0` added to their commands reproduces them.
