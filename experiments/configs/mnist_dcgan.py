@@ -61,8 +61,9 @@ coverage 0.79–0.89.
 
 The targets we set: score ≥ 9.0 and FID ≤ 16.4 (a quarter of the tutorial setup's
 65.5) are reached; every class's coverage ≥ 0.9 is reached by 8 of the 10 classes, the
-other two 0.012 and 0.022 short (seed 1: 6 of 10, the lowest 0.022 short) (a perfect generator would score 0.963 in expectation
-under this protocol: see ``docs/benchmarks.md``); ≤ 10 minutes is not: 21.2 min on Zen
+other two 0.012 and 0.022 short (seed 1: 6 of 10, the lowest 0.022 short; a perfect
+generator would score 0.963 in expectation under this protocol: see
+``docs/benchmarks.md``); ≤ 10 minutes is not: 21.2 min on Zen
 4 (``infogan``, without the penalties, took 15.6 there, 7.6 on Zen 5 and 20–21 on Zen 3;
 ``--config.total_steps`` is the knob).
 

@@ -129,8 +129,8 @@ def test_vmapped_seeds_equal_separate_single_seed_runs(option):
         for index, (state, train_set) in enumerate(alone):
             # Compiled as multiseed compiles its programs.
             step = parallel.jit(functools.partial(
-                multiseed.run_step, setup, config.batch_size, train_set=_to_float64(train_set),
-                key=keys[index]))
+                multiseed.run_step, setup, config.batch_size,
+                train_set=_to_float64(train_set), key=keys[index]))
             state = _to_float64(state)
             for t in range(config.total_steps):
                 state, _ = step(state, step=t)
