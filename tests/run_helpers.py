@@ -1,9 +1,12 @@
 """What tests that start training runs share: tiny configs, entry points as
-subprocesses, the losses a run logged, whether code imports TensorFlow, and generators
-that replay given images."""
+subprocesses, the losses a run logged, whether code imports TensorFlow, generators
+that replay given images, and states cast to float64 to compare two programs' steps."""
 import os
 import subprocess
 import sys
+
+import jax
+import jax.numpy as jnp
 
 from experiments.configs import mnist_mlp_gan
 from ganjax.reporting import writers
@@ -56,3 +59,11 @@ def replaying(images):
         position[0] += len(z)
         return images[start:start + len(z)]
     return lambda use_ema: generate
+
+
+def to_float64(tree):
+    """``tree`` with every floating-point leaf cast to float64 (under
+    ``jax.enable_x64``): two programs' steps compared in float64 differ by ~1e-12 where
+    float32 rounding, amplified by training, would hide a real difference."""
+    return jax.tree.map(
+        lambda x: x.astype(jnp.float64) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)

@@ -20,6 +20,8 @@ from ganjax.train import multiseed
 from ganjax.train import parallel
 from ganjax.train import setup as setup_lib
 
+import run_helpers
+
 
 def test_ring_has_eight_distinct_modes_on_the_unit_circle():
     modes = mixtures.ring().modes
@@ -86,11 +88,6 @@ def coded_config(variant='gan'):
     return config
 
 
-def _to_float64(tree):
-    return jax.tree.map(
-        lambda x: x.astype(jnp.float64) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
-
-
 @pytest.mark.parametrize('option', ['plain', 'lazy_r1', 'coded'])
 def test_vmapped_seeds_equal_separate_single_seed_runs(option):
     # Seed by seed, the vmapped, scanned program computes what the plain loop of that
@@ -124,14 +121,14 @@ def test_vmapped_seeds_equal_separate_single_seed_runs(option):
     with jax.enable_x64(True):
         run_chunk = multiseed.chunk_runner(multiseed.fixed(setup), config.batch_size,
                                            config.total_steps, multiseed.state_axes(states))
-        together, _ = run_chunk(_to_float64(states), _to_float64(train_sets), keys, None, 0)
+        together, _ = run_chunk(run_helpers.to_float64(states), run_helpers.to_float64(train_sets), keys, None, 0)
         assert all(x.dtype == jnp.float64 for x in jax.tree.leaves(together.g_params))
         for index, (state, train_set) in enumerate(alone):
             # Compiled as multiseed compiles its programs.
             step = parallel.jit(functools.partial(
                 multiseed.run_step, setup, config.batch_size,
-                train_set=_to_float64(train_set), key=keys[index]))
-            state = _to_float64(state)
+                train_set=run_helpers.to_float64(train_set), key=keys[index]))
+            state = run_helpers.to_float64(state)
             for t in range(config.total_steps):
                 state, _ = step(state, step=t)
             for name in ('g_params', 'd_params', 'g_state', 'd_state'):

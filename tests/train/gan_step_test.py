@@ -16,6 +16,8 @@ from ganjax.train import gan_step
 from ganjax.train import parallel
 from ganjax.train import setup as setup_lib
 
+import run_helpers
+
 DATA_SHAPE = (28, 28, 1)
 
 
@@ -268,11 +270,6 @@ def test_batch_with_wrong_critic_axis_is_rejected():
         jax.jit(setup.train_step)(state, bad)
 
 
-def to_float64(tree):
-    return jax.tree.map(
-        lambda x: x.astype(jnp.float64) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
-
-
 def assert_pmap_equals_jit(config, num_steps):
     """pmap on 4 devices and jit on one give the same metrics and state, step by step.
 
@@ -287,11 +284,11 @@ def assert_pmap_equals_jit(config, num_steps):
     with jax.enable_x64(True):
         jit_step = parallel.compile_jit(jit_setup.train_step)
         pmap_step = parallel.compile_pmap(pmap_setup.train_step)
-        state = to_float64(jit_setup.init_state(jax.random.key(0)))
+        state = run_helpers.to_float64(jit_setup.init_state(jax.random.key(0)))
         # Each step starts both from the same state, so the two are compared step by
         # step instead of compounding.
         for i in range(num_steps):
-            batch = to_float64(make_batch(config, seed=i))
+            batch = run_helpers.to_float64(make_batch(config, seed=i))
             pmap_state, pmap_metrics = pmap_step(parallel.replicate(state),
                                                  parallel.split_batch(batch))
             state, jit_metrics = jit_step(state, batch)
