@@ -30,13 +30,10 @@ from experiments.configs import mnist_dcgan
 
 
 def get_config(arg: str | None = None):
-    smoke = defaults.parse_arg(arg).smoke
-    config = mnist_dcgan.get_config('clusters,smoke' if smoke else 'clusters')
-    config.data.clusters = None  # the data's labels
-    config.code_prior.rule = 'uniform'  # the classes are about equally many
-    # D as measured here: BatchNorm, no R1 or R2 (mnist_dcgan's clusters took R1 and R2
-    # in its place on 2026-11-29; with labels that is untried).
-    config.model.discriminator.batch_norm = True
-    for name in ('r1', 'r2'):
-        config.loss.penalties[name].update(weight=0.0, every=1)
+    # The data's labels, drawn uniformly (the classes are about equally many). D keeps the
+    # recipe's BatchNorm: R1 and R2 in its place, as mnist_dcgan's clusters have them
+    # since 2026-11-29, are untried with labels.
+    config = mnist_dcgan.conditioned_on_labels(mnist_dcgan.recipe())
+    if defaults.parse_arg(arg).smoke:
+        defaults.shrink_for_smoke_test(config)
     return config

@@ -298,8 +298,9 @@ R1_R2_WEIGHT, R1_R2_EVERY = 0.05, 4
 VARIANTS = ('clusters', 'infogan')  # the default first
 
 
-def get_config(arg: str | None = None):
-    variant, _, smoke = defaults.parse_arg(arg, names=VARIANTS)
+def recipe():
+    """What every MNIST recipe shares (this file's variants, ``mnist_cgan.py``): the
+    networks, optimizers, EMA, length and metrics; D with BatchNorm, no code, no labels."""
     config = defaults.gan_config(dataset='mnist', model='dcgan28', total_steps=12000)
     # 5×5 kernels as in the tutorial; 3×3 were probed (see above).
     config.model.generator.update(base_features=32, kernel_size=5)
@@ -309,10 +310,23 @@ def get_config(arg: str | None = None):
     for side in (config.optimizer.g, config.optimizer.d):
         side.learning_rate = 1e-3
     config.ema_decay = 0.999
+    config.eval.metrics = eval_config.MNIST_METRICS
+    return config
+
+
+def conditioned_on_labels(config):
+    """G reads [z, embed(label)], D is a projection discriminator on the label."""
+    config.model.conditional = True
+    config.model.discriminator.conditioning = 'projection'
+    return config
+
+
+def get_config(arg: str | None = None):
+    variant, _, smoke = defaults.parse_arg(arg, names=VARIANTS)
+    config = recipe()
     if variant == 'clusters':
+        conditioned_on_labels(config)
         config.data.clusters = CLUSTERS
-        config.model.conditional = True
-        config.model.discriminator.conditioning = 'projection'
         config.code_prior.rule = 'data'  # each cluster as often as the data holds it
         # R1 and R2 in place of D's BatchNorm (see above; with the InfoGAN code they
         # loosened the code's hold on the classes).
@@ -321,7 +335,6 @@ def get_config(arg: str | None = None):
             config.loss.penalties[name].update(weight=R1_R2_WEIGHT, every=R1_R2_EVERY)
     else:
         defaults.infogan_code(config)  # 10 codes, read back with weight 1
-    config.eval.metrics = eval_config.MNIST_METRICS
     if smoke:
         defaults.shrink_for_smoke_test(config)
     return config
